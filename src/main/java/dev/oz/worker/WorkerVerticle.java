@@ -1,0 +1,130 @@
+package dev.oz.worker;
+
+import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.controlplane.ConnectionState;
+import dev.oz.worker.controlplane.ControlPlaneConnection;
+import dev.oz.worker.docker.DockerBackend;
+import dev.oz.worker.logs.LogStreamingVerticle;
+import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.protocol.ServerMessage;
+import dev.oz.worker.protocol.TaskAssignment;
+import dev.oz.worker.protocol.TaskRejected;
+import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.WorkerMessage;
+import dev.oz.worker.task.BackendVerticle;
+import dev.oz.worker.task.ShutdownCoordinator;
+import dev.oz.worker.task.TaskBackendFactory;
+import dev.oz.worker.task.TaskLifecycleVerticle;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker, as one deployable verticle: {@code vertx.deployVerticle(new WorkerVerticle(), new
+ * DeploymentOptions().setConfig(json))} with the keys of {@code conf/worker.json}. It owns the control-plane
+ * connection and deploys the backend, log-streaming and lifecycle verticles as its children. Undeploying it
+ * is a graceful shutdown: running tasks are cancelled and reported, the outbox is flushed, the socket is
+ * closed with 1000, and everything the worker created is released.
+ */
+public final class WorkerVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(WorkerVerticle.class);
+  private static final long CLOSE_FLUSH_TIMEOUT_MS = 5_000;
+
+  private final WorkerOptions presetOptions;
+  private final TaskBackendFactory backendFactory;
+  private final WorkerMetrics presetMetrics;
+  private final ShutdownCoordinator shutdown = new ShutdownCoordinator();
+  private WorkerOptions options;
+  private WorkerBus bus;
+  private ControlPlaneConnection connection;
+
+  /** Reads its options from the deployment config; runs tasks on Docker. */
+  public WorkerVerticle() {
+    this(null, DockerBackend::create, null);
+  }
+
+  /** Runs with these options; runs tasks on Docker. */
+  public WorkerVerticle(WorkerOptions options) {
+    this(options, DockerBackend::create, null);
+  }
+
+  /**
+   * Full control: options (null to read the deployment config), the backend, and metrics (null for none).
+   */
+  public WorkerVerticle(WorkerOptions options, TaskBackendFactory backendFactory, WorkerMetrics metrics) {
+    this.presetOptions = options;
+    this.backendFactory = backendFactory;
+    this.presetMetrics = metrics;
+  }
+
+  @Override
+  public Future<?> start() {
+    try {
+      options = presetOptions != null ? new WorkerOptions(presetOptions).validate()
+          : WorkerOptions.fromJson(config()).validate();
+    } catch (RuntimeException e) {
+      return Future.failedFuture(e);
+    }
+    WorkerMetrics metrics = presetMetrics != null ? presetMetrics : WorkerMetrics.NOOP;
+    bus = WorkerBus.create(vertx);
+    connection = new ControlPlaneConnection(vertx, options, metrics, new ControlPlaneConnection.Listener() {
+      @Override
+      public void onMessage(ServerMessage message) {
+        if (shutdown.tasksDrained().isComplete() && message instanceof TaskAssignment a) {
+          // the lifecycle has stopped: answer for it so the control plane can place the task elsewhere
+          connection.send(new TaskRejected(a.taskId(), TaskRejected.SHUTTING_DOWN));
+          return;
+        }
+        bus.send(Addresses.INBOUND, message);
+      }
+
+      @Override
+      public void onConnectionChange(boolean connected) {
+        bus.publish(Addresses.CONNECTION, new ConnectionState(connected, Instant.now()));
+      }
+    });
+    bus.<WorkerMessage>consumer(Addresses.OUTBOUND, msg -> {
+      if (msg.body() instanceof TaskLog chunk) {
+        connection.sendLog(chunk).onComplete(ar -> {
+          if (ar.succeeded()) {
+            msg.reply(null);
+          } else {
+            msg.fail(1, ar.cause().getMessage());
+          }
+        });
+      } else {
+        connection.send(msg.body());
+      }
+    });
+    log.info("Starting worker {} (backend {})", options.getWorkerId(), options.getBackend());
+    return vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown))
+        .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
+        .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, bus, metrics, shutdown))
+            .onFailure(err -> shutdown.markDrained()))
+        .onSuccess(id -> connection.start())
+        .onFailure(err -> {
+          shutdown.markDrained();
+          bus.close();
+        });
+  }
+
+  /** A second shutdown request: cancel running tasks now rather than after the grace period. */
+  public void skipShutdownGrace() {
+    shutdown.skipGrace();
+  }
+
+  @Override
+  public Future<?> stop() {
+    // Children (lifecycle, logs, backend) have stopped: every terminal report is in the outbox.
+    return connection.close(CLOSE_FLUSH_TIMEOUT_MS)
+        .eventually(() -> {
+          bus.close();
+          return Future.succeededFuture();
+        })
+        .onComplete(ar -> log.info("Worker shutdown complete"));
+  }
+}

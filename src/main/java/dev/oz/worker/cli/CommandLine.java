@@ -1,0 +1,197 @@
+package dev.oz.worker.cli;
+
+import dev.oz.worker.config.ConfigException;
+import dev.oz.worker.config.DockerOptions;
+import dev.oz.worker.config.Durations;
+import dev.oz.worker.config.EnvEntry;
+import dev.oz.worker.config.WorkerOptions;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The worker's command line: the Go worker's flags (same names), plus {@code -conf} as Vert.x users know it.
+ * Parsing only records what was given; {@link #applyTo} lays the flags over the other config sources.
+ */
+public final class CommandLine {
+
+  /** Sets one option from a flag value; {@code env} is the host environment (for bare {@code -e KEY}). */
+  private interface Setter {
+    void apply(WorkerOptions options, String value, Map<String, String> env);
+  }
+
+  /** One flag: its names, whether it takes a value, its help line, and how it sets an option. */
+  private record Flag(List<String> names, String valueName, String help, Setter apply) {
+    boolean takesValue() {
+      return valueName != null;
+    }
+  }
+
+  private static final Map<String, Flag> FLAGS = new LinkedHashMap<>();
+  private static final List<Flag> ORDERED = new ArrayList<>();
+
+  static {
+    flag(List.of("--api-key"), "KEY", "API key for authentication (or OZ_API_KEY / WARP_API_KEY)",
+        WorkerOptions::setApiKey);
+    flag(List.of("--worker-id"), "ID", "Worker host identifier (required via flag or config file)",
+        WorkerOptions::setWorkerId);
+    flag(List.of("--backend"), "NAME", "Backend type (docker)", WorkerOptions::setBackend);
+    flag(List.of("--log-level"), "LEVEL", "Log level (debug, info, warn, error)", WorkerOptions::setLogLevel);
+    flag(List.of("--log-format"), "FORMAT", "Log format: text, or json for one JSON object per line",
+        WorkerOptions::setLogFormat);
+    flag(List.of("--no-cleanup"), null, "Do not remove containers after execution (for debugging)",
+        (o, v) -> o.setCleanup(!parseBool("--no-cleanup", v)));
+    flag(List.of("-v", "--volumes"), "HOST:CONTAINER[:MODE]",
+        "Volume mount for task containers (repeatable)", (o, v) -> o.getDocker().addVolume(v));
+    flag(List.of("-e", "--env"), "KEY[=VALUE]",
+        "Environment variable for task containers; a bare KEY passes the host's value (repeatable)",
+        (Setter) (o, v, env) -> o.getDocker().putEnv(EnvEntry.parseFlag(v, env)));
+    flag(List.of("--max-concurrent-tasks"), "N", "Maximum number of tasks to run concurrently (0 for unlimited)",
+        (o, v) -> o.setMaxConcurrentTasks(parseInt("--max-concurrent-tasks", v)));
+    flag(List.of("--idle-on-complete"), "DURATION",
+        "How long to keep the oz agent alive after a task completes (e.g. 45m, 10m, 0s)", WorkerOptions::setIdleOnComplete);
+    flag(List.of("--ws-url", "--web-socket-url"), "URL", "Control-plane WebSocket URL (or OZ_WS_URL)",
+        WorkerOptions::setWsUrl);
+    flag(List.of("--server-root-url"), "URL", "Oz server root URL passed to agents (or OZ_SERVER_ROOT_URL)",
+        WorkerOptions::setServerRootUrl);
+    flag(List.of("--session-sharing-server-url"), "URL", "Session sharing server URL passed to the oz CLI",
+        WorkerOptions::setSessionSharingServerUrl);
+    flag(List.of("--pull-policy"), "POLICY[,POLICY]",
+        "Image pull policy: always, if-not-present, never, or fallbacks in order (default always,if-not-present)",
+        (o, v) -> o.getDocker().setPullPolicy(DockerOptions.parsePullPolicies("--pull-policy", List.of(v))));
+    flag(List.of("--shutdown-grace-period"), "DURATION",
+        "On SIGTERM, let running tasks finish for this long before cancelling them (default 0s)",
+        (o, v) -> o.setShutdownGracePeriod(Durations.parse("--shutdown-grace-period", v)));
+  }
+
+  private static void flag(List<String> names, String valueName, String help, java.util.function.BiConsumer<WorkerOptions, String> apply) {
+    flag(names, valueName, help, (o, v, env) -> apply.accept(o, v));
+  }
+
+  private static void flag(List<String> names, String valueName, String help, Setter apply) {
+    Flag f = new Flag(names, valueName, help, apply);
+    ORDERED.add(f);
+    names.forEach(n -> FLAGS.put(n, f));
+  }
+
+  private final String conf;
+  private final String configFile;
+  private final boolean help;
+  private final boolean version;
+  private final List<Map.Entry<Flag, String>> given;
+
+  private CommandLine(String conf, String configFile, boolean help, boolean version, List<Map.Entry<Flag, String>> given) {
+    this.conf = conf;
+    this.configFile = configFile;
+    this.help = help;
+    this.version = version;
+    this.given = given;
+  }
+
+  /** Parses {@code args}; throws {@link ConfigException} naming the offending argument. */
+  public static CommandLine parse(List<String> args) {
+    String conf = null;
+    String configFile = null;
+    boolean help = false;
+    boolean version = false;
+    List<Map.Entry<Flag, String>> given = new ArrayList<>();
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      String name = arg;
+      String inline = null;
+      int eq = arg.indexOf('=');
+      if (arg.startsWith("-") && eq > 0) {
+        name = arg.substring(0, eq);
+        inline = arg.substring(eq + 1);
+      }
+      switch (name) {
+        case "-h", "--help", "-help" -> help = true;
+        case "--version", "-version" -> version = true;
+        case "-conf", "--conf" -> conf = inline != null ? inline : value(args, ++i, name);
+        case "--config-file" -> configFile = inline != null ? inline : value(args, ++i, name);
+        default -> {
+          Flag f = FLAGS.get(name);
+          if (f == null) {
+            throw new ConfigException(arg.startsWith("-")
+                ? "unknown flag " + name + " (see --help)"
+                : "unexpected argument \"" + arg + "\" (see --help)");
+          }
+          String v = f.takesValue() ? (inline != null ? inline : value(args, ++i, name)) : inline;
+          given.add(Map.entry(f, v == null ? "true" : v));
+        }
+      }
+    }
+    return new CommandLine(conf, configFile, help, version, given);
+  }
+
+  private static String value(List<String> args, int i, String flag) {
+    if (i >= args.size()) {
+      throw new ConfigException("flag " + flag + " needs a value");
+    }
+    return args.get(i);
+  }
+
+  /** Applies the flags in the order given, so a repeated scalar flag takes its last value. */
+  public void applyTo(WorkerOptions options, Map<String, String> env) {
+    for (Map.Entry<Flag, String> e : given) {
+      e.getKey().apply().apply(options, e.getValue(), env);
+    }
+  }
+
+  public String conf() {
+    return conf;
+  }
+
+  public String configFile() {
+    return configFile;
+  }
+
+  public boolean help() {
+    return help;
+  }
+
+  public boolean version() {
+    return version;
+  }
+
+  static String usage() {
+    StringBuilder out = new StringBuilder()
+        .append("Usage: java -jar worker-fat.jar [flags]\n")
+        .append("       java -jar worker-fat.jar dev [flags]   (local control plane + worker, see dev --help)\n\n")
+        .append("Self-hosted worker for Oz cloud agents: runs each task as a Docker container.\n\nFlags:\n");
+    row(out, "-conf FILE|JSON", "Vert.x-style JSON configuration (a file path or inline JSON), e.g. conf/worker.json");
+    row(out, "--config-file PATH", "Path to the Go worker's YAML config file");
+    for (Flag f : ORDERED) {
+      String names = String.join(", ", f.names()) + (f.takesValue() ? " " + f.valueName() : "");
+      row(out, names, f.help());
+    }
+    row(out, "-h, --help", "Show this help");
+    row(out, "--version", "Print the version and exit");
+    out.append("\nPrecedence: defaults < -conf < --config-file < environment < flags.\n")
+        .append("Environment: OZ_API_KEY, WARP_API_KEY, OZ_WS_URL, OZ_SERVER_ROOT_URL, DOCKER_HOST, DOCKER_CONTEXT, ...\n");
+    return out.toString();
+  }
+
+  private static void row(StringBuilder out, String names, String help) {
+    out.append("  ").append(String.format("%-36s", names)).append(' ').append(help).append('\n');
+  }
+
+  private static boolean parseBool(String flag, String v) {
+    if (v.equalsIgnoreCase("true")) {
+      return true;
+    }
+    if (v.equalsIgnoreCase("false")) {
+      return false;
+    }
+    throw new ConfigException(flag + ": expected true or false, got \"" + v + "\"");
+  }
+
+  private static int parseInt(String flag, String v) {
+    try {
+      return Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      throw new ConfigException(flag + ": expected a whole number, got \"" + v + "\"");
+    }
+  }
+}

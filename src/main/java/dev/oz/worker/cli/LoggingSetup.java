@@ -1,0 +1,60 @@
+package dev.oz.worker.cli;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Configures logback for the command-line worker: level and format from the options, output on stderr. */
+final class LoggingSetup {
+  static final String TEXT_PATTERN = "%d{HH:mm:ss.SSS} %-5level %logger{0} %kvp - %msg%n%ex";
+
+  private LoggingSetup() {
+  }
+
+  /** Points logback at our defaults before any logger exists (the library jar ships no logback.xml). */
+  static void defaults() {
+    if (System.getProperty("logback.configurationFile") == null) {
+      System.setProperty("logback.configurationFile", "oz-worker-logback.xml");
+    }
+  }
+
+  static void configure(String level, String format) {
+    if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
+      return; // another SLF4J backend: leave its configuration alone
+    }
+    ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
+    appender.setContext(ctx);
+    appender.setTarget("System.err");
+    appender.setName("console");
+    appender.setEncoder(encoder(ctx, format));
+    appender.start();
+    ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+    root.detachAndStopAllAppenders();
+    root.addAppender(appender);
+    root.setLevel(Level.toLevel(level, Level.INFO));
+  }
+
+  private static Encoder<ILoggingEvent> encoder(LoggerContext ctx, String format) {
+    if ("json".equals(format)) {
+      JsonLogLayout layout = new JsonLogLayout();
+      layout.setContext(ctx);
+      layout.start();
+      LayoutWrappingEncoder<ILoggingEvent> enc = new LayoutWrappingEncoder<>();
+      enc.setContext(ctx);
+      enc.setLayout(layout);
+      enc.start();
+      return enc;
+    }
+    PatternLayoutEncoder enc = new PatternLayoutEncoder();
+    enc.setContext(ctx);
+    enc.setPattern(TEXT_PATTERN);
+    enc.start();
+    return enc;
+  }
+}

@@ -1,0 +1,93 @@
+package dev.oz.worker.cli;
+
+import dev.oz.worker.WorkerVerticle;
+import dev.oz.worker.config.ConfigException;
+import dev.oz.worker.config.WorkerConfigLoader;
+import dev.oz.worker.config.WorkerOptions;
+import io.vertx.core.Vertx;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code java -jar worker-fat.jar [flags]}: reads the configuration, starts Vert.x and the worker, and shuts
+ * down gracefully on SIGTERM/SIGINT (a second signal skips the grace period). Exit codes: 0 after a clean
+ * shutdown, 1 when the worker cannot start, 2 for bad flags or configuration.
+ */
+public final class Main {
+  static final int EXIT_OK = 0;
+  static final int EXIT_FAILED = 1;
+  static final int EXIT_USAGE = 2;
+
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(Arrays.asList(args), System.getenv(), System.out, System.err));
+  }
+
+  static int run(List<String> args, Map<String, String> env, PrintStream out, PrintStream err) {
+    LoggingSetup.defaults();
+    CommandLine cli;
+    WorkerOptions options;
+    try {
+      cli = CommandLine.parse(args);
+      if (cli.help()) {
+        out.print(CommandLine.usage());
+        return EXIT_OK;
+      }
+      if (cli.version()) {
+        out.println("oz-agent-worker " + Version.get());
+        return EXIT_OK;
+      }
+      options = WorkerConfigLoader.load(cli.conf(), cli.configFile() == null ? null : Path.of(cli.configFile()),
+          env, o -> cli.applyTo(o, env));
+    } catch (ConfigException e) {
+      err.println("error: " + e.getMessage());
+      return EXIT_USAGE;
+    }
+    LoggingSetup.configure(options.getLogLevel(), options.getLogFormat());
+    return runWorker(options);
+  }
+
+  private static int runWorker(WorkerOptions options) {
+    Logger log = LoggerFactory.getLogger(Main.class);
+    Vertx vertx = Vertx.vertx();
+    WorkerVerticle worker = new WorkerVerticle(options);
+    String deploymentId;
+    try {
+      deploymentId = vertx.deployVerticle(worker).await();
+    } catch (Exception e) {
+      log.error("Failed to start the worker: {}", e.getMessage());
+      vertx.close().await();
+      return EXIT_FAILED;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    AtomicInteger exitCode = new AtomicInteger(EXIT_OK);
+    ShutdownSignals.install(signal -> {
+      log.info("Received signal {}, shutting down gracefully...", signal);
+      vertx.undeploy(deploymentId)
+          .onFailure(e -> {
+            log.error("Shutdown failed: {}", e.getMessage());
+            exitCode.set(EXIT_FAILED);
+          })
+          .eventually(vertx::close)
+          .onComplete(ar -> stopped.countDown());
+    }, signal -> {
+      log.warn("Received signal {} again: cancelling running tasks now", signal);
+      worker.skipShutdownGrace();
+    });
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return exitCode.get();
+  }
+}

@@ -1,0 +1,139 @@
+package dev.oz.worker.config;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+
+/** Keepalive, reconnect and outbox limits of the control-plane connection ({@code connection} in the config). */
+public class ConnectionOptions {
+  private Duration pingInterval = Duration.ofSeconds(30);
+  private Duration idleTimeout = Duration.ofSeconds(60);
+  private Duration writeTimeout = Duration.ofSeconds(10);
+  private Duration handshakeTimeout = Duration.ofSeconds(45);
+  private Duration reconnectInitial = Duration.ofSeconds(1);
+  private Duration reconnectMax = Duration.ofSeconds(60);
+  private int outboxLimit = 10_000;
+
+  public ConnectionOptions() {
+  }
+
+  public ConnectionOptions(ConnectionOptions other) {
+    pingInterval = other.pingInterval;
+    idleTimeout = other.idleTimeout;
+    writeTimeout = other.writeTimeout;
+    handshakeTimeout = other.handshakeTimeout;
+    reconnectInitial = other.reconnectInitial;
+    reconnectMax = other.reconnectMax;
+    outboxLimit = other.outboxLimit;
+  }
+
+  static ConnectionOptions read(ConfigReader r) {
+    ConnectionOptions o = new ConnectionOptions();
+    r.duration("ping_interval", o::setPingInterval);
+    r.duration("idle_timeout", o::setIdleTimeout);
+    r.duration("write_timeout", o::setWriteTimeout);
+    r.duration("handshake_timeout", o::setHandshakeTimeout);
+    r.duration("reconnect_initial", o::setReconnectInitial);
+    r.duration("reconnect_max", o::setReconnectMax);
+    r.integer("outbox_limit", n -> o.setOutboxLimit(n.intValue()));
+    r.rejectUnknownKeys();
+    return o;
+  }
+
+  void validate() {
+    positive("connection.ping_interval", pingInterval);
+    positive("connection.idle_timeout", idleTimeout);
+    positive("connection.write_timeout", writeTimeout);
+    positive("connection.handshake_timeout", handshakeTimeout);
+    positive("connection.reconnect_initial", reconnectInitial);
+    if (reconnectMax.compareTo(reconnectInitial) < 0) {
+      throw new ConfigException("connection.reconnect_max must not be below connection.reconnect_initial");
+    }
+    if (idleTimeout.compareTo(pingInterval) <= 0) {
+      throw new ConfigException("connection.idle_timeout must be longer than connection.ping_interval");
+    }
+    if (outboxLimit < 1) {
+      throw new ConfigException("connection.outbox_limit must be at least 1, got " + outboxLimit);
+    }
+  }
+
+  private static void positive(String key, Duration d) {
+    if (d.isZero() || d.isNegative()) {
+      throw new ConfigException(key + " must be positive");
+    }
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("ping_interval", Durations.format(pingInterval))
+        .put("idle_timeout", Durations.format(idleTimeout))
+        .put("write_timeout", Durations.format(writeTimeout))
+        .put("handshake_timeout", Durations.format(handshakeTimeout))
+        .put("reconnect_initial", Durations.format(reconnectInitial))
+        .put("reconnect_max", Durations.format(reconnectMax))
+        .put("outbox_limit", outboxLimit);
+  }
+
+  public Duration getPingInterval() {
+    return pingInterval;
+  }
+
+  public ConnectionOptions setPingInterval(Duration pingInterval) {
+    this.pingInterval = pingInterval;
+    return this;
+  }
+
+  public Duration getIdleTimeout() {
+    return idleTimeout;
+  }
+
+  public ConnectionOptions setIdleTimeout(Duration idleTimeout) {
+    this.idleTimeout = idleTimeout;
+    return this;
+  }
+
+  public Duration getWriteTimeout() {
+    return writeTimeout;
+  }
+
+  public ConnectionOptions setWriteTimeout(Duration writeTimeout) {
+    this.writeTimeout = writeTimeout;
+    return this;
+  }
+
+  public Duration getHandshakeTimeout() {
+    return handshakeTimeout;
+  }
+
+  public ConnectionOptions setHandshakeTimeout(Duration handshakeTimeout) {
+    this.handshakeTimeout = handshakeTimeout;
+    return this;
+  }
+
+  public Duration getReconnectInitial() {
+    return reconnectInitial;
+  }
+
+  public ConnectionOptions setReconnectInitial(Duration reconnectInitial) {
+    this.reconnectInitial = reconnectInitial;
+    return this;
+  }
+
+  public Duration getReconnectMax() {
+    return reconnectMax;
+  }
+
+  public ConnectionOptions setReconnectMax(Duration reconnectMax) {
+    this.reconnectMax = reconnectMax;
+    return this;
+  }
+
+  /** Reports kept while disconnected; beyond this the oldest claims/rejections go first, terminal reports never. */
+  public int getOutboxLimit() {
+    return outboxLimit;
+  }
+
+  public ConnectionOptions setOutboxLimit(int outboxLimit) {
+    this.outboxLimit = outboxLimit;
+    return this;
+  }
+}

@@ -1,0 +1,179 @@
+package dev.oz.worker.config;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Settings of the Docker backend ({@code docker} in the JSON config, {@code backend.docker} in the Go YAML file). */
+public class DockerOptions {
+  public static final String DEFAULT_IMAGE = "ubuntu:22.04";
+  public static final List<PullPolicy> DEFAULT_PULL_POLICY = List.of(PullPolicy.ALWAYS, PullPolicy.IF_NOT_PRESENT);
+  public static final Duration DEFAULT_CANCEL_GRACE_PERIOD = Duration.ofSeconds(10);
+  public static final int DEFAULT_BLOCKING_POOL_SIZE = 16;
+
+  private List<String> volumes = new ArrayList<>();
+  private List<EnvEntry> environment = new ArrayList<>();
+  private List<PullPolicy> pullPolicy = DEFAULT_PULL_POLICY;
+  private String defaultImage = DEFAULT_IMAGE;
+  private Duration cancelGracePeriod = DEFAULT_CANCEL_GRACE_PERIOD;
+  private int blockingPoolSize = DEFAULT_BLOCKING_POOL_SIZE;
+  private String host;
+
+  public DockerOptions() {
+  }
+
+  public DockerOptions(DockerOptions other) {
+    volumes = new ArrayList<>(other.volumes);
+    environment = new ArrayList<>(other.environment);
+    pullPolicy = other.pullPolicy;
+    defaultImage = other.defaultImage;
+    cancelGracePeriod = other.cancelGracePeriod;
+    blockingPoolSize = other.blockingPoolSize;
+    host = other.host;
+  }
+
+  static DockerOptions read(ConfigReader r, Map<String, String> hostEnv) {
+    DockerOptions o = new DockerOptions();
+    r.stringList("volumes", o::setVolumes);
+    List<EnvEntry> env = new ArrayList<>();
+    List<JsonObject> entries = r.objectList("environment");
+    for (int i = 0; i < entries.size(); i++) {
+      ConfigReader entry = new ConfigReader(entries.get(i), r.key("environment") + "[" + i + "]");
+      entry.string("name", n -> { });
+      entry.string("value", v -> { });
+      entry.rejectUnknownKeys();
+      env.add(EnvEntry.fromJson(r.key("environment") + "[" + i + "]", entries.get(i), hostEnv));
+    }
+    o.setEnvironment(env);
+    r.stringList("pull_policy", names -> o.setPullPolicy(parsePullPolicies(r.key("pull_policy"), names)));
+    r.string("default_image", o::setDefaultImage);
+    r.duration("cancel_grace_period", o::setCancelGracePeriod);
+    r.integer("blocking_pool_size", n -> o.setBlockingPoolSize(n.intValue()));
+    r.string("host", o::setHost);
+    r.rejectUnknownKeys();
+    return o;
+  }
+
+  public static List<PullPolicy> parsePullPolicies(String setting, List<String> names) {
+    if (names.isEmpty()) {
+      throw new ConfigException(setting + ": at least one pull policy is required");
+    }
+    List<PullPolicy> out = new ArrayList<>();
+    for (String n : names) {
+      for (String part : n.split(",")) {
+        out.add(PullPolicy.parse(setting, part));
+      }
+    }
+    return List.copyOf(out);
+  }
+
+  void validate() {
+    if (defaultImage == null || defaultImage.isBlank()) {
+      throw new ConfigException("docker.default_image must not be empty");
+    }
+    if (cancelGracePeriod.isNegative()) {
+      throw new ConfigException("docker.cancel_grace_period must not be negative");
+    }
+    if (blockingPoolSize < 1) {
+      throw new ConfigException("docker.blocking_pool_size must be at least 1, got " + blockingPoolSize);
+    }
+    for (String v : volumes) {
+      if (v == null || v.isBlank() || !v.contains(":")) {
+        throw new ConfigException("invalid volume \"" + v + "\": use HOST_PATH:CONTAINER_PATH or HOST_PATH:CONTAINER_PATH:MODE");
+      }
+    }
+  }
+
+  public JsonObject toJson() {
+    JsonObject json = new JsonObject()
+        .put("volumes", new JsonArray(new ArrayList<>(volumes)))
+        .put("environment", new JsonArray(environment.stream().map(EnvEntry::toJson).toList()))
+        .put("pull_policy", new JsonArray(pullPolicy.stream().map(PullPolicy::configName).toList()))
+        .put("default_image", defaultImage)
+        .put("cancel_grace_period", Durations.format(cancelGracePeriod))
+        .put("blocking_pool_size", blockingPoolSize);
+    if (host != null) {
+      json.put("host", host);
+    }
+    return json;
+  }
+
+  public List<String> getVolumes() {
+    return volumes;
+  }
+
+  public DockerOptions setVolumes(List<String> volumes) {
+    this.volumes = new ArrayList<>(volumes);
+    return this;
+  }
+
+  public DockerOptions addVolume(String volume) {
+    volumes.add(volume);
+    return this;
+  }
+
+  public List<EnvEntry> getEnvironment() {
+    return environment;
+  }
+
+  public DockerOptions setEnvironment(List<EnvEntry> environment) {
+    this.environment = new ArrayList<>(environment);
+    return this;
+  }
+
+  /** Adds or replaces a variable; a later entry for the same name wins, like the Go worker's map. */
+  public DockerOptions putEnv(EnvEntry entry) {
+    environment.removeIf(e -> e.name().equals(entry.name()));
+    environment.add(entry);
+    return this;
+  }
+
+  public List<PullPolicy> getPullPolicy() {
+    return pullPolicy;
+  }
+
+  public DockerOptions setPullPolicy(List<PullPolicy> pullPolicy) {
+    this.pullPolicy = List.copyOf(pullPolicy);
+    return this;
+  }
+
+  public String getDefaultImage() {
+    return defaultImage;
+  }
+
+  public DockerOptions setDefaultImage(String defaultImage) {
+    this.defaultImage = defaultImage;
+    return this;
+  }
+
+  public Duration getCancelGracePeriod() {
+    return cancelGracePeriod;
+  }
+
+  public DockerOptions setCancelGracePeriod(Duration cancelGracePeriod) {
+    this.cancelGracePeriod = cancelGracePeriod;
+    return this;
+  }
+
+  public int getBlockingPoolSize() {
+    return blockingPoolSize;
+  }
+
+  public DockerOptions setBlockingPoolSize(int blockingPoolSize) {
+    this.blockingPoolSize = blockingPoolSize;
+    return this;
+  }
+
+  /** Engine address overriding discovery ({@code DOCKER_HOST}, contexts); null means discover. */
+  public String getHost() {
+    return host;
+  }
+
+  public DockerOptions setHost(String host) {
+    this.host = host;
+    return this;
+  }
+}

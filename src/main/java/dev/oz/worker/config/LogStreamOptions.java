@@ -1,0 +1,109 @@
+package dev.oz.worker.config;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+
+/** Live streaming of task output to the control plane as {@code task_log} messages ({@code logs} in the config). */
+public class LogStreamOptions {
+  public static final int DEFAULT_CHUNK_BYTES = 64 * 1024;
+  public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofMillis(250);
+  public static final long DEFAULT_BUFFER_BYTES = 4L * 1024 * 1024;
+  public static final long DEFAULT_MAX_BYTES_PER_TASK = 64L * 1024 * 1024;
+
+  private boolean stream = true;
+  private int chunkBytes = DEFAULT_CHUNK_BYTES;
+  private Duration flushInterval = DEFAULT_FLUSH_INTERVAL;
+  private long bufferBytes = DEFAULT_BUFFER_BYTES;
+  private long maxBytesPerTask = DEFAULT_MAX_BYTES_PER_TASK;
+
+  public LogStreamOptions() {
+  }
+
+  public LogStreamOptions(LogStreamOptions other) {
+    stream = other.stream;
+    chunkBytes = other.chunkBytes;
+    flushInterval = other.flushInterval;
+    bufferBytes = other.bufferBytes;
+    maxBytesPerTask = other.maxBytesPerTask;
+  }
+
+  static LogStreamOptions read(ConfigReader r) {
+    LogStreamOptions o = new LogStreamOptions();
+    r.bool("stream", o::setStream);
+    r.integer("chunk_bytes", n -> o.setChunkBytes(n.intValue()));
+    r.duration("flush_interval", o::setFlushInterval);
+    r.integer("buffer_bytes", o::setBufferBytes);
+    r.integer("max_bytes_per_task", o::setMaxBytesPerTask);
+    r.rejectUnknownKeys();
+    return o;
+  }
+
+  void validate() {
+    if (chunkBytes < 1024) {
+      throw new ConfigException("logs.chunk_bytes must be at least 1024, got " + chunkBytes);
+    }
+    if (flushInterval.toMillis() < 1) {
+      throw new ConfigException("logs.flush_interval must be at least 1ms");
+    }
+    if (bufferBytes < chunkBytes) {
+      throw new ConfigException("logs.buffer_bytes (" + bufferBytes + ") must be at least logs.chunk_bytes (" + chunkBytes + ")");
+    }
+    if (maxBytesPerTask < 1) {
+      throw new ConfigException("logs.max_bytes_per_task must be positive, got " + maxBytesPerTask);
+    }
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("stream", stream)
+        .put("chunk_bytes", chunkBytes)
+        .put("flush_interval", Durations.format(flushInterval))
+        .put("buffer_bytes", bufferBytes)
+        .put("max_bytes_per_task", maxBytesPerTask);
+  }
+
+  public boolean isStream() {
+    return stream;
+  }
+
+  public LogStreamOptions setStream(boolean stream) {
+    this.stream = stream;
+    return this;
+  }
+
+  public int getChunkBytes() {
+    return chunkBytes;
+  }
+
+  public LogStreamOptions setChunkBytes(int chunkBytes) {
+    this.chunkBytes = chunkBytes;
+    return this;
+  }
+
+  public Duration getFlushInterval() {
+    return flushInterval;
+  }
+
+  public LogStreamOptions setFlushInterval(Duration flushInterval) {
+    this.flushInterval = flushInterval;
+    return this;
+  }
+
+  public long getBufferBytes() {
+    return bufferBytes;
+  }
+
+  public LogStreamOptions setBufferBytes(long bufferBytes) {
+    this.bufferBytes = bufferBytes;
+    return this;
+  }
+
+  public long getMaxBytesPerTask() {
+    return maxBytesPerTask;
+  }
+
+  public LogStreamOptions setMaxBytesPerTask(long maxBytesPerTask) {
+    this.maxBytesPerTask = maxBytesPerTask;
+    return this;
+  }
+}

@@ -1,0 +1,72 @@
+package dev.oz.worker.config;
+
+import io.vertx.core.json.JsonObject;
+
+/** The operations HTTP server: Prometheus metrics and health probes ({@code metrics} in the config). */
+public class MetricsOptions {
+  public static final int DEFAULT_PORT = 9464;
+  public static final String DEFAULT_HOST = "0.0.0.0";
+
+  private boolean enabled = true;
+  private String host = DEFAULT_HOST;
+  private int port = DEFAULT_PORT;
+
+  public MetricsOptions() {
+  }
+
+  public MetricsOptions(MetricsOptions other) {
+    enabled = other.enabled;
+    host = other.host;
+    port = other.port;
+  }
+
+  static MetricsOptions read(ConfigReader r) {
+    MetricsOptions o = new MetricsOptions();
+    r.bool("enabled", o::setEnabled);
+    r.string("host", o::setHost);
+    r.integer("port", n -> o.setPort(n.intValue()));
+    r.rejectUnknownKeys();
+    return o;
+  }
+
+  void validate() {
+    if (port < 0 || port > 65535) {
+      throw new ConfigException("metrics.port must be between 0 and 65535, got " + port);
+    }
+    if (host == null || host.isBlank()) {
+      throw new ConfigException("metrics.host must not be empty");
+    }
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject().put("enabled", enabled).put("host", host).put("port", port);
+  }
+
+  public boolean isEnabled() {
+    return enabled;
+  }
+
+  public MetricsOptions setEnabled(boolean enabled) {
+    this.enabled = enabled;
+    return this;
+  }
+
+  public String getHost() {
+    return host;
+  }
+
+  public MetricsOptions setHost(String host) {
+    this.host = host;
+    return this;
+  }
+
+  /** 0 picks a free port (useful when several workers share a host or a Vert.x instance). */
+  public int getPort() {
+    return port;
+  }
+
+  public MetricsOptions setPort(int port) {
+    this.port = port;
+    return this;
+  }
+}

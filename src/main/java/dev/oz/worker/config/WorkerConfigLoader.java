@@ -1,0 +1,77 @@
+package dev.oz.worker.config;
+
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Builds {@link WorkerOptions} from every source, lowest to highest precedence: built-in defaults,
+ * {@code -conf} JSON (file or inline), the Go worker's YAML ({@code --config-file}), environment variables,
+ * then command-line flags. Validates the result.
+ */
+public final class WorkerConfigLoader {
+
+  private WorkerConfigLoader() {
+  }
+
+  /**
+   * @param conf the {@code -conf} value (path or inline JSON), or null
+   * @param yamlFile the {@code --config-file} path, or null
+   * @param env the process environment
+   * @param flags applies the command-line flags on top of everything else
+   */
+  public static WorkerOptions load(String conf, Path yamlFile, Map<String, String> env, Consumer<WorkerOptions> flags) {
+    JsonObject json = new JsonObject();
+    if (conf != null) {
+      json = deepMerge(json, ConfigFiles.readConf(conf));
+    }
+    if (yamlFile != null) {
+      json = deepMerge(json, GoYamlConfig.read(yamlFile, env));
+    }
+    WorkerOptions options = WorkerOptions.fromJson(json, env);
+    applyEnvironment(options, env);
+    flags.accept(options);
+    return options.validate();
+  }
+
+  /** {@code OZ_API_KEY} wins over the hosted name {@code WARP_API_KEY}; empty values count as unset. */
+  static void applyEnvironment(WorkerOptions options, Map<String, String> env) {
+    String key = firstSet(env, "OZ_API_KEY", "WARP_API_KEY");
+    if (key != null) {
+      options.setApiKey(key);
+    }
+    String ws = firstSet(env, "OZ_WS_URL");
+    if (ws != null) {
+      options.setWsUrl(ws);
+    }
+    String root = firstSet(env, "OZ_SERVER_ROOT_URL");
+    if (root != null) {
+      options.setServerRootUrl(root);
+    }
+  }
+
+  private static String firstSet(Map<String, String> env, String... names) {
+    for (String n : names) {
+      String v = env.get(n);
+      if (v != null && !v.isEmpty()) {
+        return v;
+      }
+    }
+    return null;
+  }
+
+  /** Objects merge key by key; any other value (lists included) from {@code top} replaces the one below. */
+  static JsonObject deepMerge(JsonObject base, JsonObject top) {
+    JsonObject out = base.copy();
+    for (Map.Entry<String, Object> e : top) {
+      Object below = out.getValue(e.getKey());
+      if (below instanceof JsonObject && e.getValue() instanceof JsonObject) {
+        out.put(e.getKey(), deepMerge((JsonObject) below, (JsonObject) e.getValue()));
+      } else {
+        out.put(e.getKey(), e.getValue());
+      }
+    }
+    return out;
+  }
+}

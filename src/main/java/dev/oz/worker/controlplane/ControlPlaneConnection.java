@@ -1,0 +1,323 @@
+package dev.oz.worker.controlplane;
+
+import dev.oz.worker.config.ConnectionOptions;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.protocol.ProtocolException;
+import dev.oz.worker.protocol.ProtocolJson;
+import dev.oz.worker.protocol.ServerMessage;
+import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.WorkerMessage;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.time.Instant;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The WebSocket to the control plane: connect, keepalive, reconnect with backoff, and the outbox. Runs on
+ * the event loop of the verticle that owns it; it is the only writer of the socket.
+ */
+public final class ControlPlaneConnection {
+  private static final Logger log = LoggerFactory.getLogger(ControlPlaneConnection.class);
+  private static final short NORMAL_CLOSURE = 1000;
+  private static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+  /** What the owner hears from the connection, on its event loop. */
+  public interface Listener {
+    void onMessage(ServerMessage message);
+
+    void onConnectionChange(boolean connected);
+  }
+
+  private final Vertx vertx;
+  private final ConnectionOptions timing;
+  private final String url;
+  private final String apiKey;
+  private final WorkerMetrics metrics;
+  private final Listener listener;
+  private final Backoff backoff;
+  private final Outbox outbox;
+  private final WebSocketClient client;
+
+  private WebSocket ws;
+  private int generation;
+  private boolean stopped;
+  private long reconnectTimer = -1;
+  private long keepaliveTimer = -1;
+  private long lastInboundNanos;
+  private long lastPingNanos;
+  private Instant connectedSince;
+
+  public ControlPlaneConnection(Vertx vertx, WorkerOptions options, WorkerMetrics metrics, Listener listener) {
+    this.vertx = vertx;
+    this.timing = options.getConnection();
+    this.url = ConnectionUrl.withWorkerId(options.getWsUrl(), options.getWorkerId());
+    this.apiKey = options.getApiKey();
+    this.metrics = metrics;
+    this.listener = listener;
+    this.backoff = new Backoff(timing.getReconnectInitial(), timing.getReconnectMax(),
+        () -> ThreadLocalRandom.current().nextDouble());
+    this.outbox = new Outbox(timing.getOutboxLimit());
+    this.client = vertx.createWebSocketClient(new WebSocketClientOptions()
+        .setMaxMessageSize(MAX_MESSAGE_BYTES)
+        .setMaxFrameSize(1024 * 1024)
+        .setClosingTimeout(2));
+  }
+
+  public void start() {
+    connect();
+  }
+
+  public boolean isConnected() {
+    return ws != null;
+  }
+
+  /** When the current connection was established, or null while disconnected. */
+  public Instant connectedSince() {
+    return connectedSince;
+  }
+
+  /** Queues a report; it is delivered in order, after reconnects if need be. */
+  public void send(WorkerMessage message) {
+    enqueue(message, null);
+  }
+
+  /** Queues a log chunk; the future completes once the chunk was written to the socket. */
+  public Future<Void> sendLog(TaskLog chunk) {
+    Promise<Void> written = Promise.promise();
+    enqueue(chunk, written);
+    return written.future();
+  }
+
+  private void enqueue(WorkerMessage message, Promise<Void> written) {
+    Outbox.Entry dropped = outbox.add(message, written);
+    if (dropped != null) {
+      log.error("Outbox full ({} reports waiting for the control plane): dropped {} for task {}",
+          timing.getOutboxLimit(), dropped.message.type(), dropped.message.taskId());
+    }
+    pump();
+  }
+
+  /** Number of frames not yet confirmed written. */
+  public int pendingFrames() {
+    return outbox.size();
+  }
+
+  /**
+   * Stops reconnecting, waits up to {@code flushTimeoutMs} for the outbox to drain while connected, then
+   * closes with 1000.
+   */
+  public Future<Void> close(long flushTimeoutMs) {
+    Promise<Void> flushed = Promise.promise();
+    long deadline = System.nanoTime() + flushTimeoutMs * 1_000_000;
+    awaitFlush(flushed, deadline);
+    return flushed.future().compose(v -> {
+      stopped = true;
+      cancelTimers();
+      if (!outbox.isEmpty()) {
+        log.warn("Closing with {} message(s) not delivered to the control plane", outbox.size());
+      }
+      WebSocket socket = ws;
+      ws = null;
+      Future<Void> closed = socket == null ? Future.succeededFuture()
+          : socket.close(NORMAL_CLOSURE, "worker shutting down").recover(err -> Future.succeededFuture());
+      return closed.eventually(client::close);
+    });
+  }
+
+  private void awaitFlush(Promise<Void> done, long deadlineNanos) {
+    if (outbox.isEmpty() || ws == null || System.nanoTime() >= deadlineNanos) {
+      done.tryComplete();
+      return;
+    }
+    vertx.setTimer(20, id -> awaitFlush(done, deadlineNanos));
+  }
+
+  // ---- connecting ----
+
+  private void connect() {
+    reconnectTimer = -1;
+    if (stopped) {
+      return;
+    }
+    log.info("Connecting to {}", url);
+    WebSocketConnectOptions connect = new WebSocketConnectOptions()
+        .setAbsoluteURI(url)
+        .addHeader("Authorization", "Bearer " + apiKey)
+        .setTimeout(timing.getHandshakeTimeout().toMillis());
+    client.connect(connect).onComplete(ar -> {
+      if (stopped) {
+        if (ar.succeeded()) {
+          ar.result().close(NORMAL_CLOSURE, "worker shutting down");
+        }
+        return;
+      }
+      if (ar.succeeded()) {
+        onConnected(ar.result());
+      } else {
+        onDialFailed(ar.cause());
+      }
+    });
+  }
+
+  private void onDialFailed(Throwable cause) {
+    metrics.reconnect(WorkerMetrics.DIAL_FAILED);
+    if (cause instanceof UpgradeRejectedException rejected
+        && (rejected.getStatus() == 401 || rejected.getStatus() == 403)) {
+      backoff.toMax();
+      long delay = backoff.nextDelayMs();
+      log.error("Authentication failed: the control plane refused the API key (HTTP {}). Check --api-key / OZ_API_KEY;"
+          + " retrying in {} ms", rejected.getStatus(), delay);
+      scheduleReconnect(delay);
+      return;
+    }
+    long delay = backoff.nextDelayMs();
+    log.error("Failed to connect: {}, retrying in {} ms", describe(cause), delay);
+    scheduleReconnect(delay);
+  }
+
+  private void scheduleReconnect(long delayMs) {
+    if (!stopped) {
+      reconnectTimer = vertx.setTimer(delayMs, id -> connect());
+    }
+  }
+
+  private void onConnected(WebSocket socket) {
+    int gen = ++generation;
+    ws = socket;
+    connectedSince = Instant.now();
+    lastInboundNanos = System.nanoTime();
+    lastPingNanos = lastInboundNanos;
+    backoff.reset();
+    log.info("Successfully connected to server");
+    socket.frameHandler(frame -> lastInboundNanos = System.nanoTime());
+    socket.textMessageHandler(this::onText);
+    socket.drainHandler(v -> pump());
+    socket.exceptionHandler(err -> {
+      if (gen == generation) {
+        log.debug("WebSocket error: {}", describe(err));
+      }
+    });
+    socket.closeHandler(v -> {
+      if (gen == generation && ws == socket) {
+        Short code = socket.closeStatusCode();
+        log.warn("Connection closed{}, will attempt to reconnect", code == null ? "" : " (code " + code + ")");
+        lost();
+      }
+    });
+    long tick = Math.max(10, Math.min(1000, Math.min(timing.getPingInterval().toMillis() / 2,
+        Math.min(timing.getWriteTimeout().toMillis() / 2, timing.getIdleTimeout().toMillis() / 4))));
+    keepaliveTimer = vertx.setPeriodic(tick, id -> keepalive(socket));
+    metrics.connected(true);
+    listener.onConnectionChange(true);
+    pump();
+  }
+
+  private void keepalive(WebSocket socket) {
+    if (ws != socket) {
+      return;
+    }
+    long now = System.nanoTime();
+    long idleMs = (now - lastInboundNanos) / 1_000_000;
+    if (idleMs > timing.getIdleTimeout().toMillis()) {
+      log.warn("No data or pong from the control plane for {} ms: connection is dead, reconnecting", idleMs);
+      abandon(socket);
+      return;
+    }
+    long oldest = outbox.oldestInFlightNanos();
+    if (oldest >= 0 && (now - oldest) / 1_000_000 > timing.getWriteTimeout().toMillis()) {
+      log.warn("A write did not complete within {}: connection is dead, reconnecting", timing.getWriteTimeout());
+      abandon(socket);
+      return;
+    }
+    if ((now - lastPingNanos) / 1_000_000 >= timing.getPingInterval().toMillis()) {
+      lastPingNanos = now;
+      socket.writePing(Buffer.buffer());
+    }
+  }
+
+  /** Gives up on a socket that looks dead without waiting for a close handshake it will never answer. */
+  private void abandon(WebSocket socket) {
+    lost();
+    socket.close().onComplete(ar -> { });
+  }
+
+  private void lost() {
+    generation++;
+    ws = null;
+    connectedSince = null;
+    if (keepaliveTimer >= 0) {
+      vertx.cancelTimer(keepaliveTimer);
+      keepaliveTimer = -1;
+    }
+    outbox.requeueInFlight();
+    metrics.connected(false);
+    metrics.reconnect(WorkerMetrics.REMOTE_CLOSE);
+    listener.onConnectionChange(false);
+    scheduleReconnect(backoff.nextDelayMs());
+  }
+
+  private void onText(String text) {
+    ServerMessage message;
+    try {
+      message = ProtocolJson.decode(text);
+    } catch (ProtocolException e) {
+      log.warn("Ignoring message from the control plane: {}", e.getMessage());
+      return;
+    }
+    listener.onMessage(message);
+  }
+
+  // ---- writing ----
+
+  private void pump() {
+    WebSocket socket = ws;
+    if (socket == null) {
+      return;
+    }
+    int gen = generation;
+    while (outbox.hasUnsent() && ws == socket && !socket.writeQueueFull()) {
+      Outbox.Entry e = outbox.nextUnsent(System.nanoTime());
+      socket.writeTextMessage(e.frame).onComplete(ar -> {
+        if (gen != generation) {
+          return; // that connection is gone; the entry was requeued
+        }
+        if (ar.succeeded()) {
+          Outbox.Entry done = outbox.confirmOldest();
+          if (done != null && done.written != null) {
+            done.written.tryComplete();
+          }
+        } else if (ws == socket) {
+          log.warn("WebSocket write error: {}", describe(ar.cause()));
+          abandon(socket);
+        }
+      });
+    }
+  }
+
+  private void cancelTimers() {
+    if (reconnectTimer >= 0) {
+      vertx.cancelTimer(reconnectTimer);
+      reconnectTimer = -1;
+    }
+    if (keepaliveTimer >= 0) {
+      vertx.cancelTimer(keepaliveTimer);
+      keepaliveTimer = -1;
+    }
+  }
+
+  private static String describe(Throwable t) {
+    String msg = t.getMessage();
+    return msg == null || msg.isBlank() ? t.getClass().getSimpleName() : msg;
+  }
+}

@@ -1,0 +1,107 @@
+package dev.oz.worker.controlplane;
+
+import dev.oz.worker.protocol.ProtocolJson;
+import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.WorkerMessage;
+import io.vertx.core.Promise;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+
+/**
+ * Frames waiting for the socket, in order. Entries handed to the socket stay "in flight" until the write is
+ * confirmed; a broken connection puts them back in front, so they go out again after reconnect. Reports are
+ * bounded by {@code limit}: beyond it the oldest unsent claim or rejection makes room (the caller logs it);
+ * terminal reports and log chunks are never dropped here. Used on one event loop only.
+ */
+final class Outbox {
+
+  static final class Entry {
+    final WorkerMessage message;
+    final String frame;
+    final Promise<Void> written;
+    long sentAtNanos;
+
+    Entry(WorkerMessage message, Promise<Void> written) {
+      this.message = message;
+      this.frame = ProtocolJson.encode(message);
+      this.written = written;
+    }
+
+    boolean droppable() {
+      return !message.terminal() && !(message instanceof TaskLog);
+    }
+  }
+
+  private final ArrayDeque<Entry> inFlight = new ArrayDeque<>();
+  private final ArrayDeque<Entry> pending = new ArrayDeque<>();
+  private final int limit;
+  private int reports;
+
+  Outbox(int limit) {
+    this.limit = limit;
+  }
+
+  /** Adds a message; returns the report dropped to make room, or null. */
+  Entry add(WorkerMessage message, Promise<Void> written) {
+    Entry e = new Entry(message, written);
+    pending.addLast(e);
+    if (!(message instanceof TaskLog)) {
+      reports++;
+    }
+    return reports > limit ? dropOldestDroppable() : null;
+  }
+
+  private Entry dropOldestDroppable() {
+    for (Iterator<Entry> it = pending.iterator(); it.hasNext(); ) {
+      Entry e = it.next();
+      if (e.droppable()) {
+        it.remove();
+        reports--;
+        return e;
+      }
+    }
+    return null;
+  }
+
+  boolean hasUnsent() {
+    return !pending.isEmpty();
+  }
+
+  /** The next entry to write; it stays in flight until {@link #confirmOldest} or {@link #requeueInFlight}. */
+  Entry nextUnsent(long nowNanos) {
+    Entry e = pending.pollFirst();
+    e.sentAtNanos = nowNanos;
+    inFlight.addLast(e);
+    return e;
+  }
+
+  /** Writes complete in order on one socket, so a successful write always confirms the oldest in flight. */
+  Entry confirmOldest() {
+    Entry e = inFlight.pollFirst();
+    if (e != null && !(e.message instanceof TaskLog)) {
+      reports--;
+    }
+    return e;
+  }
+
+  /** The connection broke: whatever was not confirmed goes out again, first, on the next one. */
+  void requeueInFlight() {
+    while (!inFlight.isEmpty()) {
+      pending.addFirst(inFlight.pollLast());
+    }
+  }
+
+  /** Send time of the oldest unconfirmed write, or -1. */
+  long oldestInFlightNanos() {
+    Entry e = inFlight.peekFirst();
+    return e == null ? -1 : e.sentAtNanos;
+  }
+
+  int size() {
+    return inFlight.size() + pending.size();
+  }
+
+  boolean isEmpty() {
+    return inFlight.isEmpty() && pending.isEmpty();
+  }
+}

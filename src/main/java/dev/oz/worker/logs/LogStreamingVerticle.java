@@ -1,0 +1,165 @@
+package dev.oz.worker.logs;
+
+import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.config.LogStreamOptions;
+import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.task.ShutdownCoordinator;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Streams running tasks' output to the control plane as {@code task_log} chunks. Backends write into a
+ * {@link TaskLogSink} per task from their own threads; this verticle cuts chunks on its event loop and hands
+ * them to the connection, keeping at most {@value #WINDOW} chunks unwritten so a slow or absent socket
+ * backs up into the bounded sinks (where the oldest output is dropped and announced), never into memory.
+ */
+public final class LogStreamingVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(LogStreamingVerticle.class);
+  static final int WINDOW = 8;
+
+  private final LogStreamOptions options;
+  private final WorkerBus bus;
+  private final WorkerMetrics metrics;
+  private final ShutdownCoordinator shutdown;
+  private final Map<String, TaskStream> streams = new LinkedHashMap<>();
+  private int inFlight;
+  private long flushTimer = -1;
+
+  /** The stream state of one task. */
+  private static final class TaskStream {
+    final String taskId;
+    final String executionId;
+    TaskLogSink sink;
+    long seq;
+    boolean markerSent;
+
+    TaskStream(String taskId, String executionId) {
+      this.taskId = taskId;
+      this.executionId = executionId;
+    }
+  }
+
+  public LogStreamingVerticle(LogStreamOptions options, WorkerBus bus, WorkerMetrics metrics, ShutdownCoordinator shutdown) {
+    this.options = options;
+    this.bus = bus;
+    this.metrics = metrics;
+    this.shutdown = shutdown;
+  }
+
+  @Override
+  public Future<?> start() {
+    bus.<OpenTaskLog>consumer(Addresses.LOG_OPEN, this::open);
+    bus.<String>consumer(Addresses.LOG_CLOSE, this::close);
+    return Future.succeededFuture();
+  }
+
+  private void open(Message<OpenTaskLog> msg) {
+    OpenTaskLog request = msg.body();
+    if (!options.isStream()) {
+      bus.reply(msg, TaskOutput.DISCARD);
+      return;
+    }
+    TaskStream ts = new TaskStream(request.taskId(), request.executionId());
+    ts.sink = new TaskLogSink(request.secrets(), options.getBufferBytes(), options.getMaxBytesPerTask(),
+        () -> context.runOnContext(v -> onData(ts)));
+    streams.put(ts.taskId, ts);
+    if (flushTimer < 0) {
+      flushTimer = vertx.setPeriodic(options.getFlushInterval().toMillis(), id -> pump(true));
+    }
+    bus.reply(msg, ts.sink);
+  }
+
+  private void onData(TaskStream ts) {
+    ts.sink.rearm();
+    pump(false);
+  }
+
+  /** Sends chunks round-robin across tasks while the window allows; {@code partial} also sends short ones. */
+  private void pump(boolean partial) {
+    boolean progress = true;
+    while (progress && inFlight < WINDOW) {
+      progress = false;
+      for (TaskStream ts : streams.values()) {
+        if (inFlight >= WINDOW) {
+          break;
+        }
+        TaskLogSink.Cut cut = ts.sink.next(options.getChunkBytes(), partial);
+        if (cut != null) {
+          send(ts, cut.stream(), cut.bytes(), cut.droppedBefore(), false);
+          progress = true;
+        } else if (!ts.markerSent && ts.sink.isTruncated() && ts.sink.isEmpty()) {
+          sendTruncationMarker(ts);
+          progress = true;
+        }
+      }
+    }
+  }
+
+  private void send(TaskStream ts, StdStream stream, byte[] bytes, long dropped, boolean truncated) {
+    if (dropped > 0) {
+      metrics.logBytesDropped(dropped);
+      log.warn("Task {}: dropped {} bytes of output the control plane could not take in time", ts.taskId, dropped);
+    }
+    TaskLog chunk = new TaskLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(),
+        new String(bytes, StandardCharsets.UTF_8), dropped, truncated);
+    inFlight++;
+    bus.requestUntimed(Addresses.OUTBOUND, chunk).onComplete(ar -> {
+      inFlight--;
+      if (ar.succeeded()) {
+        metrics.logBytesSent(bytes.length);
+      }
+      pump(false);
+    });
+  }
+
+  private void sendTruncationMarker(TaskStream ts) {
+    ts.markerSent = true;
+    String text = "\n[oz-worker] output truncated: this task's output exceeded logs.max_bytes_per_task ("
+        + options.getMaxBytesPerTask() + " bytes); the rest is not streamed\n";
+    send(ts, StdStream.STDERR, text.getBytes(StandardCharsets.UTF_8), ts.sink.takeDropped(), true);
+  }
+
+  /** Sends everything the task still has, then replies: the terminal report may follow. */
+  private void close(Message<String> msg) {
+    TaskStream ts = streams.remove(msg.body());
+    if (ts != null) {
+      ts.sink.close();
+      TaskLogSink.Cut cut;
+      while ((cut = ts.sink.next(options.getChunkBytes(), true)) != null) {
+        send(ts, cut.stream(), cut.bytes(), cut.droppedBefore(), false);
+      }
+      if (ts.sink.isTruncated() && !ts.markerSent) {
+        sendTruncationMarker(ts);
+      }
+      long dropped = ts.sink.takeDropped();
+      if (dropped > 0) {
+        send(ts, StdStream.STDOUT, new byte[0], dropped, false);
+      }
+    }
+    if (streams.isEmpty() && flushTimer >= 0) {
+      vertx.cancelTimer(flushTimer);
+      flushTimer = -1;
+    }
+    msg.reply(null);
+  }
+
+  @Override
+  public Future<?> stop() {
+    // Tasks may still be reporting while the lifecycle drains; close what is left only afterwards.
+    return shutdown.tasksDrained(context).onComplete(ar -> {
+      for (TaskStream ts : List.copyOf(streams.values())) {
+        ts.sink.close();
+      }
+      streams.clear();
+    });
+  }
+}

@@ -1,0 +1,17 @@
+package dev.oz.worker.logs;
+
+/** Which output of a task a chunk came from; the names are the protocol's {@code stream} values. */
+public enum StdStream {
+  STDOUT("stdout"),
+  STDERR("stderr");
+
+  private final String wireName;
+
+  StdStream(String wireName) {
+    this.wireName = wireName;
+  }
+
+  public String wireName() {
+    return wireName;
+  }
+}

@@ -1,0 +1,213 @@
+package dev.oz.worker.logs;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One task's output between the backend's threads and the log-streaming verticle. Writes redact secrets,
+ * then append to a per-stream queue; the queues together never hold more than {@code bufferBytes}: beyond
+ * that the oldest bytes are dropped and counted, to be announced on the next chunk. The verticle cuts
+ * chunks out of the queues on its event loop. All methods synchronize on this sink.
+ */
+final class TaskLogSink implements TaskOutput {
+
+  /** A chunk cut from the queues, not yet numbered. */
+  record Cut(StdStream stream, byte[] bytes, long droppedBefore) {
+  }
+
+  private final long bufferBytes;
+  private final long maxBytes;
+  private final Runnable onData;
+  private final Redactor[] redactors = new Redactor[2];
+  private final ByteQueue[] queues = {new ByteQueue(), new ByteQueue()};
+  private long received;
+  private long dropped;
+  private long droppedTotal;
+  private boolean truncated;
+  private boolean ended;
+  private boolean signalled;
+  private int nextStream;
+
+  /**
+   * @param onData called (from the writing thread) when data arrives and no earlier call is pending;
+   *     the consumer re-arms it through {@link #rearm()}
+   */
+  TaskLogSink(List<String> secrets, long bufferBytes, long maxBytes, Runnable onData) {
+    this.bufferBytes = bufferBytes;
+    this.maxBytes = maxBytes;
+    this.onData = onData;
+    redactors[0] = new Redactor(secrets);
+    redactors[1] = new Redactor(secrets);
+  }
+
+  @Override
+  public boolean wantsOutput() {
+    return true;
+  }
+
+  @Override
+  public boolean write(StdStream stream, byte[] bytes, int offset, int length) {
+    boolean signal;
+    boolean more;
+    synchronized (this) {
+      if (ended || truncated) {
+        return false;
+      }
+      long room = maxBytes - received;
+      int take = (int) Math.min(length, room);
+      received += take;
+      append(stream, redactors[stream.ordinal()].process(bytes, offset, take));
+      if (take < length || received >= maxBytes) {
+        truncated = true;
+        flushRedactors();
+      }
+      more = !truncated;
+      signal = !signalled;
+      signalled = true;
+    }
+    if (signal) {
+      onData.run();
+    }
+    return more;
+  }
+
+  @Override
+  public void end() {
+    boolean signal;
+    synchronized (this) {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      flushRedactors();
+      signal = !signalled;
+      signalled = true;
+    }
+    if (signal) {
+      onData.run();
+    }
+  }
+
+  private void flushRedactors() {
+    for (StdStream s : StdStream.values()) {
+      append(s, redactors[s.ordinal()].flush());
+    }
+  }
+
+  private void append(StdStream stream, byte[] bytes) {
+    queues[stream.ordinal()].add(bytes);
+    long over = queues[0].size() + queues[1].size() - bufferBytes;
+    while (over > 0) {
+      ByteQueue victim = queues[0].size() >= queues[1].size() ? queues[0] : queues[1];
+      long n = Math.min(over, victim.size());
+      victim.skip(n);
+      // never leave half a UTF-8 character at the head
+      while (victim.size() > 0 && (victim.first() & 0xC0) == 0x80) {
+        victim.skip(1);
+        n++;
+      }
+      dropped += n;
+      droppedTotal += n;
+      over -= n;
+    }
+  }
+
+  /** Allows the next write to signal again; call before draining so no arrival is missed. */
+  synchronized void rearm() {
+    signalled = false;
+  }
+
+  /**
+   * Cuts the next chunk of at most {@code maxChunk} bytes. A chunk shorter than {@code maxChunk} is only cut
+   * when {@code partial} is true or the output ended; a chunk followed by more data ends at a line break
+   * where there is one; an incomplete UTF-8 character at the end stays queued until it completes.
+   */
+  synchronized Cut next(int maxChunk, boolean partial) {
+    for (int attempt = 0; attempt < 2; attempt++) {
+      StdStream stream = StdStream.values()[nextStream];
+      nextStream ^= 1;
+      Cut cut = cut(stream, maxChunk, partial);
+      if (cut != null) {
+        return cut;
+      }
+    }
+    return null;
+  }
+
+  private Cut cut(StdStream stream, int maxChunk, boolean partial) {
+    ByteQueue q = queues[stream.ordinal()];
+    if (q.size() == 0 || (q.size() < maxChunk && !partial && !ended)) {
+      return null;
+    }
+    int n = (int) Math.min(q.size(), maxChunk);
+    byte[] buf = new byte[n];
+    q.peek(buf, n);
+    int end = n;
+    if (q.size() > n) {
+      int nl = lastNewline(buf);
+      end = nl >= 0 ? nl + 1 : utf8Boundary(buf, n);
+    } else if (!ended) {
+      end = utf8Boundary(buf, n);
+    }
+    if (end == 0) {
+      return null;
+    }
+    q.skip(end);
+    long d = dropped;
+    dropped = 0;
+    return new Cut(stream, end == n ? buf : Arrays.copyOf(buf, end), d);
+  }
+
+  /** Bytes dropped since the last chunk, when no chunk is left to carry them (announced by the caller). */
+  synchronized long takeDropped() {
+    long d = dropped;
+    dropped = 0;
+    return d;
+  }
+
+  synchronized boolean isEmpty() {
+    return queues[0].size() == 0 && queues[1].size() == 0;
+  }
+
+  synchronized boolean isEnded() {
+    return ended;
+  }
+
+  synchronized boolean isTruncated() {
+    return truncated;
+  }
+
+  synchronized long droppedTotal() {
+    return droppedTotal;
+  }
+
+  /** Stops accepting output (the task's log is being closed). */
+  void close() {
+    end();
+  }
+
+  private static int lastNewline(byte[] buf) {
+    for (int i = buf.length - 1; i >= 0; i--) {
+      if (buf[i] == '\n') {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** The largest length {@code <= n} that does not end inside a multi-byte UTF-8 character. */
+  static int utf8Boundary(byte[] buf, int n) {
+    int i = n - 1;
+    int continuation = 0;
+    while (i >= 0 && continuation < 3 && (buf[i] & 0xC0) == 0x80) {
+      i--;
+      continuation++;
+    }
+    if (i < 0) {
+      return n;
+    }
+    int lead = buf[i] & 0xff;
+    int needed = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    return (n - i) < needed ? i : n;
+  }
+}

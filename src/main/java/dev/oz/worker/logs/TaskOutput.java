@@ -1,0 +1,38 @@
+package dev.oz.worker.logs;
+
+/**
+ * Where a backend writes a running task's output. Thread-safe: backends call it from their own threads
+ * (docker-java callback threads), never blocking, and memory stays bounded whatever the task prints.
+ */
+public interface TaskOutput {
+
+  /** Discards everything: used when log streaming is off. */
+  TaskOutput DISCARD = new TaskOutput() {
+    @Override
+    public boolean wantsOutput() {
+      return false;
+    }
+
+    @Override
+    public boolean write(StdStream stream, byte[] bytes, int offset, int length) {
+      return false;
+    }
+
+    @Override
+    public void end() {
+    }
+  };
+
+  /** False when nothing should be tailed at all (streaming off). */
+  boolean wantsOutput();
+
+  /**
+   * Takes output bytes; the array may be reused by the caller after the call returns.
+   *
+   * @return false once no more output is wanted (the per-task cap was reached): the caller stops reading
+   */
+  boolean write(StdStream stream, byte[] bytes, int offset, int length);
+
+  /** No more output will come (the container's streams closed). */
+  void end();
+}

@@ -1,0 +1,26 @@
+package dev.oz.worker.protocol;
+
+/** {@code task_completed}: success, or (with {@code task_state} CANCELLED) a cancellation the server asked for. */
+public record TaskCompleted(String taskId, String executionId, String message, String taskState) implements WorkerMessage {
+  public static final String SUCCESS_MESSAGE = "Task completed successfully";
+  public static final String CANCELLED_MESSAGE = "Task cancelled by user request.";
+  public static final String CANCELLED = "CANCELLED";
+
+  public static TaskCompleted success(String taskId, String executionId) {
+    return new TaskCompleted(taskId, executionId, SUCCESS_MESSAGE, null);
+  }
+
+  public static TaskCompleted cancelled(String taskId, String executionId) {
+    return new TaskCompleted(taskId, executionId, CANCELLED_MESSAGE, CANCELLED);
+  }
+
+  @Override
+  public String type() {
+    return "task_completed";
+  }
+
+  @Override
+  public boolean terminal() {
+    return true;
+  }
+}

@@ -1,0 +1,75 @@
+package dev.oz.worker.task;
+
+import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.config.WorkerOptions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Puts a {@link TaskBackend} on the event bus: execute and cancel requests in, outcomes out. */
+public final class BackendVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(BackendVerticle.class);
+
+  private final WorkerOptions options;
+  private final WorkerBus bus;
+  private final TaskBackendFactory factory;
+  private final ShutdownCoordinator shutdown;
+  private TaskBackend backend;
+
+  public BackendVerticle(WorkerOptions options, WorkerBus bus, TaskBackendFactory factory, ShutdownCoordinator shutdown) {
+    this.options = options;
+    this.bus = bus;
+    this.factory = factory;
+    this.shutdown = shutdown;
+  }
+
+  @Override
+  public Future<?> start() {
+    backend = factory.create(vertx, options);
+    return backend.start().onSuccess(v -> {
+      bus.<ExecuteTask>consumer(Addresses.EXECUTE, msg -> execute(msg.body()));
+      bus.<CancelTask>consumer(Addresses.CANCEL, msg -> backend.cancel(msg.body().taskId(), msg.body().reason())
+          .onFailure(err -> log.warn("Cancelling task {} failed: {}", msg.body().taskId(), err.getMessage())));
+      bus.<Object>consumer(Addresses.BACKEND_HEALTH, msg -> backend.checkHealth()
+          .onSuccess(ok -> msg.reply(null))
+          .onFailure(err -> msg.fail(503, String.valueOf(err.getMessage()))));
+    });
+  }
+
+  private void execute(ExecuteTask request) {
+    String taskId = request.spec().taskId();
+    Future<TaskOutcome> outcome;
+    try {
+      outcome = backend.execute(request.spec(), request.output());
+    } catch (RuntimeException e) {
+      outcome = Future.failedFuture(e);
+    }
+    outcome
+        .recover(err -> {
+          log.error("Task {}: backend error", taskId, err);
+          return Future.succeededFuture(TaskOutcome.failed(FailureReason.UNKNOWN, String.valueOf(err.getMessage())));
+        })
+        .onSuccess(o -> bus.send(Addresses.FINISHED, new TaskFinished(taskId, o)));
+  }
+
+  @Override
+  public Future<?> stop() {
+    if (backend == null) {
+      return Future.succeededFuture();
+    }
+    // Tasks are cancelled through this backend while the lifecycle drains; release it only afterwards.
+    Duration cap = options.getShutdownGracePeriod().plus(options.getDocker().getCancelGracePeriod()).plusSeconds(60);
+    Future<Void> drained = shutdown.tasksDrained(context);
+    Future<Void> waited = Future.any(drained, timeout(cap)).mapEmpty();
+    return waited.compose(v -> backend.shutdown());
+  }
+
+  private Future<Void> timeout(Duration d) {
+    io.vertx.core.Promise<Void> p = io.vertx.core.Promise.promise();
+    vertx.setTimer(d.toMillis(), id -> p.tryComplete());
+    return p.future();
+  }
+}

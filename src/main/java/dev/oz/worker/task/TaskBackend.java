@@ -1,0 +1,36 @@
+package dev.oz.worker.task;
+
+import dev.oz.worker.logs.TaskOutput;
+import io.vertx.core.Future;
+
+/**
+ * Runs tasks somewhere (Docker containers, processes, ...). The lifecycle reaches a backend only through the
+ * event bus ({@link BackendVerticle}), so a backend never sees protocol messages or the socket.
+ *
+ * <p>Methods are called on the hosting verticle's event loop and must not block it.
+ */
+public interface TaskBackend {
+
+  /** Prepares the backend (e.g. reaches the engine); a failure stops the worker from starting. */
+  default Future<Void> start() {
+    return Future.succeededFuture();
+  }
+
+  /**
+   * Runs the task to its end. The future never fails: every failure is a {@link TaskOutcome} with its reason.
+   *
+   * @param output where the task's stdout/stderr goes while it runs (a no-op sink when streaming is off)
+   */
+  Future<TaskOutcome> execute(TaskSpec spec, TaskOutput output);
+
+  /** Stops a running task; its {@link #execute} future then completes (a cancelled or failed outcome). */
+  Future<Void> cancel(String taskId, CancelReason reason);
+
+  /** Whether the backend can run tasks right now (for readiness probes). */
+  default Future<Void> checkHealth() {
+    return Future.succeededFuture();
+  }
+
+  /** Releases everything; called after running tasks were cancelled and ended. */
+  Future<Void> shutdown();
+}

@@ -1,0 +1,263 @@
+package dev.oz.worker.task;
+
+import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.logs.OpenTaskLog;
+import dev.oz.worker.logs.TaskOutput;
+import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.protocol.ServerMessage;
+import dev.oz.worker.protocol.TaskAssignment;
+import dev.oz.worker.protocol.TaskCancellation;
+import dev.oz.worker.protocol.TaskClaimed;
+import dev.oz.worker.protocol.TaskCompleted;
+import dev.oz.worker.protocol.TaskFailed;
+import dev.oz.worker.protocol.TaskRejected;
+import dev.oz.worker.protocol.WorkerMessage;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The task lifecycle, independent of the backend: takes a slot or rejects, claims, resolves the spec, hands
+ * it to the backend, and turns the outcome into the terminal report, after the task's log chunks. Its
+ * {@link #stop()} is the graceful shutdown: reject new work, let running tasks finish for the grace period,
+ * cancel the rest, and report every one.
+ */
+public final class TaskLifecycleVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(TaskLifecycleVerticle.class);
+  /** How long after cancelling on shutdown a backend may take before the worker reports the task itself. */
+  private static final Duration CANCEL_REPORT_SLACK = Duration.ofSeconds(20);
+
+  private final WorkerOptions options;
+  private final WorkerBus bus;
+  private final WorkerMetrics metrics;
+  private final ShutdownCoordinator shutdown;
+  private final TaskSpecResolver resolver;
+  private final Map<String, Running> active = new LinkedHashMap<>();
+  private boolean shuttingDown;
+  private Promise<Void> allEnded;
+
+  /** A task between its claim and its terminal report. */
+  private static final class Running {
+    final String taskId;
+    final String executionId;
+    final String title;
+    final Instant startedAt = Instant.now();
+    final long startNanos = System.nanoTime();
+    CancelReason cancelReason;
+    boolean reported;
+
+    Running(String taskId, String executionId, String title) {
+      this.taskId = taskId;
+      this.executionId = executionId;
+      this.title = title;
+    }
+  }
+
+  public TaskLifecycleVerticle(WorkerOptions options, WorkerBus bus, WorkerMetrics metrics, ShutdownCoordinator shutdown) {
+    this.options = options;
+    this.bus = bus;
+    this.metrics = metrics;
+    this.shutdown = shutdown;
+    this.resolver = new TaskSpecResolver(options);
+  }
+
+  @Override
+  public Future<?> start() {
+    bus.<ServerMessage>consumer(Addresses.INBOUND, msg -> onServerMessage(msg.body()));
+    bus.<TaskFinished>consumer(Addresses.FINISHED, msg -> onFinished(msg.body()));
+    bus.<Object>consumer(Addresses.STATUS, msg -> bus.reply(msg, status()));
+    metrics.tasksActive(0);
+    return Future.succeededFuture();
+  }
+
+  private void onServerMessage(ServerMessage message) {
+    if (message instanceof TaskAssignment a) {
+      onAssignment(a);
+    } else if (message instanceof TaskCancellation c) {
+      onCancellation(c);
+    }
+  }
+
+  private void onAssignment(TaskAssignment a) {
+    log.info("Received task assignment: taskID={}, title={}", a.taskId(), a.task().title());
+    if (shuttingDown) {
+      log.warn("Rejecting task {}: worker shutting down", a.taskId());
+      metrics.taskRejected(WorkerMetrics.SHUTTING_DOWN);
+      report(new TaskRejected(a.taskId(), TaskRejected.SHUTTING_DOWN));
+      return;
+    }
+    if (active.containsKey(a.taskId())) {
+      log.warn("Ignoring duplicate assignment of task {}: it is already running", a.taskId());
+      return;
+    }
+    int max = options.getMaxConcurrentTasks();
+    if (max > 0 && active.size() >= max) {
+      log.warn("Rejecting task {}: worker at maximum concurrency ({})", a.taskId(), max);
+      metrics.taskRejected(WorkerMetrics.AT_CAPACITY);
+      report(new TaskRejected(a.taskId(), TaskRejected.AT_CAPACITY));
+      return;
+    }
+    Running task = new Running(a.taskId(), a.executionId(), a.task().title());
+    active.put(a.taskId(), task);
+    report(new TaskClaimed(a.taskId(), options.getWorkerId()));
+    metrics.taskClaimed();
+    metrics.tasksActive(active.size());
+
+    TaskSpec spec;
+    try {
+      spec = resolver.resolve(a);
+    } catch (RuntimeException e) {
+      log.error("Task {}: cannot resolve the assignment", a.taskId(), e);
+      metrics.taskFailure(WorkerMetrics.PHASE_ASSIGNMENT, FailureReason.UNKNOWN.wireName());
+      finish(task, TaskOutcome.failed(FailureReason.UNKNOWN, "invalid assignment: " + e.getMessage()));
+      return;
+    }
+    log.info("Starting task execution: taskID={}, title={}", a.taskId(), a.task().title());
+    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(spec.taskId(), spec.executionId(), secretsOf(spec)))
+        .recover(err -> {
+          log.warn("Task {}: log streaming unavailable ({}); running without it", spec.taskId(), err.getMessage());
+          return Future.succeededFuture(TaskOutput.DISCARD);
+        })
+        .onSuccess(output -> bus.send(Addresses.EXECUTE, new ExecuteTask(spec, output)));
+  }
+
+  private List<String> secretsOf(TaskSpec spec) {
+    List<String> secrets = new ArrayList<>(spec.secrets());
+    secrets.add(options.getApiKey());
+    return secrets;
+  }
+
+  private void onCancellation(TaskCancellation c) {
+    Running task = active.get(c.taskId());
+    if (task == null) {
+      log.warn("Received cancellation for inactive task: taskID={}", c.taskId());
+      return;
+    }
+    if (task.cancelReason != null) {
+      return;
+    }
+    log.info("Cancelling task from server request: taskID={}", c.taskId());
+    task.cancelReason = CancelReason.USER;
+    bus.send(Addresses.CANCEL, new CancelTask(c.taskId(), CancelReason.USER));
+  }
+
+  private void onFinished(TaskFinished finished) {
+    Running task = active.get(finished.taskId());
+    if (task == null || task.reported) {
+      log.debug("Outcome for task {} that is no longer active", finished.taskId());
+      return;
+    }
+    finish(task, finished.outcome());
+  }
+
+  /** Flushes the task's log stream, then sends its one terminal report and frees the slot. */
+  private void finish(Running task, TaskOutcome outcome) {
+    task.reported = true;
+    bus.request(Addresses.LOG_CLOSE, task.taskId)
+        .onFailure(err -> log.warn("Task {}: could not flush its log stream: {}", task.taskId, err.getMessage()))
+        .onComplete(ar -> {
+          report(terminalReport(task, outcome));
+          active.remove(task.taskId);
+          metrics.tasksActive(active.size());
+          if (allEnded != null && active.isEmpty()) {
+            allEnded.tryComplete();
+          }
+        });
+  }
+
+  private WorkerMessage terminalReport(Running task, TaskOutcome outcome) {
+    Duration took = Duration.ofNanos(System.nanoTime() - task.startNanos);
+    if (outcome.status() == TaskOutcome.Status.SUCCEEDED) {
+      log.info("Task execution completed successfully: taskID={}", task.taskId);
+      metrics.taskEnded(WorkerMetrics.SUCCEEDED, took);
+      return TaskCompleted.success(task.taskId, task.executionId);
+    }
+    if (task.cancelReason == CancelReason.SHUTDOWN) {
+      log.warn("Task {} stopped by worker shutdown", task.taskId);
+      metrics.taskEnded(WorkerMetrics.FAILED, took);
+      metrics.taskFailure(WorkerMetrics.PHASE_BACKEND, FailureReason.GRACEFUL_SHUTDOWN.wireName());
+      return new TaskFailed(task.taskId, task.executionId,
+          TaskFailed.MESSAGE_PREFIX + "the worker shut down while the task was running",
+          FailureReason.GRACEFUL_SHUTDOWN.wireName(), outcome.exitCode());
+    }
+    if (task.cancelReason == CancelReason.USER || outcome.status() == TaskOutcome.Status.CANCELLED) {
+      log.info("Task execution cancelled by user request: taskID={}", task.taskId);
+      metrics.taskEnded(WorkerMetrics.CANCELLED, took);
+      return TaskCompleted.cancelled(task.taskId, task.executionId);
+    }
+    FailureReason reason = outcome.reason() == null ? FailureReason.UNKNOWN : outcome.reason();
+    log.error("Task execution failed: taskID={}, reason={}, error={}", task.taskId, reason.wireName(), outcome.cause());
+    metrics.taskEnded(WorkerMetrics.FAILED, took);
+    metrics.taskFailure(WorkerMetrics.PHASE_BACKEND, reason.wireName());
+    return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + outcome.cause(),
+        reason.wireName(), outcome.exitCode());
+  }
+
+  private void report(WorkerMessage message) {
+    bus.send(Addresses.OUTBOUND, message);
+  }
+
+  private WorkerStatus status() {
+    List<WorkerStatus.ActiveTask> tasks = active.values().stream()
+        .map(t -> new WorkerStatus.ActiveTask(t.taskId, t.executionId, t.title, t.startedAt))
+        .toList();
+    return new WorkerStatus(tasks, options.getMaxConcurrentTasks(), shuttingDown);
+  }
+
+  /** Graceful shutdown; see the class comment. Never loses a terminal report. */
+  @Override
+  public Future<?> stop() {
+    shuttingDown = true;
+    allEnded = Promise.promise();
+    if (active.isEmpty()) {
+      allEnded.tryComplete();
+    }
+    Duration grace = options.getShutdownGracePeriod();
+    if (!active.isEmpty()) {
+      log.info("Shutting down: {} task(s) running{}", active.size(),
+          grace.isZero() ? "" : ", waiting up to " + grace.toSeconds() + "s for them to finish");
+    }
+    Promise<Void> graceOver = Promise.promise();
+    long timer = vertx.setTimer(Math.max(1, grace.toMillis()), id -> graceOver.tryComplete());
+    shutdown.graceSkipped(context).onComplete(ar -> graceOver.tryComplete());
+    allEnded.future().onComplete(ar -> graceOver.tryComplete());
+    return graceOver.future()
+        .compose(v -> {
+          vertx.cancelTimer(timer);
+          return cancelRemaining();
+        })
+        .onComplete(ar -> shutdown.markDrained());
+  }
+
+  private Future<Void> cancelRemaining() {
+    List<Running> remaining = active.values().stream().filter(t -> !t.reported).toList();
+    if (remaining.isEmpty()) {
+      return allEnded.future();
+    }
+    log.info("Cancelling {} active task(s)", remaining.size());
+    for (Running t : remaining) {
+      t.cancelReason = CancelReason.SHUTDOWN;
+      bus.send(Addresses.CANCEL, new CancelTask(t.taskId, CancelReason.SHUTDOWN));
+    }
+    long slack = options.getDocker().getCancelGracePeriod().plus(CANCEL_REPORT_SLACK).toMillis();
+    long timer = vertx.setTimer(slack, id -> {
+      for (Running t : List.copyOf(active.values())) {
+        if (!t.reported) {
+          log.error("Task {}: backend did not confirm cancellation in time; reporting it as stopped", t.taskId);
+          finish(t, TaskOutcome.failed(FailureReason.GRACEFUL_SHUTDOWN, "worker shutting down"));
+        }
+      }
+    });
+    return allEnded.future().onComplete(ar -> vertx.cancelTimer(timer));
+  }
+}

@@ -1,0 +1,31 @@
+package dev.oz.worker.task;
+
+/**
+ * How a task ended, as a backend reports it; the lifecycle maps it onto {@code task_completed} or
+ * {@code task_failed}.
+ *
+ * @param cause for failures, the human-readable cause (the report says "Failed to execute task: cause")
+ * @param exitCode the container's exit code, 0 when there is none
+ */
+public record TaskOutcome(Status status, String cause, FailureReason reason, int exitCode) {
+
+  public enum Status {
+    SUCCEEDED, FAILED, CANCELLED
+  }
+
+  public static TaskOutcome succeeded() {
+    return new TaskOutcome(Status.SUCCEEDED, null, null, 0);
+  }
+
+  public static TaskOutcome cancelled() {
+    return new TaskOutcome(Status.CANCELLED, "cancelled", FailureReason.TASK_CANCELLED, 0);
+  }
+
+  public static TaskOutcome failed(FailureReason reason, String cause) {
+    return new TaskOutcome(Status.FAILED, cause, reason, 0);
+  }
+
+  public static TaskOutcome failed(FailureReason reason, String cause, int exitCode) {
+    return new TaskOutcome(Status.FAILED, cause, reason, exitCode);
+  }
+}
