@@ -1,0 +1,89 @@
+package dev.oz.worker.testing;
+
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.logs.TaskOutput;
+import dev.oz.worker.task.CancelReason;
+import dev.oz.worker.task.TaskBackend;
+import dev.oz.worker.task.TaskBackendFactory;
+import dev.oz.worker.task.TaskOutcome;
+import dev.oz.worker.task.TaskSpec;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/** A backend the test drives: tasks run until the test completes them; cancellations are recorded. */
+public final class FakeBackend implements TaskBackend, TaskBackendFactory {
+  private volatile Context context;
+  private final Map<String, Promise<TaskOutcome>> running = new ConcurrentHashMap<>();
+  private final Map<String, TaskOutput> outputs = new ConcurrentHashMap<>();
+  private final List<TaskSpec> executed = new CopyOnWriteArrayList<>();
+  private final List<String> cancels = new CopyOnWriteArrayList<>();
+  private volatile boolean shutDown;
+
+  @Override
+  public TaskBackend create(Vertx vertx, WorkerOptions options) {
+    context = vertx.getOrCreateContext();
+    return this;
+  }
+
+  @Override
+  public Future<TaskOutcome> execute(TaskSpec spec, TaskOutput output) {
+    Promise<TaskOutcome> p = Promise.promise();
+    running.put(spec.taskId(), p);
+    outputs.put(spec.taskId(), output);
+    executed.add(spec);
+    return p.future();
+  }
+
+  @Override
+  public Future<Void> cancel(String taskId, CancelReason reason) {
+    cancels.add(taskId + ":" + reason);
+    Promise<TaskOutcome> p = running.remove(taskId);
+    if (p != null) {
+      p.tryComplete(TaskOutcome.cancelled());
+    }
+    return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> shutdown() {
+    shutDown = true;
+    return Future.succeededFuture();
+  }
+
+  /** Ends a running task with {@code outcome} (on the backend's context, as a real backend would). */
+  public void complete(String taskId, TaskOutcome outcome) {
+    context.runOnContext(v -> {
+      Promise<TaskOutcome> p = running.remove(taskId);
+      if (p == null) {
+        throw new IllegalStateException("task " + taskId + " is not running");
+      }
+      p.complete(outcome);
+    });
+  }
+
+  public List<TaskSpec> executed() {
+    return List.copyOf(executed);
+  }
+
+  public List<String> cancels() {
+    return List.copyOf(cancels);
+  }
+
+  public TaskOutput output(String taskId) {
+    return outputs.get(taskId);
+  }
+
+  public boolean isRunning(String taskId) {
+    return running.containsKey(taskId);
+  }
+
+  public boolean isShutDown() {
+    return shutDown;
+  }
+}

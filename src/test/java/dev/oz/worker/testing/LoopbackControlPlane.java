@@ -1,0 +1,214 @@
+package dev.oz.worker.testing;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+
+/**
+ * A real WebSocket server on loopback that speaks the control-plane side of the protocol for tests: it
+ * records handshakes, every frame it receives (parsed), pings and close codes, and can send messages,
+ * refuse handshakes, go away and come back on the same port.
+ */
+public final class LoopbackControlPlane implements AutoCloseable {
+  public static final String PATH = "/api/v1/selfhosted/worker/ws";
+
+  /** What the worker sent when it connected. */
+  public record Handshake(String path, String query, String authorization) {
+  }
+
+  private final Vertx vertx;
+  private HttpServer server;
+  private int port;
+  private volatile int rejectStatus;
+  private volatile boolean pauseReading;
+  private volatile ServerWebSocket current;
+  private final List<Handshake> handshakes = new CopyOnWriteArrayList<>();
+  private final List<JsonObject> received = new CopyOnWriteArrayList<>();
+  private final List<Short> closeCodes = new CopyOnWriteArrayList<>();
+  private final AtomicInteger pings = new AtomicInteger();
+
+  private LoopbackControlPlane(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  public static LoopbackControlPlane start(Vertx vertx) {
+    LoopbackControlPlane cp = new LoopbackControlPlane(vertx);
+    cp.listen(0);
+    return cp;
+  }
+
+  private void listen(int onPort) {
+    server = vertx.createHttpServer(new HttpServerOptions().setMaxWebSocketMessageSize(64 * 1024 * 1024))
+        .webSocketHandshakeHandler(hs -> {
+          handshakes.add(new Handshake(hs.path(), hs.query(), hs.headers().get("Authorization")));
+          if (rejectStatus != 0) {
+            hs.reject(rejectStatus);
+          } else {
+            hs.accept();
+          }
+        })
+        .webSocketHandler(this::onSocket)
+        .requestHandler(req -> req.response().setStatusCode(404).end());
+    server = await(server.listen(onPort, "127.0.0.1"));
+    port = server.actualPort();
+  }
+
+  private void onSocket(ServerWebSocket ws) {
+    current = ws;
+    if (pauseReading) {
+      ws.pause();
+    }
+    ws.frameHandler(frame -> {
+      if (frame.type() == WebSocketFrameType.PING) {
+        pings.incrementAndGet();
+      }
+    });
+    ws.textMessageHandler(text -> received.add(new JsonObject(text)));
+    ws.closeHandler(v -> closeCodes.add(ws.closeStatusCode()));
+  }
+
+  public String wsUrl() {
+    return "ws://127.0.0.1:" + port + PATH;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** Refuse the next handshakes with this HTTP status (0 accepts again). */
+  public void rejectWith(int status) {
+    rejectStatus = status;
+  }
+
+  /** New connections are paused (the server stops reading); existing ones too. */
+  public void pauseReading(boolean pause) {
+    pauseReading = pause;
+    ServerWebSocket ws = current;
+    if (ws != null) {
+      vertx.runOnContext(v -> {
+        if (pause) {
+          ws.pause();
+        } else {
+          ws.resume();
+        }
+      });
+    }
+  }
+
+  public void send(JsonObject message) {
+    sendRaw(message.encode());
+  }
+
+  public void sendRaw(String text) {
+    ServerWebSocket ws = current;
+    if (ws == null) {
+      throw new IllegalStateException("no worker connected");
+    }
+    await(ws.writeTextMessage(text));
+  }
+
+  /** The server goes away: stops listening and drops every connection. */
+  public void stop() {
+    current = null;
+    await(server.close());
+  }
+
+  /** Closes only the current connection (the server keeps listening). */
+  public void dropConnection() {
+    ServerWebSocket ws = current;
+    current = null;
+    if (ws != null) {
+      await(ws.close());
+    }
+  }
+
+  /** Comes back on the same port. */
+  public void restart() {
+    listen(port);
+  }
+
+  public List<Handshake> handshakes() {
+    return new ArrayList<>(handshakes);
+  }
+
+  public List<JsonObject> received() {
+    return new ArrayList<>(received);
+  }
+
+  public List<JsonObject> received(String type) {
+    return received.stream().filter(m -> type.equals(m.getString("type"))).toList();
+  }
+
+  public List<Short> closeCodes() {
+    return new ArrayList<>(closeCodes);
+  }
+
+  public int pings() {
+    return pings.get();
+  }
+
+  public boolean connected() {
+    return current != null;
+  }
+
+  /** Waits for the first received message matching {@code match}. */
+  public JsonObject await(Predicate<JsonObject> match, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (JsonObject m : received) {
+        if (match.test(m)) {
+          return m;
+        }
+      }
+      sleep(10);
+    }
+    throw new AssertionError("no matching message within " + timeout + "; received: " + received);
+  }
+
+  public JsonObject awaitMessage(String type, String taskId, Duration timeout) {
+    return await(m -> type.equals(m.getString("type"))
+        && taskId.equals(m.getJsonObject("data", new JsonObject()).getString("task_id")), timeout);
+  }
+
+  public void awaitConnections(int count, Duration timeout) {
+    Waits.until(() -> handshakes.size() >= count && connected(), timeout,
+        () -> "expected " + count + " connection(s), saw " + handshakes.size());
+  }
+
+  @Override
+  public void close() {
+    try {
+      await(server.close());
+    } catch (RuntimeException ignored) {
+      // already closed
+    }
+  }
+
+  static <T> T await(Future<T> f) {
+    try {
+      return f.await(20, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+package dev.oz.worker.testing;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Vert.x for tests, with a short blocked-thread limit; {@link #close()} fails the test if the checker
+ * reported anything while it ran.
+ */
+public final class TestVertx implements AutoCloseable {
+  public static final String BLOCKED_THREAD_LOGGER = "io.vertx.core.impl.BlockedThreadChecker";
+  public static final long MAX_EVENT_LOOP_MS = 500;
+
+  private final Vertx vertx;
+  private final LogCapture blocked;
+
+  private TestVertx(VertxOptions options) {
+    blocked = LogCapture.of(BLOCKED_THREAD_LOGGER);
+    vertx = Vertx.vertx(options
+        .setBlockedThreadCheckInterval(100)
+        .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
+        .setMaxEventLoopExecuteTime(MAX_EVENT_LOOP_MS)
+        .setMaxEventLoopExecuteTimeUnit(TimeUnit.MILLISECONDS));
+  }
+
+  public static TestVertx create() {
+    return new TestVertx(new VertxOptions());
+  }
+
+  public static TestVertx create(VertxOptions options) {
+    return new TestVertx(options);
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  /** Fails if any event loop was blocked beyond the limit so far. */
+  public void assertNeverBlocked() {
+    assertTrue(blocked.messages().isEmpty(), () -> "event loop blocked:\n" + blocked.all());
+  }
+
+  @Override
+  public void close() {
+    try {
+      vertx.close().await(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    } finally {
+      blocked.close();
+    }
+    assertNeverBlocked();
+  }
+}
