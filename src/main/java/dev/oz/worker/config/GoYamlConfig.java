@@ -2,6 +2,7 @@ package dev.oz.worker.config;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -47,10 +48,50 @@ final class GoYamlConfig {
     File file;
     try {
       file = text.isBlank() ? null : ConfigFiles.YAML.readValue(text, File.class);
+    } catch (UnrecognizedPropertyException e) {
+      throw unknownKey(path, text, e);
     } catch (JsonProcessingException e) {
       throw ConfigFiles.syntaxError(path.toString(), e);
     }
     return file == null ? new JsonObject() : translate(path, file, hostEnv);
+  }
+
+  /** Names the key, where it sits, its line, and the keys that are valid there. */
+  private static ConfigException unknownKey(Path path, String text, UnrecognizedPropertyException e) {
+    StringBuilder pointer = new StringBuilder();
+    List<String> parents = new java.util.ArrayList<>();
+    for (com.fasterxml.jackson.databind.JsonMappingException.Reference ref : e.getPath()) {
+      if (ref.getFieldName() != null) {
+        pointer.append('/').append(ref.getFieldName());
+        parents.add(ref.getFieldName());
+      } else {
+        pointer.append('/').append(ref.getIndex());
+        parents.add("[" + ref.getIndex() + "]");
+      }
+    }
+    parents.remove(parents.size() - 1);
+    int line = lineOf(text, pointer.toString(), e.getLocation() == null ? -1 : e.getLocation().getLineNr());
+    String where = parents.isEmpty() ? "" : " in " + String.join(".", parents).replace(".[", "[");
+    java.util.TreeSet<String> valid = new java.util.TreeSet<>();
+    e.getKnownPropertyIds().forEach(id -> valid.add(String.valueOf(id)));
+    return new ConfigException(path + ": line " + line + ": unknown key \"" + e.getPropertyName() + "\"" + where
+        + " (valid: " + String.join(", ", valid) + ")", e);
+  }
+
+  /** The line of the key at {@code pointer}, found by re-reading the YAML as a token stream. */
+  private static int lineOf(String text, String pointer, int fallback) {
+    try (com.fasterxml.jackson.core.JsonParser p = ConfigFiles.YAML.getFactory().createParser(text)) {
+      com.fasterxml.jackson.core.JsonToken t;
+      while ((t = p.nextToken()) != null) {
+        if (t == com.fasterxml.jackson.core.JsonToken.FIELD_NAME
+            && p.getParsingContext().pathAsPointer().toString().equals(pointer)) {
+          return p.currentTokenLocation().getLineNr();
+        }
+      }
+    } catch (java.io.IOException ignored) {
+      // fall back to Jackson's position
+    }
+    return fallback;
   }
 
   private static JsonObject translate(Path path, File file, Map<String, String> hostEnv) {
