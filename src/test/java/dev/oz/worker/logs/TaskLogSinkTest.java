@@ -1,0 +1,123 @@
+package dev.oz.worker.logs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Redaction, chunk cutting, UTF-8 safety, bounds and the per-task cap. */
+class TaskLogSinkTest {
+
+  private static byte[] b(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static String s(byte[] b) {
+    return new String(b, StandardCharsets.UTF_8);
+  }
+
+  private static String redactAll(Redactor r, String... reads) {
+    StringBuilder out = new StringBuilder();
+    for (String read : reads) {
+      byte[] in = b(read);
+      out.append(s(r.process(in, 0, in.length)));
+    }
+    out.append(s(r.flush()));
+    return out.toString();
+  }
+
+  @Test
+  void redactsWholeAndStraddlingSecrets() {
+    assertEquals("a [REDACTED] b [REDACTED]!", redactAll(new Redactor(List.of("hunter22")), "a hunter22 b hun", "ter22!"));
+    assertEquals("x[REDACTED]y", redactAll(new Redactor(List.of("s3cr3t")), "x", "s", "3", "c", "r", "3", "t", "y"));
+    assertEquals("[REDACTED]", redactAll(new Redactor(List.of("abcd", "abcdef")), "abcdef"), "longest secret wins");
+    assertEquals("plain text", redactAll(new Redactor(List.of()), "plain ", "text"));
+  }
+
+  @Test
+  void onlyAPossibleSecretPrefixIsHeldBack() {
+    Redactor r = new Redactor(List.of("topsecret"));
+    byte[] first = b("hello\n");
+    assertEquals("hello\n", s(r.process(first, 0, first.length)), "ordinary output is not delayed");
+    byte[] second = b("line top");
+    assertEquals("line ", s(r.process(second, 0, second.length)));
+    byte[] third = b("ping\n");
+    assertEquals("topping\n", s(r.process(third, 0, third.length)), "held prefix released once it is not a secret");
+  }
+
+  @Test
+  void chunksPreferLineBoundariesAndNeverSplitUtf8() {
+    TaskLogSink sink = new TaskLogSink(List.of(), 1 << 20, 1 << 30, () -> { });
+    byte[] text = b("aaaa\nbbbb\nccccccccccc");
+    sink.write(StdStream.STDOUT, text, 0, text.length);
+    TaskLogSink.Cut first = sink.next(12, false);
+    assertEquals("aaaa\nbbbb\n", s(first.bytes()));
+    assertNull(sink.next(12, false), "a short rest waits for more or the flush interval");
+    assertEquals("ccccccccccc", s(sink.next(12, true).bytes()));
+
+    byte[] euro = b("€€");  // 3 bytes each
+    sink.write(StdStream.STDERR, euro, 0, 4);
+    TaskLogSink.Cut partial = sink.next(64, true);
+    assertEquals(StdStream.STDERR, partial.stream());
+    assertEquals("€", s(partial.bytes()), "the incomplete second € stays queued");
+    sink.write(StdStream.STDERR, euro, 4, 2);
+    assertEquals("€", s(sink.next(64, true).bytes()));
+  }
+
+  @Test
+  void boundDropsOldestAndAnnouncesIt() {
+    TaskLogSink sink = new TaskLogSink(List.of(), 10, 1 << 30, () -> { });
+    byte[] x = b("0123456789ABCDE");
+    sink.write(StdStream.STDOUT, x, 0, x.length);
+    TaskLogSink.Cut cut = sink.next(100, true);
+    assertEquals("56789ABCDE", s(cut.bytes()));
+    assertEquals(5, cut.droppedBefore());
+    assertEquals(5, sink.droppedTotal());
+  }
+
+  @Test
+  void capTruncatesAndStopsWriting() {
+    TaskLogSink sink = new TaskLogSink(List.of(), 1 << 20, 8, () -> { });
+    byte[] x = b("12345");
+    assertTrue(sink.write(StdStream.STDOUT, x, 0, 5));
+    assertFalse(sink.write(StdStream.STDOUT, x, 0, 5), "cap reached");
+    assertTrue(sink.isTruncated());
+    assertEquals("12345123", s(sink.next(100, true).bytes()));
+    assertFalse(sink.write(StdStream.STDOUT, x, 0, 5));
+  }
+
+  @Test
+  void signalsOncePerRearm() {
+    AtomicInteger signals = new AtomicInteger();
+    TaskLogSink sink = new TaskLogSink(List.of(), 1 << 20, 1 << 30, signals::incrementAndGet);
+    byte[] x = b("x");
+    sink.write(StdStream.STDOUT, x, 0, 1);
+    sink.write(StdStream.STDOUT, x, 0, 1);
+    assertEquals(1, signals.get());
+    sink.rearm();
+    sink.write(StdStream.STDOUT, x, 0, 1);
+    assertEquals(2, signals.get());
+  }
+
+  @Test
+  void secretsAreRedactedBeforeBuffering() {
+    TaskLogSink sink = new TaskLogSink(List.of("password1"), 1 << 20, 1 << 30, () -> { });
+    byte[] a = b("pw=pass");
+    byte[] c = b("word1\n");
+    sink.write(StdStream.STDOUT, a, 0, a.length);
+    sink.write(StdStream.STDOUT, c, 0, c.length);
+    sink.end();
+    List<String> out = new ArrayList<>();
+    TaskLogSink.Cut cut;
+    while ((cut = sink.next(100, true)) != null) {
+      out.add(s(cut.bytes()));
+    }
+    assertEquals("pw=[REDACTED]\n", String.join("", out));
+  }
+}
