@@ -1,0 +1,36 @@
+# Sourced by the scripts in .ci/: makes sure a Docker engine answers on this machine.
+# On a fresh Debian machine (root, no engine running) it installs Debian's engine and starts it.
+
+ensure_engine() {
+  if docker info >/dev/null 2>&1; then
+    return 0
+  fi
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v busybox >/dev/null 2>&1; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "No Docker engine answers and installing one needs root: apt-get install -y docker.io busybox-static" >&2
+      return 1
+    fi
+    echo "Installing the Docker engine (docker.io) and busybox-static..." >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq docker.io busybox-static >/dev/null
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    echo "Starting dockerd (log: /tmp/oz-dockerd.log)..." >&2
+    nohup dockerd >/tmp/oz-dockerd.log 2>&1 &
+    for _ in $(seq 1 60); do
+      docker info >/dev/null 2>&1 && break
+      sleep 1
+    done
+  fi
+  if ! docker info >/dev/null 2>&1; then
+    echo "The Docker engine did not come up; last lines of /tmp/oz-dockerd.log:" >&2
+    tail -20 /tmp/oz-dockerd.log >&2 || true
+    return 1
+  fi
+}
+
+# Testcontainers against the local engine: no Ryuk (it would pull an image), no registry checks.
+export TESTCONTAINERS_RYUK_DISABLED=true
+export TESTCONTAINERS_HOST_OVERRIDE=localhost
+export TESTCONTAINERS_CHECKS_DISABLE=true

@@ -1,0 +1,44 @@
+package dev.oz.worker.docker;
+
+import dev.oz.worker.task.FailureReason;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.WorkerExecutor;
+import java.util.concurrent.Callable;
+
+/**
+ * Where blocking docker-java calls run: a worker pool of the backend's own, never an event loop. Results come
+ * back on the backend's context. Also adapts docker-java's callback threads to that context.
+ */
+final class Blocking {
+  private final WorkerExecutor executor;
+  private final Context context;
+
+  Blocking(WorkerExecutor executor, Context context) {
+    this.executor = executor;
+    this.context = context;
+  }
+
+  <T> Future<T> run(Callable<T> call) {
+    return executor.executeBlocking(call, false);
+  }
+
+  /** Runs a blocking call; any failure becomes a {@link TaskFailure} with {@code reason} and {@code what}. */
+  <T> Future<T> phase(FailureReason reason, String what, Callable<T> call) {
+    return run(call).recover(err -> Future.failedFuture(err instanceof TaskFailure ? err
+        : new TaskFailure(reason, what + ": " + DockerEngine.rootMessage(err), err)));
+  }
+
+  /** Runs {@code action} on the backend's context; for docker-java callback threads. */
+  void onContext(Runnable action) {
+    context.runOnContext(v -> action.run());
+  }
+
+  Context context() {
+    return context;
+  }
+
+  Future<Void> close() {
+    return executor.close();
+  }
+}

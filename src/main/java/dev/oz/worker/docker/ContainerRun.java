@@ -1,0 +1,337 @@
+package dev.oz.worker.docker;
+
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Bind;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.WaitResponse;
+import dev.oz.worker.logs.SecretRedaction;
+import dev.oz.worker.logs.TaskOutput;
+import dev.oz.worker.task.CancelReason;
+import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.task.TaskOutcome;
+import dev.oz.worker.task.TaskSpec;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One task as one container: pull, sidecars, create, start, follow output, wait, classify, remove. State is
+ * touched only on the backend's context; the wait and the log stream run on docker-java's own threads, so a
+ * running container holds no pooled thread.
+ */
+final class ContainerRun {
+  private static final Logger log = LoggerFactory.getLogger(ContainerRun.class);
+  static final int LAST_LINES = 20;
+  private static final long LOG_DRAIN_TIMEOUT_MS = 10_000;
+
+  private final DockerRuntime rt;
+  private final TaskSpec spec;
+  private final TaskOutput output;
+  private String containerId;
+  private boolean started;
+  private boolean exited;
+  private CancelReason cancelReason;
+  private long killTimer = -1;
+
+  ContainerRun(DockerRuntime rt, TaskSpec spec, TaskOutput output) {
+    this.rt = rt;
+    this.spec = spec;
+    this.output = output;
+  }
+
+  /** Never fails: every failure becomes an outcome with its reason. */
+  Future<TaskOutcome> run() {
+    return Future.<Void>succeededFuture()
+        .compose(v -> {
+          SidecarVolumes.validate(spec.sidecars());
+          return rt.puller().ensure(spec.image(), rt.options().getDocker().getPullPolicy(), true, FailureReason.IMAGE_PULL);
+        })
+        .compose(image -> rt.sidecars().prepare(spec.sidecars()))
+        .compose(this::create)
+        .compose(id -> start())
+        .compose(v -> runToExit())
+        .compose(this::classify)
+        .recover(err -> Future.succeededFuture(failureOutcome(err)))
+        .compose(outcome -> removeContainer().map(outcome));
+  }
+
+  private Future<String> create(List<String> sidecarBinds) {
+    if (cancelReason != null) {
+      return Future.failedFuture(new Cancelled());
+    }
+    List<Bind> binds = new ArrayList<>();
+    for (String b : sidecarBinds) {
+      binds.add(Bind.parse(b));
+    }
+    for (String v : rt.options().getDocker().getVolumes()) {
+      binds.add(Bind.parse(v));
+    }
+    HostConfig host = HostConfig.newHostConfig().withBinds(binds);
+    if (spec.nanoCpus() > 0) {
+      host.withNanoCPUs(spec.nanoCpus());
+    }
+    if (spec.memoryBytes() > 0) {
+      host.withMemory(spec.memoryBytes()).withMemorySwap(spec.memoryBytes());
+    }
+    Map<String, String> labels = new HashMap<>();
+    labels.put(DockerRuntime.WORKER_LABEL, rt.workerId());
+    labels.put(DockerRuntime.TASK_LABEL, spec.taskId());
+    if (spec.executionId() != null && !spec.executionId().isEmpty()) {
+      labels.put(DockerRuntime.EXECUTION_LABEL, spec.executionId());
+    }
+    log.debug("Creating Docker container with image={} for task {}", spec.image(), spec.taskId());
+    return rt.blocking().phase(FailureReason.CONTAINER_CREATE, "failed to create container", () -> {
+      CreateContainerCmd cmd = rt.docker().createContainerCmd(spec.image())
+          .withCmd(spec.command())
+          .withEnv(spec.env())
+          .withWorkingDir(spec.workingDir())
+          .withLabels(labels)
+          .withHostConfig(host);
+      return cmd.exec().getId();
+    }).onSuccess(id -> {
+      containerId = id;
+      log.info("Created container {} for task {}", shortId(), spec.taskId());
+    });
+  }
+
+  private Future<Void> start() {
+    if (cancelReason != null) {
+      return Future.failedFuture(new Cancelled());
+    }
+    return rt.blocking().<Void>phase(FailureReason.CONTAINER_START, "failed to start container", () -> {
+      rt.docker().startContainerCmd(containerId).exec();
+      return null;
+    }).onSuccess(v -> {
+      started = true;
+      log.info("Started container {} for task {}", shortId(), spec.taskId());
+      if (cancelReason != null) {
+        signal("SIGTERM");
+        scheduleKill();
+      }
+    });
+  }
+
+  /** Follows the output (when wanted) and waits for the exit code, both on docker-java threads. */
+  private Future<Long> runToExit() {
+    LogFollower follower = null;
+    if (output.wantsOutput()) {
+      follower = new LogFollower(output, rt.blocking());
+      rt.docker().logContainerCmd(containerId).withFollowStream(true).withStdOut(true).withStdErr(true).exec(follower);
+    }
+    Promise<Long> exit = Promise.promise();
+    rt.docker().waitContainerCmd(containerId).exec(new WaitCallback(rt.blocking(), exit));
+    LogFollower follow = follower;
+    return exit.future()
+        .andThen(ar -> {
+          exited = true;
+          if (killTimer >= 0) {
+            rt.vertx().cancelTimer(killTimer);
+          }
+        })
+        .compose(code -> drainOutput(follow).map(code), err -> drainOutput(follow).compose(v -> Future.failedFuture(err)));
+  }
+
+  /** After exit the follow stream ends once all output was read; give up after a bound. */
+  private Future<Void> drainOutput(LogFollower follower) {
+    if (follower == null) {
+      output.end();
+      return Future.succeededFuture();
+    }
+    Promise<Void> drained = Promise.promise();
+    long timer = rt.vertx().setTimer(LOG_DRAIN_TIMEOUT_MS, id -> {
+      log.warn("Task {}: output stream did not end {} ms after the container exited; closing it", spec.taskId(), LOG_DRAIN_TIMEOUT_MS);
+      follower.close();
+      drained.tryComplete();
+    });
+    follower.done().onComplete(ar -> {
+      rt.vertx().cancelTimer(timer);
+      drained.tryComplete();
+    });
+    return drained.future().onComplete(ar -> output.end());
+  }
+
+  private Future<TaskOutcome> classify(long code) {
+    log.debug("Container {} of task {} exited with status code {}", shortId(), spec.taskId(), code);
+    if (cancelReason != null) {
+      return Future.succeededFuture(new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled",
+          cancelReason == CancelReason.SHUTDOWN ? FailureReason.GRACEFUL_SHUTDOWN : FailureReason.TASK_CANCELLED, (int) code));
+    }
+    if (code == 0) {
+      log.info("Task {} execution completed successfully", spec.taskId());
+      return Future.succeededFuture(TaskOutcome.succeeded());
+    }
+    return rt.blocking().run(() -> {
+      InspectContainerResponse inspect = rt.docker().inspectContainerCmd(containerId).exec();
+      boolean oom = Boolean.TRUE.equals(inspect.getState().getOOMKilled());
+      logLastLines();
+      return TaskOutcome.failed(oom ? FailureReason.CONTAINER_OOM : FailureReason.CONTAINER_EXIT,
+          "container exited with non-zero status: " + code + (oom ? " (out of memory)" : ""), (int) code);
+    }).recover(err -> Future.succeededFuture(TaskOutcome.failed(FailureReason.CONTAINER_EXIT,
+        "container exited with non-zero status: " + code, (int) code)));
+  }
+
+  /** Blocking: the container's last lines go to the worker log, secrets redacted. */
+  private void logLastLines() {
+    StringBuilder text = new StringBuilder();
+    try {
+      rt.docker().logContainerCmd(containerId).withStdOut(true).withStdErr(true).withTail(LAST_LINES)
+          .exec(new ResultCallback.Adapter<Frame>() {
+            @Override
+            public void onNext(Frame frame) {
+              synchronized (text) {
+                text.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+              }
+            }
+          }).awaitCompletion(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      log.warn("Failed to get container logs of task {}: {}", spec.taskId(), e.getMessage());
+      return;
+    }
+    List<String> secrets = new ArrayList<>(spec.secrets());
+    secrets.addAll(rt.workerSecrets());
+    String out;
+    synchronized (text) {
+      out = text.toString();
+    }
+    log.atInfo().addKeyValue("task_id", spec.taskId())
+        .log("Container output of task {} (last {} lines):\n{}", spec.taskId(), LAST_LINES, SecretRedaction.redact(out, secrets));
+  }
+
+  private TaskOutcome failureOutcome(Throwable err) {
+    if (err instanceof Cancelled) {
+      return new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled before the container started",
+          cancelReason == CancelReason.SHUTDOWN ? FailureReason.GRACEFUL_SHUTDOWN : FailureReason.TASK_CANCELLED, 0);
+    }
+    if (err instanceof TaskFailure f) {
+      return TaskOutcome.failed(f.reason, f.getMessage());
+    }
+    log.error("Task {}: unexpected error", spec.taskId(), err);
+    return TaskOutcome.failed(FailureReason.UNKNOWN, DockerEngine.rootMessage(err));
+  }
+
+  private Future<Void> removeContainer() {
+    if (containerId == null) {
+      return Future.succeededFuture();
+    }
+    if (!rt.options().isCleanup()) {
+      log.info("Leaving container {} of task {} in place (cleanup disabled)", shortId(), spec.taskId());
+      return Future.succeededFuture();
+    }
+    return rt.blocking().<Void>run(() -> {
+      rt.docker().removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+      return null;
+    }).recover(err -> {
+      if (!(err instanceof NotFoundException)) {
+        log.warn("Failed to remove container {} of task {}: {}", shortId(), spec.taskId(), err.getMessage());
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /**
+   * Stops the task: SIGTERM now, SIGKILL after the cancel grace period. A task whose container does not run
+   * yet stops before creating or starting it.
+   */
+  void cancel(CancelReason reason) {
+    if (cancelReason != null) {
+      return;
+    }
+    cancelReason = reason;
+    if (started && !exited) {
+      log.info("Stopping container {} of task {} (SIGTERM, SIGKILL after {})", shortId(), spec.taskId(),
+          rt.options().getDocker().getCancelGracePeriod());
+      signal("SIGTERM");
+      scheduleKill();
+    }
+  }
+
+  private void scheduleKill() {
+    long graceMs = Math.max(1, rt.options().getDocker().getCancelGracePeriod().toMillis());
+    killTimer = rt.vertx().setTimer(graceMs, id -> {
+      killTimer = -1;
+      if (!exited) {
+        log.warn("Container {} of task {} did not stop within the grace period; killing it", shortId(), spec.taskId());
+        signal("SIGKILL");
+      }
+    });
+  }
+
+  private void signal(String signal) {
+    String id = containerId;
+    rt.blocking().run(() -> {
+      rt.docker().killContainerCmd(id).withSignal(signal).exec();
+      return null;
+    }).onFailure(err -> {
+      if (!(err instanceof NotFoundException) && !(err instanceof ConflictException)) {
+        log.warn("Failed to send {} to container {}: {}", signal, id, err.getMessage());
+      }
+    });
+  }
+
+  /** Force-removes the container now (backend shutdown with the task still running). */
+  Future<Void> abandon() {
+    cancelReason = cancelReason == null ? CancelReason.SHUTDOWN : cancelReason;
+    if (containerId == null) {
+      return Future.succeededFuture();
+    }
+    return rt.blocking().<Void>run(() -> {
+      rt.docker().removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+      return null;
+    }).recover(err -> Future.succeededFuture());
+  }
+
+  private String shortId() {
+    return containerId == null ? "?" : containerId.substring(0, Math.min(12, containerId.length()));
+  }
+
+  /** The run stopped before the container started because the task was cancelled. */
+  private static final class Cancelled extends RuntimeException {
+    Cancelled() {
+      super("cancelled", null, false, false);
+    }
+  }
+
+  /** The container's exit code, delivered on the backend's context. */
+  private static final class WaitCallback extends AsyncCallback<WaitResponse> {
+    private final Blocking blocking;
+    private final Promise<Long> exit;
+    private volatile Integer statusCode;
+
+    WaitCallback(Blocking blocking, Promise<Long> exit) {
+      this.blocking = blocking;
+      this.exit = exit;
+    }
+
+    @Override
+    public void onNext(WaitResponse response) {
+      statusCode = response.getStatusCode();
+    }
+
+    @Override
+    protected void finished(Throwable error) {
+      Integer code = statusCode;
+      blocking.onContext(() -> {
+        if (code != null) {
+          exit.tryComplete((long) code);
+        } else {
+          String why = error == null ? "the wait ended without an exit code" : DockerEngine.rootMessage(error);
+          exit.tryFail(new TaskFailure(FailureReason.CONTAINER_WAIT, "error waiting for container: " + why, error));
+        }
+      });
+    }
+  }
+}

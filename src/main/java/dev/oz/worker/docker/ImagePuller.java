@@ -1,0 +1,153 @@
+package dev.oz.worker.docker;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectImageResponse;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.PullResponseItem;
+import dev.oz.worker.config.PullPolicy;
+import dev.oz.worker.task.FailureReason;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Makes an image available under a pull policy, tried in order as fallbacks, and checks that its platform is
+ * the engine's. Pulls stream on docker-java's own thread; no pooled thread waits for them.
+ */
+final class ImagePuller {
+  private static final Logger log = LoggerFactory.getLogger(ImagePuller.class);
+
+  private final DockerClient docker;
+  private final Blocking blocking;
+  private final RegistryAuth auth;
+  private final String enginePlatform;
+
+  ImagePuller(DockerClient docker, Blocking blocking, RegistryAuth auth, String enginePlatform) {
+    this.docker = docker;
+    this.blocking = blocking;
+    this.auth = auth;
+    this.enginePlatform = enginePlatform;
+  }
+
+  /**
+   * @param withAuth whether to use registry credentials (task images) or pull anonymously (sidecars)
+   * @param reason the failure reason when the image cannot be had
+   * @return the local image's inspection
+   */
+  Future<InspectImageResponse> ensure(String image, List<PullPolicy> policies, boolean withAuth, FailureReason reason) {
+    return attempt(image, policies, 0, withAuth, reason, new ArrayList<>());
+  }
+
+  private Future<InspectImageResponse> attempt(String image, List<PullPolicy> policies, int i, boolean withAuth,
+      FailureReason reason, List<String> errors) {
+    if (i >= policies.size()) {
+      return Future.failedFuture(new TaskFailure(reason, "failed to pull image " + image + ": " + String.join("; ", errors)));
+    }
+    PullPolicy policy = policies.get(i);
+    Future<InspectImageResponse> found;
+    switch (policy) {
+      case ALWAYS -> found = pull(image, withAuth).compose(v -> inspect(image));
+      case IF_NOT_PRESENT -> found = inspect(image).compose(local -> {
+        if (local != null) {
+          if (!errors.isEmpty()) {
+            log.warn("Pulling {} failed ({}); using the local image (pull policy if-not-present)", image, errors.get(errors.size() - 1));
+          } else {
+            log.info("Reusing local image (pull policy if-not-present): {}", image);
+          }
+          return Future.succeededFuture(local);
+        }
+        if (!errors.isEmpty()) {
+          return Future.failedFuture(new IllegalStateException("not present locally"));
+        }
+        log.info("Image {} not found locally (pull policy if-not-present); pulling", image);
+        return pull(image, withAuth).compose(v -> inspect(image));
+      });
+      default -> found = inspect(image).compose(local -> local != null ? Future.succeededFuture(local)
+          : Future.failedFuture(new IllegalStateException("image " + image + " not found locally and pull policy is never")));
+    }
+    return found
+        .compose(local -> local == null
+            ? Future.failedFuture(new IllegalStateException("image " + image + " not found after pull")) : Future.succeededFuture(local))
+        .compose(local -> checkPlatform(image, local, reason))
+        .recover(err -> {
+          if (err instanceof TaskFailure) {
+            return Future.failedFuture(err);
+          }
+          errors.add(policy.configName() + ": " + DockerEngine.rootMessage(err));
+          return attempt(image, policies, i + 1, withAuth, reason, errors);
+        });
+  }
+
+  private Future<InspectImageResponse> checkPlatform(String image, InspectImageResponse local, FailureReason reason) {
+    String platform = local.getOs() + "/" + local.getArch();
+    if (!platform.equals(enginePlatform)) {
+      return Future.failedFuture(new TaskFailure(reason,
+          "image " + image + " is for platform " + platform + ", but this worker requires " + enginePlatform));
+    }
+    return Future.succeededFuture(local);
+  }
+
+  /** The local image, or null when it is not present. */
+  Future<InspectImageResponse> inspect(String image) {
+    return blocking.run(() -> {
+      try {
+        return docker.inspectImageCmd(image).exec();
+      } catch (NotFoundException e) {
+        return null;
+      }
+    });
+  }
+
+  private Future<Void> pull(String image, boolean withAuth) {
+    Future<AuthConfig> credentials = withAuth ? blocking.run(() -> auth.forImage(image)) : Future.succeededFuture(null);
+    return credentials.compose(creds -> {
+      log.info("Pulling image: {}", image);
+      Promise<Void> done = Promise.promise();
+      PullCallback callback = new PullCallback(blocking, done);
+      var cmd = docker.pullImageCmd(ImageRef.parse(image).pullName()).withPlatform(enginePlatform);
+      if (creds != null) {
+        cmd.withAuthConfig(creds);
+      }
+      cmd.exec(callback);
+      return done.future().onSuccess(v -> log.info("Successfully pulled image: {}", image));
+    });
+  }
+
+  /** Completes on the backend context; an error line inside the progress stream fails the pull. */
+  private static final class PullCallback extends AsyncCallback<PullResponseItem> {
+    private final Blocking blocking;
+    private final Promise<Void> done;
+    private volatile String streamError;
+
+    PullCallback(Blocking blocking, Promise<Void> done) {
+      this.blocking = blocking;
+      this.done = done;
+    }
+
+    @Override
+    public void onNext(PullResponseItem item) {
+      if (item.getErrorDetail() != null) {
+        streamError = item.getErrorDetail().getMessage();
+      } else if (item.getError() != null) {
+        streamError = item.getError();
+      }
+    }
+
+    @Override
+    protected void finished(Throwable error) {
+      blocking.onContext(() -> {
+        if (error != null) {
+          done.tryFail(error);
+        } else if (streamError != null) {
+          done.tryFail(new IllegalStateException(streamError));
+        } else {
+          done.tryComplete();
+        }
+      });
+    }
+  }
+}
