@@ -1,0 +1,110 @@
+package dev.oz.worker.testing;
+
+import dev.oz.worker.WorkerVerticle;
+import dev.oz.worker.config.PullPolicy;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.docker.DockerBackend;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A worker with the real Docker backend, connected to a loopback control plane, for end-to-end tests:
+ * assign tasks, wait for reports, inspect what the engine ran. Each harness has its own worker id, so its
+ * containers are easy to find and to clean up.
+ */
+public final class WorkerHarness implements AutoCloseable {
+  public static final Duration TASK_TIMEOUT = Duration.ofSeconds(60);
+
+  public final TestVertx testVertx;
+  public final Vertx vertx;
+  public final LoopbackControlPlane cp;
+  public final WorkerOptions options;
+  private String deploymentId;
+
+  private WorkerHarness(VertxOptions vertxOptions, Consumer<WorkerOptions> customize) {
+    Engine.docker();
+    testVertx = TestVertx.create(vertxOptions);
+    vertx = testVertx.vertx();
+    cp = LoopbackControlPlane.start(vertx);
+    options = new WorkerOptions()
+        .setApiKey("it-api-key-" + UUID.randomUUID())
+        .setWorkerId("it-" + UUID.randomUUID().toString().substring(0, 8))
+        .setWsUrl(cp.wsUrl())
+        .setServerRootUrl("http://127.0.0.1:9");
+    options.getDocker().setPullPolicy(List.of(PullPolicy.NEVER)).setCancelGracePeriod(Duration.ofSeconds(3));
+    options.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(500));
+    options.getMetrics().setEnabled(false);
+    customize.accept(options);
+  }
+
+  public static WorkerHarness start(Consumer<WorkerOptions> customize) {
+    return start(new VertxOptions(), customize);
+  }
+
+  public static WorkerHarness start(VertxOptions vertxOptions, Consumer<WorkerOptions> customize) {
+    WorkerHarness h = new WorkerHarness(vertxOptions, customize);
+    h.deploy();
+    return h;
+  }
+
+  public void deploy() {
+    try {
+      deploymentId = vertx.deployVerticle(new WorkerVerticle(options, DockerBackend::create, null))
+          .await(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("worker did not start: " + e.getMessage(), e);
+    }
+    cp.awaitConnections(cp.handshakes().size() + 1, Duration.ofSeconds(10));
+  }
+
+  public void undeploy() {
+    try {
+      vertx.undeploy(deploymentId).await(120, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError("undeploy failed: " + e.getMessage(), e);
+    }
+  }
+
+  public String workerId() {
+    return options.getWorkerId();
+  }
+
+  public void assign(JsonObject data) {
+    cp.send(Assignments.envelope("task_assignment", data));
+  }
+
+  /** Assigns and waits for the task's terminal report. */
+  public JsonObject run(JsonObject data) {
+    assign(data);
+    return awaitTerminal(data.getString("task_id"), TASK_TIMEOUT);
+  }
+
+  public JsonObject awaitTerminal(String taskId, Duration timeout) {
+    return cp.await(m -> ("task_completed".equals(m.getString("type")) || "task_failed".equals(m.getString("type")))
+        && taskId.equals(m.getJsonObject("data").getString("task_id")), timeout);
+  }
+
+  /** A task for the agent test image running {@code script} in /bin/sh. */
+  public static JsonObject scriptTask(String taskId, String script) {
+    return Assignments.data(taskId).put("docker_image", Engine.AGENT)
+        .put("env_vars", new JsonObject().put("TEST_SCRIPT", script));
+  }
+
+  @Override
+  public void close() {
+    try {
+      if (deploymentId != null && vertx.deploymentIDs().contains(deploymentId)) {
+        undeploy();
+      }
+    } finally {
+      Engine.removeContainersOf(workerId());
+      testVertx.close();
+    }
+  }
+}
