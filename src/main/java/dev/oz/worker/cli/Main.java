@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,26 +67,30 @@ public final class Main {
       vertx.close().await();
       return EXIT_FAILED;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    AtomicInteger exitCode = new AtomicInteger(EXIT_OK);
+    CountDownLatch shutdownRequested = new CountDownLatch(1);
     ShutdownSignals.install(signal -> {
       log.info("Received signal {}, shutting down gracefully...", signal);
-      vertx.undeploy(deploymentId)
-          .onFailure(e -> {
-            log.error("Shutdown failed: {}", e.getMessage());
-            exitCode.set(EXIT_FAILED);
-          })
-          .eventually(vertx::close)
-          .onComplete(ar -> stopped.countDown());
+      shutdownRequested.countDown();
     }, signal -> {
       log.warn("Received signal {} again: cancelling running tasks now", signal);
       worker.skipShutdownGrace();
     });
+    int exitCode = EXIT_OK;
     try {
-      stopped.await();
+      shutdownRequested.await();
+      vertx.undeploy(deploymentId).await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      exitCode = EXIT_FAILED;
+    } catch (Exception e) {
+      log.error("Shutdown failed: {}", e.getMessage());
+      exitCode = EXIT_FAILED;
     }
-    return exitCode.get();
+    try {
+      vertx.close().await();
+    } catch (Exception e) {
+      log.warn("Closing Vert.x: {}", e.getMessage());
+    }
+    return exitCode;
   }
 }

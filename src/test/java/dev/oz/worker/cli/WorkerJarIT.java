@@ -1,0 +1,151 @@
+package dev.oz.worker.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oz.worker.testing.Engine;
+import dev.oz.worker.testing.LoopbackControlPlane;
+import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.WorkerHarness;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The fat jar as operators run it: {@code java -jar target/worker-fat.jar ...}. */
+class WorkerJarIT {
+  @TempDir
+  Path tmp;
+
+  static Path jar() {
+    Path jar = Path.of(System.getProperty("worker.jar", "target/worker-fat.jar"));
+    assertTrue(Files.isRegularFile(jar), "build the jar first (./mvnw package): " + jar);
+    return jar;
+  }
+
+  /** A running worker process with its output captured to a file. */
+  static final class WorkerProcess implements AutoCloseable {
+    final Process process;
+    final Path output;
+
+    WorkerProcess(List<String> args, Map<String, String> env, Path output) throws IOException {
+      List<String> cmd = new ArrayList<>(List.of("java", "-jar", jar().toString()));
+      cmd.addAll(args);
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
+      pb.environment().remove("OZ_API_KEY");
+      pb.environment().remove("WARP_API_KEY");
+      pb.environment().putAll(env);
+      this.process = pb.start();
+      this.output = output;
+    }
+
+    String output() {
+      try {
+        return Files.readString(output, StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return "";
+      }
+    }
+
+    int awaitExit(Duration timeout) throws InterruptedException {
+      assertTrue(process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS), "process did not exit:\n" + output());
+      return process.exitValue();
+    }
+
+    /** Sends a signal the way an init system would. */
+    void signal(String name) throws Exception {
+      new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor();
+    }
+
+    @Override
+    public void close() {
+      process.destroyForcibly();
+    }
+  }
+
+  private int runToExit(List<String> args, Map<String, String> env, StringBuilder out) throws Exception {
+    try (WorkerProcess p = new WorkerProcess(args, env, tmp.resolve("out-" + UUID.randomUUID() + ".log"))) {
+      int code = p.awaitExit(Duration.ofSeconds(30));
+      out.append(p.output());
+      return code;
+    }
+  }
+
+  @Test
+  void configurationErrorsExitWithStatus2AndAClearMessage() throws Exception {
+    StringBuilder out = new StringBuilder();
+    assertEquals(2, runToExit(List.of("--worker-id", "w"), Map.of(), out));
+    assertTrue(out.toString().contains("error: missing API key"), out.toString());
+
+    Path yaml = tmp.resolve("w.yaml");
+    Files.writeString(yaml, "worker_id: w\nmax_concurent_tasks: 2\n");
+    out.setLength(0);
+    assertEquals(2, runToExit(List.of("--config-file", yaml.toString()), Map.of("OZ_API_KEY", "k"), out));
+    assertTrue(out.toString().contains(yaml + ": line 2: unknown key \"max_concurent_tasks\""), out.toString());
+
+    out.setLength(0);
+    assertEquals(2, runToExit(List.of("--worker-id", "warpy"), Map.of("OZ_API_KEY", "k"), out));
+    assertTrue(out.toString().contains("values starting with 'warp' are reserved"), out.toString());
+
+    out.setLength(0);
+    assertEquals(0, runToExit(List.of("--version"), Map.of(), out));
+    assertTrue(out.toString().startsWith("oz-agent-worker "), out.toString());
+  }
+
+  @Test
+  void unreachableEngineIsRefusedAtStartWithExitStatus1() throws Exception {
+    StringBuilder out = new StringBuilder();
+    Path conf = tmp.resolve("w.json");
+    Files.writeString(conf, new JsonObject().put("worker_id", "w").put("ws_url", "ws://127.0.0.1:9/ws")
+        .put("docker", new JsonObject().put("host", "unix:///nonexistent/docker.sock"))
+        .put("metrics", new JsonObject().put("enabled", false)).encode());
+    assertEquals(1, runToExit(List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "k"), out));
+    assertTrue(out.toString().contains("failed to reach Docker daemon"), out.toString());
+  }
+
+  @Test
+  void runsATaskInALocalImageAndShutsDownOnSigterm() throws Exception {
+    Engine.docker();
+    String workerId = "jar-" + UUID.randomUUID().toString().substring(0, 8);
+    try (TestVertx tv = TestVertx.create()) {
+      LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
+      Path conf = tmp.resolve("worker.json");
+      Files.writeString(conf, new JsonObject()
+          .put("worker_id", workerId)
+          .put("ws_url", cp.wsUrl())
+          .put("docker", new JsonObject().put("pull_policy", "never"))
+          .put("metrics", new JsonObject().put("enabled", false)).encodePrettily());
+      try (WorkerProcess p = new WorkerProcess(List.of("-conf", conf.toString(), "-e", "FROM_FLAG=yes"),
+          Map.of("OZ_API_KEY", "jar-secret-key"), tmp.resolve("worker.log"))) {
+        cp.awaitConnections(1, Duration.ofSeconds(30));
+        LoopbackControlPlane.Handshake hs = cp.handshakes().get(0);
+        assertEquals("worker_id=" + workerId, hs.query());
+        assertEquals("Bearer jar-secret-key", hs.authorization());
+
+        cp.send(new JsonObject().put("type", "task_assignment")
+            .put("data", WorkerHarness.scriptTask("jar-task", "test \"$FROM_FLAG\" = yes")));
+        cp.awaitMessage("task_claimed", "jar-task", Duration.ofSeconds(10));
+        JsonObject done = cp.awaitMessage("task_completed", "jar-task", Duration.ofSeconds(60));
+        assertEquals("Task completed successfully", done.getJsonObject("data").getString("message"));
+
+        p.signal("TERM");
+        assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
+        assertTrue(cp.closeCodes().contains((short) 1000), "closed with 1000: " + cp.closeCodes());
+        assertTrue(p.output().contains("Received signal SIGTERM"), p.output());
+        assertFalse(p.output().contains("jar-secret-key"), "the API key is never logged");
+      } finally {
+        Engine.removeContainersOf(workerId);
+      }
+    }
+  }
+}
