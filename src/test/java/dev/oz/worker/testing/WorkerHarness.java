@@ -54,13 +54,14 @@ public final class WorkerHarness implements AutoCloseable {
   }
 
   public void deploy() {
+    int before = cp.handshakes().size();
     try {
       deploymentId = vertx.deployVerticle(new WorkerVerticle(options, DockerBackend::create, null))
           .await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError("worker did not start: " + e.getMessage(), e);
     }
-    cp.awaitConnections(cp.handshakes().size() + 1, Duration.ofSeconds(10));
+    cp.awaitConnections(before + 1, Duration.ofSeconds(10));
   }
 
   public void undeploy() {
