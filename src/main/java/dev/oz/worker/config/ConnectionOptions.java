@@ -12,6 +12,7 @@ public class ConnectionOptions {
   private Duration reconnectInitial = Duration.ofSeconds(1);
   private Duration reconnectMax = Duration.ofSeconds(60);
   private int outboxLimit = 10_000;
+  private long replayBytes = 16L * 1024 * 1024;
 
   public ConnectionOptions() {
   }
@@ -24,6 +25,7 @@ public class ConnectionOptions {
     reconnectInitial = other.reconnectInitial;
     reconnectMax = other.reconnectMax;
     outboxLimit = other.outboxLimit;
+    replayBytes = other.replayBytes;
   }
 
   static ConnectionOptions read(ConfigReader r) {
@@ -35,6 +37,7 @@ public class ConnectionOptions {
     r.duration("reconnect_initial", o::setReconnectInitial);
     r.duration("reconnect_max", o::setReconnectMax);
     r.integer("outbox_limit", n -> o.setOutboxLimit(n.intValue()));
+    r.integer("replay_bytes", o::setReplayBytes);
     r.rejectUnknownKeys();
     return o;
   }
@@ -50,6 +53,9 @@ public class ConnectionOptions {
     }
     if (idleTimeout.compareTo(pingInterval) <= 0) {
       throw new ConfigException("connection.idle_timeout must be longer than connection.ping_interval");
+    }
+    if (replayBytes < 0) {
+      throw new ConfigException("connection.replay_bytes must not be negative, got " + replayBytes);
     }
     if (outboxLimit < 1) {
       throw new ConfigException("connection.outbox_limit must be at least 1, got " + outboxLimit);
@@ -70,7 +76,8 @@ public class ConnectionOptions {
         .put("handshake_timeout", Durations.format(handshakeTimeout))
         .put("reconnect_initial", Durations.format(reconnectInitial))
         .put("reconnect_max", Durations.format(reconnectMax))
-        .put("outbox_limit", outboxLimit);
+        .put("outbox_limit", outboxLimit)
+        .put("replay_bytes", replayBytes);
   }
 
   public Duration getPingInterval() {
@@ -134,6 +141,19 @@ public class ConnectionOptions {
 
   public ConnectionOptions setOutboxLimit(int outboxLimit) {
     this.outboxLimit = outboxLimit;
+    return this;
+  }
+
+  /**
+   * Bytes of the latest terminal reports and log chunks written on a connection that are sent again after it
+   * breaks, since a written frame may still have been lost in the socket buffers (0 turns replay off).
+   */
+  public long getReplayBytes() {
+    return replayBytes;
+  }
+
+  public ConnectionOptions setReplayBytes(long replayBytes) {
+    this.replayBytes = replayBytes;
     return this;
   }
 }

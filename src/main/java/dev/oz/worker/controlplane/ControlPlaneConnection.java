@@ -17,9 +17,9 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.internal.http.WebSocketInternal;
 import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,6 +31,8 @@ public final class ControlPlaneConnection {
   private static final Logger log = LoggerFactory.getLogger(ControlPlaneConnection.class);
   private static final short NORMAL_CLOSURE = 1000;
   private static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+  private static final int SEND_BUFFER_BYTES = 1024 * 1024;
+  private static final long CLOSE_TIMEOUT_MS = 3_000;
 
   /** What the owner hears from the connection, on its event loop. */
   public interface Listener {
@@ -67,10 +69,12 @@ public final class ControlPlaneConnection {
     this.listener = listener;
     this.backoff = new Backoff(timing.getReconnectInitial(), timing.getReconnectMax(),
         () -> ThreadLocalRandom.current().nextDouble());
-    this.outbox = new Outbox(timing.getOutboxLimit());
+    this.outbox = new Outbox(timing.getOutboxLimit(), timing.getReplayBytes());
     this.client = vertx.createWebSocketClient(new WebSocketClientOptions()
         .setMaxMessageSize(MAX_MESSAGE_BYTES)
         .setMaxFrameSize(1024 * 1024)
+        // a small kernel send buffer keeps what a dead peer can swallow within the replay window
+        .setSendBufferSize(SEND_BUFFER_BYTES)
         .setClosingTimeout(2));
   }
 
@@ -129,10 +133,23 @@ public final class ControlPlaneConnection {
       }
       WebSocket socket = ws;
       ws = null;
-      Future<Void> closed = socket == null ? Future.succeededFuture()
-          : socket.close(NORMAL_CLOSURE, "worker shutting down").recover(err -> Future.succeededFuture());
+      Future<Void> closed = socket == null ? Future.succeededFuture() : closePolitely(socket);
       return closed.eventually(client::close);
     });
+  }
+
+  /** Close 1000, but never wait more than a few seconds for a peer that does not read. */
+  private Future<Void> closePolitely(WebSocket socket) {
+    Promise<Void> done = Promise.promise();
+    long timer = vertx.setTimer(CLOSE_TIMEOUT_MS, id -> {
+      forceClose(socket);
+      done.tryComplete();
+    });
+    socket.close(NORMAL_CLOSURE, "worker shutting down").onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      done.tryComplete();
+    });
+    return done.future();
   }
 
   private void awaitFlush(Promise<Void> done, long deadlineNanos) {
@@ -249,7 +266,19 @@ public final class ControlPlaneConnection {
   /** Gives up on a socket that looks dead without waiting for a close handshake it will never answer. */
   private void abandon(WebSocket socket) {
     lost();
-    socket.close().onComplete(ar -> { });
+    forceClose(socket);
+  }
+
+  /**
+   * Closes the TCP connection now. A polite close frame can sit forever behind a full write buffer when
+   * the peer stopped reading, so this goes to the channel (Vert.x internal API; there is no public one).
+   */
+  private static void forceClose(WebSocket socket) {
+    if (socket instanceof WebSocketInternal internal) {
+      internal.channelHandlerContext().close();
+    } else {
+      socket.close();
+    }
   }
 
   private void lost() {
@@ -295,7 +324,7 @@ public final class ControlPlaneConnection {
         if (ar.succeeded()) {
           Outbox.Entry done = outbox.confirmOldest();
           if (done != null && done.written != null) {
-            done.written.tryComplete();
+            done.written.tryComplete(); // replays complete nothing: this promise is done
           }
         } else if (ws == socket) {
           log.warn("WebSocket write error: {}", describe(ar.cause()));

@@ -9,9 +9,16 @@ import java.util.Iterator;
 
 /**
  * Frames waiting for the socket, in order. Entries handed to the socket stay "in flight" until the write is
- * confirmed; a broken connection puts them back in front, so they go out again after reconnect. Reports are
- * bounded by {@code limit}: beyond it the oldest unsent claim or rejection makes room (the caller logs it);
- * terminal reports and log chunks are never dropped here. Used on one event loop only.
+ * confirmed; a broken connection puts them back in front, so they go out again after reconnect.
+ *
+ * <p>A confirmed write only means the bytes reached the kernel: a peer that stopped reading, or a connection
+ * that dies, loses what sat in the buffers without anyone noticing. So the latest terminal reports and log
+ * chunks written on a connection stay in a replay window ({@code replayBytes}); when the connection breaks
+ * they go out again first. The control plane may thus see a {@code (task_id, seq)} or a terminal report twice,
+ * never not at all.
+ *
+ * <p>Reports are bounded by {@code limit}: beyond it the oldest unsent claim or rejection makes room (the
+ * caller logs it); terminal reports and log chunks are never dropped here. Used on one event loop only.
  */
 final class Outbox {
 
@@ -30,15 +37,23 @@ final class Outbox {
     boolean droppable() {
       return !message.terminal() && !(message instanceof TaskLog);
     }
+
+    boolean replayable() {
+      return message.terminal() || message instanceof TaskLog;
+    }
   }
 
+  private final ArrayDeque<Entry> recent = new ArrayDeque<>();
   private final ArrayDeque<Entry> inFlight = new ArrayDeque<>();
   private final ArrayDeque<Entry> pending = new ArrayDeque<>();
   private final int limit;
+  private final long replayBytes;
+  private long recentBytes;
   private int reports;
 
-  Outbox(int limit) {
+  Outbox(int limit, long replayBytes) {
     this.limit = limit;
+    this.replayBytes = replayBytes;
   }
 
   /** Adds a message; returns the report dropped to make room, or null. */
@@ -78,17 +93,44 @@ final class Outbox {
   /** Writes complete in order on one socket, so a successful write always confirms the oldest in flight. */
   Entry confirmOldest() {
     Entry e = inFlight.pollFirst();
-    if (e != null && !(e.message instanceof TaskLog)) {
+    if (e == null) {
+      return null;
+    }
+    if (!(e.message instanceof TaskLog)) {
       reports--;
+    }
+    if (e.replayable() && replayBytes > 0) {
+      recent.addLast(e);
+      recentBytes += e.frame.length();
+      while (recentBytes > replayBytes) {
+        recentBytes -= recent.pollFirst().frame.length();
+      }
     }
     return e;
   }
 
-  /** The connection broke: whatever was not confirmed goes out again, first, on the next one. */
+  /**
+   * The connection broke: the replay window, then whatever was not confirmed, go out again, first, on the
+   * next one.
+   */
   void requeueInFlight() {
     while (!inFlight.isEmpty()) {
       pending.addFirst(inFlight.pollLast());
     }
+    while (!recent.isEmpty()) {
+      Entry e = recent.pollLast();
+      if (!(e.message instanceof TaskLog)) {
+        reports++;
+      }
+      pending.addFirst(e);
+    }
+    recentBytes = 0;
+  }
+
+  /** A clean close: nothing written needs replaying. */
+  void forgetWritten() {
+    recent.clear();
+    recentBytes = 0;
   }
 
   /** Send time of the oldest unconfirmed write, or -1. */

@@ -46,7 +46,7 @@ class ConnectionPartsTest {
 
   @Test
   void outboxKeepsOrderAndRequeuesUnconfirmedWrites() {
-    Outbox o = new Outbox(100);
+    Outbox o = new Outbox(100, 0);
     o.add(new TaskClaimed("a", "w"), null);
     o.add(new TaskClaimed("b", "w"), null);
     o.add(new TaskClaimed("c", "w"), null);
@@ -62,7 +62,7 @@ class ConnectionPartsTest {
 
   @Test
   void fullOutboxDropsOldestClaimButNeverTerminalReportsOrLogs() {
-    Outbox o = new Outbox(2);
+    Outbox o = new Outbox(2, 0);
     assertNull(o.add(TaskCompleted.success("done1", null), null));
     assertNull(o.add(new TaskLog("x", null, 0, "stdout", "hi", 0, false), null));
     assertNull(o.add(new TaskClaimed("c1", "w"), null));
@@ -76,5 +76,40 @@ class ConnectionPartsTest {
     }
     assertEquals(List.of("done1", "x", "done2", "done3"), order);
     assertEquals(4, o.size());
+  }
+
+  @Test
+  void writtenTerminalReportsAndChunksAreReplayedAfterABreakButNotClaims() {
+    Outbox o = new Outbox(100, 10_000);
+    o.add(new TaskLog("t", null, 0, "stdout", "a", 0, false), null);
+    o.add(new TaskClaimed("t2", "w"), null);
+    o.add(TaskCompleted.success("t", null), null);
+    o.add(new TaskLog("t3", null, 0, "stdout", "b", 0, false), null);
+    for (int i = 0; i < 4; i++) {
+      o.nextUnsent(i);
+    }
+    o.confirmOldest();
+    o.confirmOldest();
+    o.confirmOldest();
+    o.requeueInFlight();
+    List<String> order = new ArrayList<>();
+    while (o.hasUnsent()) {
+      Outbox.Entry e = o.nextUnsent(0);
+      order.add(e.message.type() + ":" + e.message.taskId());
+    }
+    assertEquals(List.of("task_log:t", "task_completed:t", "task_log:t3"), order);
+  }
+
+  @Test
+  void replayWindowIsBoundedByBytes() {
+    Outbox o = new Outbox(100, 200);
+    for (int i = 0; i < 10; i++) {
+      o.add(new TaskLog("t", null, i, "stdout", "x".repeat(50), 0, false), null);
+      o.nextUnsent(0);
+      o.confirmOldest();
+    }
+    o.requeueInFlight();
+    assertEquals(1, o.size(), "only what fits in 200 bytes is kept for replay");
+    assertEquals(9, ((TaskLog) o.nextUnsent(0).message).seq());
   }
 }

@@ -31,12 +31,12 @@ public final class LoopbackControlPlane implements AutoCloseable {
   private HttpServer server;
   private int port;
   private volatile int rejectStatus;
-  private volatile boolean pauseReading;
   private volatile ServerWebSocket current;
   private final List<Handshake> handshakes = new CopyOnWriteArrayList<>();
   private final List<JsonObject> received = new CopyOnWriteArrayList<>();
   private final List<Short> closeCodes = new CopyOnWriteArrayList<>();
   private final AtomicInteger pings = new AtomicInteger();
+  private final List<Long> pingTimesNanos = new CopyOnWriteArrayList<>();
 
   private LoopbackControlPlane(Vertx vertx) {
     this.vertx = vertx;
@@ -49,7 +49,8 @@ public final class LoopbackControlPlane implements AutoCloseable {
   }
 
   private void listen(int onPort) {
-    server = vertx.createHttpServer(new HttpServerOptions().setMaxWebSocketMessageSize(64 * 1024 * 1024))
+    server = vertx.createHttpServer(new HttpServerOptions()
+            .setMaxWebSocketFrameSize(1024 * 1024).setMaxWebSocketMessageSize(64 * 1024 * 1024))
         .webSocketHandshakeHandler(hs -> {
           handshakes.add(new Handshake(hs.path(), hs.query(), hs.headers().get("Authorization")));
           if (rejectStatus != 0) {
@@ -66,12 +67,10 @@ public final class LoopbackControlPlane implements AutoCloseable {
 
   private void onSocket(ServerWebSocket ws) {
     current = ws;
-    if (pauseReading) {
-      ws.pause();
-    }
     ws.frameHandler(frame -> {
       if (frame.type() == WebSocketFrameType.PING) {
         pings.incrementAndGet();
+        pingTimesNanos.add(System.nanoTime());
       }
     });
     ws.textMessageHandler(text -> received.add(new JsonObject(text)));
@@ -91,19 +90,17 @@ public final class LoopbackControlPlane implements AutoCloseable {
     rejectStatus = status;
   }
 
-  /** New connections are paused (the server stops reading); existing ones too. */
-  public void pauseReading(boolean pause) {
-    pauseReading = pause;
+  /** The server stops reading the current connection (it still answers pings, as Vert.x does). */
+  public void pauseCurrent() {
     ServerWebSocket ws = current;
     if (ws != null) {
-      vertx.runOnContext(v -> {
-        if (pause) {
-          ws.pause();
-        } else {
-          ws.resume();
-        }
-      });
+      vertx.runOnContext(v -> ws.pause());
     }
+  }
+
+  /** When each ping arrived ({@link System#nanoTime()}). */
+  public List<Long> pingTimesNanos() {
+    return new ArrayList<>(pingTimesNanos);
   }
 
   public void send(JsonObject message) {

@@ -23,7 +23,9 @@ public final class WorkerHarness implements AutoCloseable {
 
   public final TestVertx testVertx;
   public final Vertx vertx;
+  /** The control plane runs on a Vert.x of its own, as it would in another process. */
   public final LoopbackControlPlane cp;
+  private final Vertx cpVertx;
   public final WorkerOptions options;
   private String deploymentId;
 
@@ -31,7 +33,8 @@ public final class WorkerHarness implements AutoCloseable {
     Engine.docker();
     testVertx = TestVertx.create(vertxOptions);
     vertx = testVertx.vertx();
-    cp = LoopbackControlPlane.start(vertx);
+    cpVertx = Vertx.vertx();
+    cp = LoopbackControlPlane.start(cpVertx);
     options = new WorkerOptions()
         .setApiKey("it-api-key-" + UUID.randomUUID())
         .setWorkerId("it-" + UUID.randomUUID().toString().substring(0, 8))
@@ -105,7 +108,11 @@ public final class WorkerHarness implements AutoCloseable {
       }
     } finally {
       Engine.removeContainersOf(workerId());
-      testVertx.close();
+      try {
+        testVertx.close();
+      } finally {
+        cpVertx.close();
+      }
     }
   }
 }
