@@ -1,6 +1,13 @@
 package dev.oz.worker;
 
 import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.metrics.JvmMeters;
+import dev.oz.worker.metrics.MicrometerWorkerMetrics;
+import dev.oz.worker.metrics.OpsHttpVerticle;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.util.ArrayList;
+import java.util.List;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.controlplane.ConnectionState;
@@ -36,13 +43,17 @@ public final class WorkerVerticle extends VerticleBase {
 
   private final WorkerOptions presetOptions;
   private final TaskBackendFactory backendFactory;
-  private final WorkerMetrics presetMetrics;
+  private final PrometheusMeterRegistry presetRegistry;
   private final ShutdownCoordinator shutdown = new ShutdownCoordinator();
+  private final List<AutoCloseable> closeOnStop = new ArrayList<>();
   private WorkerOptions options;
   private WorkerBus bus;
   private ControlPlaneConnection connection;
+  private OpsHttpVerticle ops;
+  private PrometheusMeterRegistry registry;
+  private WorkerMetrics metrics = WorkerMetrics.NOOP;
 
-  /** Reads its options from the deployment config; runs tasks on Docker. */
+  /** Reads its options from the deployment config (the keys of conf/worker.json); runs tasks on Docker. */
   public WorkerVerticle() {
     this(null, DockerBackend::create, null);
   }
@@ -53,12 +64,16 @@ public final class WorkerVerticle extends VerticleBase {
   }
 
   /**
-   * Full control: options (null to read the deployment config), the backend, and metrics (null for none).
+   * Full control.
+   *
+   * @param options null to read the deployment config
+   * @param backendFactory where tasks run
+   * @param registry where metrics go when {@code metrics.enabled}; null for a registry of the worker's own
    */
-  public WorkerVerticle(WorkerOptions options, TaskBackendFactory backendFactory, WorkerMetrics metrics) {
+  public WorkerVerticle(WorkerOptions options, TaskBackendFactory backendFactory, PrometheusMeterRegistry registry) {
     this.presetOptions = options;
     this.backendFactory = backendFactory;
-    this.presetMetrics = metrics;
+    this.presetRegistry = registry;
   }
 
   @Override
@@ -69,7 +84,15 @@ public final class WorkerVerticle extends VerticleBase {
     } catch (RuntimeException e) {
       return Future.failedFuture(e);
     }
-    WorkerMetrics metrics = presetMetrics != null ? presetMetrics : WorkerMetrics.NOOP;
+    if (options.getMetrics().isEnabled()) {
+      registry = presetRegistry != null ? presetRegistry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      if (presetRegistry == null) {
+        closeOnStop.add(registry::close);
+      }
+      closeOnStop.addAll(JvmMeters.bind(registry));
+      metrics = new MicrometerWorkerMetrics(registry, options.getWorkerId(), options.getBackend(), Version.get(),
+          options.getMaxConcurrentTasks());
+    }
     bus = WorkerBus.create(vertx);
     connection = new ControlPlaneConnection(vertx, options, metrics, new ControlPlaneConnection.Listener() {
       @Override
@@ -100,16 +123,42 @@ public final class WorkerVerticle extends VerticleBase {
         connection.send(msg.body());
       }
     });
-    log.info("Starting worker {} (backend {})", options.getWorkerId(), options.getBackend());
+    log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
     return vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown))
         .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
         .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, bus, metrics, shutdown))
             .onFailure(err -> shutdown.markDrained()))
+        .compose(id -> deployOps())
         .onSuccess(id -> connection.start())
         .onFailure(err -> {
           shutdown.markDrained();
           bus.close();
+          closeAll();
         });
+  }
+
+  private Future<String> deployOps() {
+    if (registry == null) {
+      return Future.succeededFuture("");
+    }
+    ops = new OpsHttpVerticle(options, bus, registry, Version.get());
+    return vertx.deployVerticle(ops);
+  }
+
+  /** The port of the metrics and health server, or -1 when metrics are off (useful with {@code metrics.port} 0). */
+  public int metricsPort() {
+    return ops == null ? -1 : ops.port();
+  }
+
+  private void closeAll() {
+    for (AutoCloseable c : closeOnStop) {
+      try {
+        c.close();
+      } catch (Exception e) {
+        log.debug("Closing {}: {}", c, e.getMessage());
+      }
+    }
+    closeOnStop.clear();
   }
 
   /** A second shutdown request: cancel running tasks now rather than after the grace period. */
@@ -123,6 +172,7 @@ public final class WorkerVerticle extends VerticleBase {
     return connection.close(CLOSE_FLUSH_TIMEOUT_MS)
         .eventually(() -> {
           bus.close();
+          closeAll();
           return Future.succeededFuture();
         })
         .onComplete(ar -> log.info("Worker shutdown complete"));

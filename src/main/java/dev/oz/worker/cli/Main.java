@@ -1,10 +1,18 @@
 package dev.oz.worker.cli;
 
+import dev.oz.worker.Version;
 import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.config.WorkerConfigLoader;
 import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.docker.DockerBackend;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -57,8 +65,17 @@ public final class Main {
 
   private static int runWorker(WorkerOptions options) {
     Logger log = LoggerFactory.getLogger(Main.class);
-    Vertx vertx = Vertx.vertx();
-    WorkerVerticle worker = new WorkerVerticle(options);
+    PrometheusMeterRegistry registry = null;
+    VertxBuilder builder = Vertx.builder();
+    if (options.getMetrics().isEnabled()) {
+      // Vert.x's own metrics (event loops, HTTP, event bus) join the worker's on the same endpoint
+      registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      builder.with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+          .setJvmMetricsEnabled(false).setRegistryName("oz-worker")))
+          .withMetrics(new MicrometerMetricsFactory(registry));
+    }
+    Vertx vertx = builder.build();
+    WorkerVerticle worker = new WorkerVerticle(options, DockerBackend::create, registry);
     String deploymentId;
     try {
       deploymentId = vertx.deployVerticle(worker).await();

@@ -1,4 +1,4 @@
-package dev.oz.worker.cli;
+package dev.oz.worker;
 
 /** The worker's version, from the jar manifest ("dev" when run from classes). */
 public final class Version {

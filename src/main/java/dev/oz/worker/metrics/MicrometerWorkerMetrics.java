@@ -1,0 +1,144 @@
+package dev.oz.worker.metrics;
+
+import dev.oz.worker.task.FailureReason;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The Go worker's metric catalog on Micrometer: same names, types and labels, so dashboards and alerts keep
+ * working. Every labelled series is registered with 0 at start-up.
+ */
+public final class MicrometerWorkerMetrics implements WorkerMetrics {
+  /** The OpenTelemetry SDK's default histogram boundaries (the Go worker's), in seconds. */
+  static final double[] DURATION_BUCKETS = {5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000};
+  static final List<String> FAILURE_PHASES = List.of(PHASE_ASSIGNMENT, PHASE_BACKEND, PHASE_CLEANUP);
+
+  private final MeterRegistry registry;
+  private final AtomicInteger connected = new AtomicInteger();
+  private final AtomicInteger active = new AtomicInteger();
+  private final Counter claimed;
+  private final Counter logBytesSent;
+  private final Counter logBytesDropped;
+  private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
+  private final Map<String, Counter> completed = new ConcurrentHashMap<>();
+  private final Map<String, Timer> durations = new ConcurrentHashMap<>();
+  private final Map<String, Counter> failures = new ConcurrentHashMap<>();
+  private final Map<String, Counter> reconnects = new ConcurrentHashMap<>();
+
+  public MicrometerWorkerMetrics(MeterRegistry registry, String workerId, String backend, String version,
+      int maxConcurrentTasks) {
+    this.registry = registry;
+    Gauge.builder("oz_worker_connected", connected, AtomicInteger::get)
+        .description("1 while connected to the control plane").register(registry);
+    Gauge.builder("oz_worker_tasks_active", active, AtomicInteger::get)
+        .description("Tasks claimed and not yet reported").register(registry);
+    Gauge.builder("oz_worker_tasks_max_concurrent", () -> maxConcurrentTasks)
+        .description("Configured concurrency limit (0 = unlimited)").register(registry);
+    Gauge.builder("oz_worker_info", () -> 1)
+        .tags("version", version, "backend", backend, "worker_id", workerId)
+        .description("Worker build and identity").register(registry);
+    claimed = Counter.builder("oz_worker_tasks_claimed").description("Tasks claimed").register(registry);
+    logBytesSent = Counter.builder("oz_worker_log_stream_sent_bytes")
+        .description("Task output bytes streamed to the control plane").register(registry);
+    logBytesDropped = Counter.builder("oz_worker_log_stream_dropped_bytes")
+        .description("Task output bytes dropped (announced with dropped_bytes)").register(registry);
+    for (String reason : List.of(AT_CAPACITY, SHUTTING_DOWN)) {
+      rejected(reason);
+    }
+    for (String result : List.of(SUCCEEDED, FAILED, CANCELLED)) {
+      completed(result);
+      duration(result);
+    }
+    for (String phase : FAILURE_PHASES) {
+      for (FailureReason reason : FailureReason.values()) {
+        failure(phase, reason.wireName());
+      }
+    }
+    for (String reason : List.of(DIAL_FAILED, REMOTE_CLOSE)) {
+      reconnects(reason);
+    }
+  }
+
+  private Counter rejected(String reason) {
+    return rejected.computeIfAbsent(reason, r -> Counter.builder("oz_worker_tasks_rejected").tags("reason", r)
+        .description("Assignments rejected").register(registry));
+  }
+
+  private Counter completed(String result) {
+    return completed.computeIfAbsent(result, r -> Counter.builder("oz_worker_tasks_completed").tags("result", r)
+        .description("Tasks ended, by result").register(registry));
+  }
+
+  private Timer duration(String result) {
+    return durations.computeIfAbsent(result, r -> Timer.builder("oz_worker_task_duration").tags("result", r)
+        .description("Task duration from claim to terminal report")
+        .serviceLevelObjectives(java.util.Arrays.stream(DURATION_BUCKETS)
+            .mapToObj(s -> Duration.ofMillis((long) (s * 1000))).toArray(Duration[]::new))
+        .register(registry));
+  }
+
+  private Counter failure(String phase, String reason) {
+    return failures.computeIfAbsent(phase + "/" + reason, k -> Counter.builder("oz_worker_task_failures")
+        .tags(Tags.of("phase", phase, "reason", reason)).description("Task failures by phase and reason")
+        .register(registry));
+  }
+
+  private Counter reconnects(String reason) {
+    return reconnects.computeIfAbsent(reason, r -> Counter.builder("oz_worker_websocket_reconnects").tags("reason", r)
+        .description("Control-plane reconnects, by cause").register(registry));
+  }
+
+  @Override
+  public void connected(boolean isConnected) {
+    connected.set(isConnected ? 1 : 0);
+  }
+
+  @Override
+  public void reconnect(String reason) {
+    reconnects(reason).increment();
+  }
+
+  @Override
+  public void taskClaimed() {
+    claimed.increment();
+  }
+
+  @Override
+  public void taskRejected(String reason) {
+    rejected(reason).increment();
+  }
+
+  @Override
+  public void tasksActive(int count) {
+    active.set(count);
+  }
+
+  @Override
+  public void taskEnded(String result, Duration duration) {
+    completed(result).increment();
+    duration(result).record(duration);
+  }
+
+  @Override
+  public void taskFailure(String phase, String reason) {
+    failure(phase, reason).increment();
+  }
+
+  @Override
+  public void logBytesSent(long bytes) {
+    logBytesSent.increment(bytes);
+  }
+
+  @Override
+  public void logBytesDropped(long bytes) {
+    logBytesDropped.increment(bytes);
+  }
+}

@@ -1,0 +1,128 @@
+package dev.oz.worker.metrics;
+
+import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.controlplane.ConnectionState;
+import dev.oz.worker.task.WorkerStatus;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The operations endpoint: {@code /metrics} (Prometheus), {@code /healthz} (alive, event loops answer),
+ * {@code /readyz} (connected to the control plane and the engine answers), {@code /status} (what runs now).
+ */
+public final class OpsHttpVerticle extends VerticleBase {
+  private static final Logger log = LoggerFactory.getLogger(OpsHttpVerticle.class);
+  private static final long PROBE_TIMEOUT_MS = 5_000;
+
+  private final WorkerOptions options;
+  private final WorkerBus bus;
+  private final PrometheusMeterRegistry registry;
+  private final String version;
+  private ConnectionState connection = new ConnectionState(false, Instant.now());
+  private HttpServer server;
+
+  public OpsHttpVerticle(WorkerOptions options, WorkerBus bus, PrometheusMeterRegistry registry, String version) {
+    this.options = options;
+    this.bus = bus;
+    this.registry = registry;
+    this.version = version;
+  }
+
+  @Override
+  public Future<?> start() {
+    bus.<ConnectionState>consumer(Addresses.CONNECTION, msg -> connection = msg.body());
+    Router router = Router.router(vertx);
+    router.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        .end(registry.scrape()));
+    router.get("/healthz").handler(this::healthz);
+    router.get("/readyz").handler(this::readyz);
+    router.get("/status").handler(this::status);
+    return vertx.createHttpServer().requestHandler(router)
+        .listen(options.getMetrics().getPort(), options.getMetrics().getHost())
+        .onSuccess(s -> {
+          server = s;
+          log.info("Metrics and health on http://{}:{} (/metrics, /healthz, /readyz, /status)",
+              options.getMetrics().getHost(), s.actualPort());
+        })
+        .recover(err -> Future.failedFuture("cannot listen on " + options.getMetrics().getHost() + ":"
+            + options.getMetrics().getPort() + " for metrics (" + err.getMessage() + "); set metrics.port or metrics.enabled"));
+  }
+
+  /** The port actually bound (useful with port 0). */
+  public int port() {
+    return server == null ? -1 : server.actualPort();
+  }
+
+  private Future<WorkerStatus> lifecycleStatus() {
+    return bus.request(Addresses.STATUS, "status");
+  }
+
+  private void healthz(RoutingContext ctx) {
+    // answering at all proves this event loop; the lifecycle answering proves the worker's own loop
+    lifecycleStatus().timeout(PROBE_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+        .onSuccess(s -> json(ctx, 200, new JsonObject().put("status", "ok")))
+        .onFailure(err -> json(ctx, 503, new JsonObject().put("status", "unhealthy")
+            .put("reason", "the task lifecycle does not answer: " + err.getMessage())));
+  }
+
+  private void readyz(RoutingContext ctx) {
+    if (!connection.connected()) {
+      json(ctx, 503, new JsonObject().put("status", "not ready").put("reason", "not connected to the control plane"));
+      return;
+    }
+    vertx.eventBus().request(bus.address(Addresses.BACKEND_HEALTH), null,
+            new DeliveryOptions().setSendTimeout(PROBE_TIMEOUT_MS))
+        .compose(ok -> lifecycleStatus())
+        .onSuccess(s -> {
+          if (s.shuttingDown()) {
+            json(ctx, 503, new JsonObject().put("status", "not ready").put("reason", "shutting down"));
+          } else {
+            json(ctx, 200, new JsonObject().put("status", "ready"));
+          }
+        })
+        .onFailure(err -> json(ctx, 503, new JsonObject().put("status", "not ready")
+            .put("reason", "Docker engine: " + err.getMessage())));
+  }
+
+  private void status(RoutingContext ctx) {
+    lifecycleStatus().onComplete(ar -> {
+      JsonObject body = new JsonObject()
+          .put("worker_id", options.getWorkerId())
+          .put("version", version)
+          .put("backend", options.getBackend())
+          .put("connected", connection.connected())
+          .put("connected_since", connection.connected() ? connection.since().toString() : null);
+      if (ar.succeeded()) {
+        WorkerStatus s = ar.result();
+        JsonArray tasks = new JsonArray();
+        for (WorkerStatus.ActiveTask t : s.activeTasks()) {
+          tasks.add(new JsonObject().put("task_id", t.taskId()).put("execution_id", t.executionId())
+              .put("title", t.title()).put("started_at", t.startedAt().toString()));
+        }
+        int max = s.maxConcurrentTasks();
+        body.put("shutting_down", s.shuttingDown())
+            .put("active_tasks", tasks)
+            .put("capacity", new JsonObject().put("max_concurrent_tasks", max).put("active", tasks.size())
+                .put("available", max == 0 ? null : Math.max(0, max - tasks.size())));
+      }
+      json(ctx, ar.succeeded() ? 200 : 503, body);
+    });
+  }
+
+  private static void json(RoutingContext ctx, int status, JsonObject body) {
+    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+  }
+}

@@ -1,0 +1,166 @@
+package dev.oz.worker.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oz.worker.WorkerVerticle;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.task.TaskOutcome;
+import dev.oz.worker.testing.Assignments;
+import dev.oz.worker.testing.FakeBackend;
+import dev.oz.worker.testing.LoopbackControlPlane;
+import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.Waits;
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** /metrics, /healthz, /readyz and /status of a worker with a test backend. */
+class OpsEndpointsTest {
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private final HttpClient http = HttpClient.newHttpClient();
+  private TestVertx testVertx;
+  private LoopbackControlPlane cp;
+  private FakeBackend backend;
+  private WorkerVerticle worker;
+  private final AtomicBoolean engineHealthy = new AtomicBoolean(true);
+
+  @BeforeEach
+  void setUp() throws Exception {
+    testVertx = TestVertx.create();
+    cp = LoopbackControlPlane.start(testVertx.vertx());
+    backend = new FakeBackend() {
+      @Override
+      public Future<Void> checkHealth() {
+        return engineHealthy.get() ? Future.succeededFuture() : Future.failedFuture("engine unreachable");
+      }
+    };
+    WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("ops-worker").setWsUrl(cp.wsUrl())
+        .setMaxConcurrentTasks(1);
+    o.getMetrics().setPort(0).setHost("127.0.0.1");
+    o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(300));
+    worker = new WorkerVerticle(o, backend, null);
+    testVertx.vertx().deployVerticle(worker).await(20, TimeUnit.SECONDS);
+    cp.awaitConnections(1, WAIT);
+  }
+
+  @AfterEach
+  void tearDown() {
+    testVertx.close();
+  }
+
+  private HttpResponse<String> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.metricsPort() + path)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  private double metric(String scrape, String series) {
+    Matcher m = Pattern.compile("(?m)^" + Pattern.quote(series) + " ([0-9.eE+-]+)$").matcher(scrape);
+    assertTrue(m.find(), "series " + series + " missing from:\n" + scrape);
+    return Double.parseDouble(m.group(1));
+  }
+
+  @Test
+  void everySeriesExistsFromStartUpWithTheGoNames() throws Exception {
+    Waits.until(() -> {
+      try {
+        return metric(get("/metrics").body(), "oz_worker_connected") == 1.0;
+      } catch (Exception e) {
+        return false;
+      }
+    }, WAIT, () -> "not connected");
+    String s = get("/metrics").body();
+    assertEquals(0, metric(s, "oz_worker_tasks_active"));
+    assertEquals(1, metric(s, "oz_worker_tasks_max_concurrent"));
+    assertEquals(0, metric(s, "oz_worker_tasks_claimed_total"));
+    assertEquals(0, metric(s, "oz_worker_tasks_rejected_total{reason=\"at_capacity\"}"));
+    assertEquals(0, metric(s, "oz_worker_tasks_rejected_total{reason=\"shutting_down\"}"));
+    for (String result : new String[] {"succeeded", "failed", "cancelled"}) {
+      assertEquals(0, metric(s, "oz_worker_tasks_completed_total{result=\"" + result + "\"}"));
+      assertEquals(0, metric(s, "oz_worker_task_duration_seconds_count{result=\"" + result + "\"}"));
+    }
+    for (String phase : new String[] {"assignment", "backend", "cleanup"}) {
+      for (FailureReason r : FailureReason.values()) {
+        assertEquals(0, metric(s, "oz_worker_task_failures_total{phase=\"" + phase + "\",reason=\"" + r.wireName() + "\"}"));
+      }
+    }
+    assertEquals(0, metric(s, "oz_worker_websocket_reconnects_total{reason=\"dial_failed\"}"));
+    assertEquals(0, metric(s, "oz_worker_websocket_reconnects_total{reason=\"remote_close\"}"));
+    assertEquals(1, metric(s, "oz_worker_info{backend=\"docker\",version=\"dev\",worker_id=\"ops-worker\"}"));
+    assertEquals(0, metric(s, "oz_worker_log_stream_sent_bytes_total"));
+    assertEquals(0, metric(s, "oz_worker_log_stream_dropped_bytes_total"));
+    assertTrue(s.contains("oz_worker_task_duration_seconds_bucket{result=\"failed\",le=\"5.0\"}"), "histogram buckets");
+    assertTrue(s.contains("jvm_memory_used_bytes"), "JVM metrics");
+  }
+
+  @Test
+  void metricsFollowTasks() throws Exception {
+    cp.send(Assignments.minimal("t1"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+    cp.send(Assignments.minimal("t2"));
+    cp.awaitMessage("task_rejected", "t2", WAIT);
+    String during = get("/metrics").body();
+    assertEquals(1, metric(during, "oz_worker_tasks_active"));
+    assertEquals(1, metric(during, "oz_worker_tasks_claimed_total"));
+    assertEquals(1, metric(during, "oz_worker_tasks_rejected_total{reason=\"at_capacity\"}"));
+    backend.complete("t1", TaskOutcome.failed(FailureReason.CONTAINER_OOM, "oom", 137));
+    cp.awaitMessage("task_failed", "t1", WAIT);
+    String after = get("/metrics").body();
+    assertEquals(0, metric(after, "oz_worker_tasks_active"));
+    assertEquals(1, metric(after, "oz_worker_tasks_completed_total{result=\"failed\"}"));
+    assertEquals(1, metric(after, "oz_worker_task_duration_seconds_count{result=\"failed\"}"));
+    assertEquals(1, metric(after, "oz_worker_task_failures_total{phase=\"backend\",reason=\"container_oom\"}"));
+  }
+
+  @Test
+  void probesAndStatus() throws Exception {
+    assertEquals(200, get("/healthz").statusCode());
+    Waits.until(() -> {
+      try {
+        return get("/readyz").statusCode() == 200;
+      } catch (Exception e) {
+        return false;
+      }
+    }, WAIT, () -> "never ready");
+
+    cp.send(Assignments.envelope("task_assignment", Assignments.data("t1").put("execution_id", "e1")));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+    JsonObject status = new JsonObject(get("/status").body());
+    assertEquals("ops-worker", status.getString("worker_id"));
+    assertEquals(true, status.getBoolean("connected"));
+    assertTrue(status.getString("connected_since").endsWith("Z"));
+    assertEquals("t1", status.getJsonArray("active_tasks").getJsonObject(0).getString("task_id"));
+    assertEquals("e1", status.getJsonArray("active_tasks").getJsonObject(0).getString("execution_id"));
+    assertEquals(new JsonObject().put("max_concurrent_tasks", 1).put("active", 1).put("available", 0),
+        status.getJsonObject("capacity"));
+
+    engineHealthy.set(false);
+    HttpResponse<String> engineDown = get("/readyz");
+    assertEquals(503, engineDown.statusCode());
+    assertTrue(new JsonObject(engineDown.body()).getString("reason").contains("engine unreachable"), engineDown.body());
+    engineHealthy.set(true);
+
+    cp.stop();
+    Waits.until(() -> {
+      try {
+        return get("/readyz").statusCode() == 503;
+      } catch (Exception e) {
+        return false;
+      }
+    }, WAIT, () -> "still ready without a control plane");
+    assertEquals("not connected to the control plane", new JsonObject(get("/readyz").body()).getString("reason"));
+    assertEquals(200, get("/healthz").statusCode(), "alive even when not ready");
+  }
+}
