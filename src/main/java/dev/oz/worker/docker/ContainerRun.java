@@ -102,7 +102,7 @@ final class ContainerRun {
       return cmd.exec().getId();
     }).onSuccess(id -> {
       containerId = id;
-      log.info("Created container {} for task {}", shortId(), spec.taskId());
+      log.atInfo().addKeyValue("task_id", spec.taskId()).log("Created container {} for task {}", shortId(), spec.taskId());
     });
   }
 
@@ -115,7 +115,7 @@ final class ContainerRun {
       return null;
     }).onSuccess(v -> {
       started = true;
-      log.info("Started container {} for task {}", shortId(), spec.taskId());
+      log.atInfo().addKeyValue("task_id", spec.taskId()).log("Started container {} for task {}", shortId(), spec.taskId());
       if (cancelReason != null) {
         signal("SIGTERM");
         scheduleKill();

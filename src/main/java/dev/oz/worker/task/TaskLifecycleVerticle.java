@@ -89,20 +89,20 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   }
 
   private void onAssignment(TaskAssignment a) {
-    log.info("Received task assignment: taskID={}, title={}", a.taskId(), a.task().title());
+    log.atInfo().addKeyValue("task_id", a.taskId()).log("Received task assignment: taskID={}, title={}", a.taskId(), a.task().title());
     if (shuttingDown) {
-      log.warn("Rejecting task {}: worker shutting down", a.taskId());
+      log.atWarn().addKeyValue("task_id", a.taskId()).log("Rejecting task {}: worker shutting down", a.taskId());
       metrics.taskRejected(WorkerMetrics.SHUTTING_DOWN);
       report(new TaskRejected(a.taskId(), TaskRejected.SHUTTING_DOWN));
       return;
     }
     if (active.containsKey(a.taskId())) {
-      log.warn("Ignoring duplicate assignment of task {}: it is already running", a.taskId());
+      log.atWarn().addKeyValue("task_id", a.taskId()).log("Ignoring duplicate assignment of task {}: it is already running", a.taskId());
       return;
     }
     int max = options.getMaxConcurrentTasks();
     if (max > 0 && active.size() >= max) {
-      log.warn("Rejecting task {}: worker at maximum concurrency ({})", a.taskId(), max);
+      log.atWarn().addKeyValue("task_id", a.taskId()).log("Rejecting task {}: worker at maximum concurrency ({})", a.taskId(), max);
       metrics.taskRejected(WorkerMetrics.AT_CAPACITY);
       report(new TaskRejected(a.taskId(), TaskRejected.AT_CAPACITY));
       return;
@@ -122,7 +122,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       finish(task, TaskOutcome.failed(FailureReason.UNKNOWN, "invalid assignment: " + e.getMessage()));
       return;
     }
-    log.info("Starting task execution: taskID={}, title={}", a.taskId(), a.task().title());
+    log.atInfo().addKeyValue("task_id", a.taskId()).log("Starting task execution: taskID={}, title={}", a.taskId(), a.task().title());
     bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(spec.taskId(), spec.executionId(), secretsOf(spec)))
         .recover(err -> {
           log.warn("Task {}: log streaming unavailable ({}); running without it", spec.taskId(), err.getMessage());
@@ -146,7 +146,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     if (task.cancelReason != null) {
       return;
     }
-    log.info("Cancelling task from server request: taskID={}", c.taskId());
+    log.atInfo().addKeyValue("task_id", c.taskId()).log("Cancelling task from server request: taskID={}", c.taskId());
     task.cancelReason = CancelReason.USER;
     bus.send(Addresses.CANCEL, new CancelTask(c.taskId(), CancelReason.USER));
   }
@@ -178,12 +178,12 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   private WorkerMessage terminalReport(Running task, TaskOutcome outcome) {
     Duration took = Duration.ofNanos(System.nanoTime() - task.startNanos);
     if (outcome.status() == TaskOutcome.Status.SUCCEEDED) {
-      log.info("Task execution completed successfully: taskID={}", task.taskId);
+      log.atInfo().addKeyValue("task_id", task.taskId).log("Task execution completed successfully: taskID={}", task.taskId);
       metrics.taskEnded(WorkerMetrics.SUCCEEDED, took);
       return TaskCompleted.success(task.taskId, task.executionId);
     }
     if (task.cancelReason == CancelReason.SHUTDOWN) {
-      log.warn("Task {} stopped by worker shutdown", task.taskId);
+      log.atWarn().addKeyValue("task_id", task.taskId).log("Task {} stopped by worker shutdown", task.taskId);
       metrics.taskEnded(WorkerMetrics.FAILED, took);
       metrics.taskFailure(WorkerMetrics.PHASE_BACKEND, FailureReason.GRACEFUL_SHUTDOWN.wireName());
       return new TaskFailed(task.taskId, task.executionId,
@@ -191,12 +191,13 @@ public final class TaskLifecycleVerticle extends VerticleBase {
           FailureReason.GRACEFUL_SHUTDOWN.wireName(), outcome.exitCode());
     }
     if (task.cancelReason == CancelReason.USER || outcome.status() == TaskOutcome.Status.CANCELLED) {
-      log.info("Task execution cancelled by user request: taskID={}", task.taskId);
+      log.atInfo().addKeyValue("task_id", task.taskId).log("Task execution cancelled by user request: taskID={}", task.taskId);
       metrics.taskEnded(WorkerMetrics.CANCELLED, took);
       return TaskCompleted.cancelled(task.taskId, task.executionId);
     }
     FailureReason reason = outcome.reason() == null ? FailureReason.UNKNOWN : outcome.reason();
-    log.error("Task execution failed: taskID={}, reason={}, error={}", task.taskId, reason.wireName(), outcome.cause());
+    log.atError().addKeyValue("task_id", task.taskId)
+        .log("Task execution failed: taskID={}, reason={}, error={}", task.taskId, reason.wireName(), outcome.cause());
     metrics.taskEnded(WorkerMetrics.FAILED, took);
     metrics.taskFailure(WorkerMetrics.PHASE_BACKEND, reason.wireName());
     return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + outcome.cause(),

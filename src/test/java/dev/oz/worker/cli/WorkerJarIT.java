@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.LoopbackControlPlane;
 import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.Waits;
 import dev.oz.worker.testing.WorkerHarness;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -143,6 +144,82 @@ class WorkerJarIT {
         assertTrue(cp.closeCodes().contains((short) 1000), "closed with 1000: " + cp.closeCodes());
         assertTrue(p.output().contains("Received signal SIGTERM"), p.output());
         assertFalse(p.output().contains("jar-secret-key"), "the API key is never logged");
+      } finally {
+        Engine.removeContainersOf(workerId);
+      }
+    }
+  }
+
+  private Path confFor(LoopbackControlPlane cp, String workerId, String grace) throws IOException {
+    Path conf = tmp.resolve("worker-" + workerId + ".json");
+    Files.writeString(conf, new JsonObject()
+        .put("worker_id", workerId)
+        .put("ws_url", cp.wsUrl())
+        .put("shutdown_grace_period", grace)
+        .put("docker", new JsonObject().put("pull_policy", "never").put("cancel_grace_period", "5s"))
+        .put("metrics", new JsonObject().put("enabled", false)).encodePrettily());
+    return conf;
+  }
+
+  @Test
+  void sigtermStopsClaimingAndASecondSignalCancelsAtOnce() throws Exception {
+    Engine.docker();
+    String workerId = "jar-" + UUID.randomUUID().toString().substring(0, 8);
+    try (TestVertx tv = TestVertx.create()) {
+      LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
+      try (WorkerProcess p = new WorkerProcess(List.of("-conf", confFor(cp, workerId, "10m").toString(), "--log-format", "json"),
+          Map.of("OZ_API_KEY", "k"), tmp.resolve("sig.log"))) {
+        cp.awaitConnections(1, Duration.ofSeconds(30));
+        cp.send(new JsonObject().put("type", "task_assignment")
+            .put("data", WorkerHarness.scriptTask("long", "trap 'exit 143' TERM; sleep 300 & wait")));
+        cp.awaitMessage("task_claimed", "long", Duration.ofSeconds(10));
+        Waits.until(() -> Engine.containersOf(workerId).stream().anyMatch(c -> "running".equals(c.getState())),
+            Duration.ofSeconds(30), () -> "task container not running");
+
+        p.signal("TERM");
+        Waits.until(() -> p.output().contains("shutting down gracefully"), Duration.ofSeconds(10), p::output);
+        cp.send(new JsonObject().put("type", "task_assignment").put("data", WorkerHarness.scriptTask("late", "true")));
+        JsonObject rejected = cp.awaitMessage("task_rejected", "late", Duration.ofSeconds(10));
+        assertEquals("worker shutting down", rejected.getJsonObject("data").getString("reason"));
+        Waits.sleep(1_000);
+        assertTrue(cp.received("task_failed").isEmpty(), "the grace period (10m) lets the task run");
+
+        p.signal("TERM");
+        JsonObject failed = cp.awaitMessage("task_failed", "long", Duration.ofSeconds(20));
+        assertEquals("graceful_shutdown", failed.getJsonObject("data").getString("failure_reason"));
+        assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
+        assertTrue(cp.closeCodes().contains((short) 1000), "closed with 1000: " + cp.closeCodes());
+        assertTrue(Engine.containersOf(workerId).isEmpty(), "no container left");
+
+        // --log-format json: every line is one JSON object; task lines carry task_id
+        List<JsonObject> lines = p.output().lines().filter(l -> !l.isBlank()).map(JsonObject::new).toList();
+        assertTrue(lines.stream().anyMatch(l -> "long".equals(l.getString("task_id"))
+            && l.getString("message").startsWith("Received task assignment")), p.output());
+        assertTrue(lines.stream().allMatch(l -> l.containsKey("time") && l.containsKey("level") && l.containsKey("message")));
+      } finally {
+        Engine.removeContainersOf(workerId);
+      }
+    }
+  }
+
+  @Test
+  void gracePeriodLetsRunningTasksFinish() throws Exception {
+    Engine.docker();
+    String workerId = "jar-" + UUID.randomUUID().toString().substring(0, 8);
+    try (TestVertx tv = TestVertx.create()) {
+      LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
+      try (WorkerProcess p = new WorkerProcess(List.of("-conf", confFor(cp, workerId, "30s").toString()),
+          Map.of("OZ_API_KEY", "k"), tmp.resolve("grace.log"))) {
+        cp.awaitConnections(1, Duration.ofSeconds(30));
+        cp.send(new JsonObject().put("type", "task_assignment").put("data", WorkerHarness.scriptTask("short", "sleep 3")));
+        cp.awaitMessage("task_claimed", "short", Duration.ofSeconds(10));
+        Waits.until(() -> Engine.containersOf(workerId).stream().anyMatch(c -> "running".equals(c.getState())),
+            Duration.ofSeconds(30), () -> "task container not running");
+        p.signal("INT");
+        JsonObject done = cp.awaitMessage("task_completed", "short", Duration.ofSeconds(30));
+        assertEquals("Task completed successfully", done.getJsonObject("data").getString("message"));
+        assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
+        assertTrue(cp.closeCodes().contains((short) 1000));
       } finally {
         Engine.removeContainersOf(workerId);
       }
