@@ -90,8 +90,10 @@ public final class WorkerVerticle extends VerticleBase {
         closeOnStop.add(registry::close);
       }
       closeOnStop.addAll(JvmMeters.bind(registry));
-      metrics = new MicrometerWorkerMetrics(registry, options.getWorkerId(), options.getBackend(), Version.get(),
-          options.getMaxConcurrentTasks());
+      MicrometerWorkerMetrics meters = new MicrometerWorkerMetrics(registry, options.getWorkerId(), options.getBackend(),
+          Version.get(), options.getMaxConcurrentTasks());
+      closeOnStop.add(meters::close);
+      metrics = meters;
     }
     bus = WorkerBus.create(vertx);
     connection = new ControlPlaneConnection(vertx, options, metrics, new ControlPlaneConnection.Listener() {

@@ -3,9 +3,12 @@ package dev.oz.worker.metrics;
 import dev.oz.worker.task.FailureReason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.prometheus.metrics.core.metrics.Info;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +25,7 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
   static final List<String> FAILURE_PHASES = List.of(PHASE_ASSIGNMENT, PHASE_BACKEND, PHASE_CLEANUP);
 
   private final MeterRegistry registry;
+  private Info info;
   private final AtomicInteger connected = new AtomicInteger();
   private final AtomicInteger active = new AtomicInteger();
   private final Counter claimed;
@@ -42,9 +46,7 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
         .description("Tasks claimed and not yet reported").register(registry);
     Gauge.builder("oz_worker_tasks_max_concurrent", () -> maxConcurrentTasks)
         .description("Configured concurrency limit (0 = unlimited)").register(registry);
-    Gauge.builder("oz_worker_info", () -> 1)
-        .tags("version", version, "backend", backend, "worker_id", workerId)
-        .description("Worker build and identity").register(registry);
+    registerInfo(version, backend, workerId);
     claimed = Counter.builder("oz_worker_tasks_claimed").description("Tasks claimed").register(registry);
     logBytesSent = Counter.builder("oz_worker_log_stream_sent_bytes")
         .description("Task output bytes streamed to the control plane").register(registry);
@@ -64,6 +66,37 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
     }
     for (String reason : List.of(DIAL_FAILED, REMOTE_CLOSE)) {
       reconnects(reason);
+    }
+  }
+
+  /**
+   * {@code oz_worker_info} must be a Prometheus info metric: Micrometer would strip the {@code _info} suffix of
+   * a gauge, so it goes straight into the Prometheus registry underneath.
+   */
+  private void registerInfo(String version, String backend, String workerId) {
+    if (registry instanceof PrometheusMeterRegistry prometheus) {
+      Info i = Info.builder().name("oz_worker_info").help("Worker build and identity")
+          .labelNames("version", "backend", "worker_id").build();
+      i.addLabelValues(version, backend, workerId);
+      try {
+        prometheus.getPrometheusRegistry().register(i);
+        info = i;
+      } catch (IllegalArgumentException e) {
+        // another worker in this JVM shares the registry and registered it first
+      }
+    }
+  }
+
+  /** Removes this worker's meters, so an undeployed worker leaves nothing behind in a shared registry. */
+  public void close() {
+    for (Meter m : registry.getMeters()) {
+      if (m.getId().getName().startsWith("oz_worker_")) {
+        registry.remove(m);
+      }
+    }
+    if (info != null) {
+      ((PrometheusMeterRegistry) registry).getPrometheusRegistry().unregister(info);
+      info = null;
     }
   }
 

@@ -12,7 +12,6 @@ import dev.oz.worker.testing.FakeBackend;
 import dev.oz.worker.testing.LoopbackControlPlane;
 import dev.oz.worker.testing.TestVertx;
 import dev.oz.worker.testing.Waits;
-import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -20,7 +19,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -35,18 +33,12 @@ class OpsEndpointsTest {
   private LoopbackControlPlane cp;
   private FakeBackend backend;
   private WorkerVerticle worker;
-  private final AtomicBoolean engineHealthy = new AtomicBoolean(true);
 
   @BeforeEach
   void setUp() throws Exception {
     testVertx = TestVertx.create();
     cp = LoopbackControlPlane.start(testVertx.vertx());
-    backend = new FakeBackend() {
-      @Override
-      public Future<Void> checkHealth() {
-        return engineHealthy.get() ? Future.succeededFuture() : Future.failedFuture("engine unreachable");
-      }
-    };
+    backend = new FakeBackend();
     WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("ops-worker").setWsUrl(cp.wsUrl())
         .setMaxConcurrentTasks(1);
     o.getMetrics().setPort(0).setHost("127.0.0.1");
@@ -146,11 +138,11 @@ class OpsEndpointsTest {
     assertEquals(new JsonObject().put("max_concurrent_tasks", 1).put("active", 1).put("available", 0),
         status.getJsonObject("capacity"));
 
-    engineHealthy.set(false);
+    backend.setHealthy(false);
     HttpResponse<String> engineDown = get("/readyz");
     assertEquals(503, engineDown.statusCode());
     assertTrue(new JsonObject(engineDown.body()).getString("reason").contains("engine unreachable"), engineDown.body());
-    engineHealthy.set(true);
+    backend.setHealthy(true);
 
     cp.stop();
     Waits.until(() -> {

@@ -24,6 +24,7 @@ public final class FakeBackend implements TaskBackend, TaskBackendFactory {
   private final List<TaskSpec> executed = new CopyOnWriteArrayList<>();
   private final List<String> cancels = new CopyOnWriteArrayList<>();
   private volatile boolean shutDown;
+  private volatile boolean healthy = true;
 
   @Override
   public TaskBackend create(Vertx vertx, WorkerOptions options) {
@@ -54,6 +55,15 @@ public final class FakeBackend implements TaskBackend, TaskBackendFactory {
   public Future<Void> shutdown() {
     shutDown = true;
     return Future.succeededFuture();
+  }
+
+  @Override
+  public Future<Void> checkHealth() {
+    return healthy ? Future.succeededFuture() : Future.failedFuture("engine unreachable");
+  }
+
+  public void setHealthy(boolean healthy) {
+    this.healthy = healthy;
   }
 
   /** Ends a running task with {@code outcome} (on the backend's context, as a real backend would). */
