@@ -4,6 +4,7 @@
 #   oz-test/busybox-arm64  the same files labelled linux/arm64 (for the platform check)
 #   oz-test/agent          task image with /agent/entrypoint.sh built in
 #   oz-test/sidecar        FROM scratch sidecar carrying /entrypoint.sh
+#   oz-test/jre            busybox + a jlink'ed JRE of this machine's JDK (the worker image's base in tests)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 busybox="$(command -v busybox || true)"
@@ -49,4 +50,24 @@ build() {
 }
 build oz-test/agent:latest "$here/agent"
 build oz-test/sidecar:latest "$here/sidecar"
+
+# A JRE base image without a registry: jlink from the local JDK, plus the shared libraries it loads.
+jdk="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"
+jre_tag="$(basename "$jdk")-$("$jdk/bin/java" -version 2>&1 | head -1 | tr -dc '0-9.')"
+if [ "$(docker image inspect -f '{{index .Config.Labels "oz.test.jre"}}' oz-test/jre:latest 2>/dev/null)" != "$jre_tag" ]; then
+  jre="$root/jre"
+  cp -a "$root/bin" "$root/tmp" "$root/workspace" "$jre/" 2>/dev/null || { mkdir -p "$jre"; cp -a "$root/bin" "$root/tmp" "$jre/"; }
+  "$jdk/bin/jlink" --add-modules java.base,java.compiler,java.desktop,java.logging,java.management,java.naming,java.net.http,java.security.jgss,java.sql,jdk.crypto.ec,jdk.jfr,jdk.management,jdk.unsupported,java.xml \
+    --strip-debug --no-header-files --no-man-pages --output "$jre/opt/java"
+  for f in "$jre/opt/java/bin/java" "$jre"/opt/java/lib/server/libjvm.so "$jre"/opt/java/lib/lib{java,jli,net,nio,zip,jimage,verify,management,management_ext,extnet}.so; do
+    [ -e "$f" ] || continue
+    ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'
+  done | sort -u | while read -r lib; do
+    mkdir -p "$jre$(dirname "$lib")"
+    cp -L "$lib" "$jre$lib"
+  done
+  mkdir -p "$jre/lib64" && cp -L /lib64/ld-linux-x86-64.so.2 "$jre/lib64/" 2>/dev/null || true
+  tar -C "$jre" -c . | docker import -c 'ENV PATH=/opt/java/bin:/bin' -c "LABEL oz.test.jre=$jre_tag" - oz-test/jre:latest >/dev/null
+fi
+
 echo "test images ready: $(docker images --format '{{.Repository}}:{{.Tag}}' 'oz-test/*' | sort | tr '\n' ' ')"

@@ -60,6 +60,8 @@ public final class CommandLine {
     flag(List.of("--pull-policy"), "POLICY[,POLICY]",
         "Image pull policy: always, if-not-present, never, or fallbacks in order (default always,if-not-present)",
         (o, v) -> o.getDocker().setPullPolicy(DockerOptions.parsePullPolicies("--pull-policy", List.of(v))));
+    flag(List.of("--metrics-port"), "PORT", "Port of /metrics, /healthz, /readyz and /status (default 9464)",
+        (o, v) -> o.getMetrics().setPort(parseInt("--metrics-port", v)));
     flag(List.of("--shutdown-grace-period"), "DURATION",
         "On SIGTERM, let running tasks finish for this long before cancelling them (default 0s)",
         (o, v) -> o.setShutdownGracePeriod(Durations.parse("--shutdown-grace-period", v)));
@@ -158,7 +160,8 @@ public final class CommandLine {
   static String usage() {
     StringBuilder out = new StringBuilder()
         .append("Usage: java -jar worker-fat.jar [flags]\n")
-        .append("       java -jar worker-fat.jar dev [flags]   (local control plane + worker, see dev --help)\n\n")
+        .append("       java -jar worker-fat.jar dev [flags]   (local control plane + worker, see dev --help)\n")
+        .append("       java -jar worker-fat.jar healthcheck [--port N]   (exit 0 when /healthz answers)\n\n")
         .append("Self-hosted worker for Oz cloud agents: runs each task as a Docker container.\n\nFlags:\n");
     row(out, "-conf FILE|JSON", "Vert.x-style JSON configuration (a file path or inline JSON), e.g. conf/worker.json");
     row(out, "--config-file PATH", "Path to the Go worker's YAML config file");

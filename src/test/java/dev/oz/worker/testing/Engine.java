@@ -18,6 +18,7 @@ public final class Engine {
   public static final String BUSYBOX_ARM64 = "oz-test/busybox-arm64:latest";
   public static final String AGENT = "oz-test/agent:latest";
   public static final String SIDECAR = "oz-test/sidecar:latest";
+  public static final String JRE = "oz-test/jre:latest";
 
   private static DockerClient client;
 
@@ -35,7 +36,7 @@ public final class Engine {
         throw new AssertionError("Docker engine not reachable (" + e.getMessage() + "): run the tests with `bash .ci/test`,"
             + " which starts the engine and builds the test images", e);
       }
-      for (String image : List.of(BUSYBOX, BUSYBOX_ARM64, AGENT, SIDECAR)) {
+      for (String image : List.of(BUSYBOX, BUSYBOX_ARM64, AGENT, SIDECAR, JRE)) {
         try {
           c.inspectImageCmd(image).exec();
         } catch (RuntimeException e) {

@@ -1,0 +1,34 @@
+# The worker as a container image. Base images are build arguments (a registry mirror, or a local JRE).
+#
+#   docker build -t oz-agent-worker .
+#   docker run -d --name oz-worker \
+#     -v /var/run/docker.sock:/var/run/docker.sock --group-add "$(stat -c %g /var/run/docker.sock)" \
+#     -e OZ_API_KEY=... oz-agent-worker --worker-id my-worker -e FOO=bar
+#
+# Stages: runtime-base (JRE, user, entrypoint), prebuilt (jar from ./target, for CI and tests:
+# docker build --target prebuilt .), build (Maven wrapper), runtime (the default: jar from build).
+ARG BUILD_IMAGE=eclipse-temurin:17-jdk
+ARG RUNTIME_IMAGE=eclipse-temurin:17-jre
+
+FROM ${RUNTIME_IMAGE} AS runtime-base
+ENV HOME=/tmp
+EXPOSE 9464
+# Not root: give the user the Docker socket's group with --group-add.
+USER 10001:10001
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+  CMD ["java", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck"]
+ENTRYPOINT ["java", "-jar", "/opt/oz-worker/worker-fat.jar"]
+
+FROM runtime-base AS prebuilt
+COPY target/worker-fat.jar /opt/oz-worker/worker-fat.jar
+
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /src
+COPY .mvn .mvn
+COPY mvnw pom.xml ./
+RUN ./mvnw -B -q -ntp dependency:go-offline
+COPY src src
+RUN ./mvnw -B -q -ntp package -DskipTests
+
+FROM runtime-base AS runtime
+COPY --from=build /src/target/worker-fat.jar /opt/oz-worker/worker-fat.jar
