@@ -70,4 +70,5 @@ if [ "$(docker image inspect -f '{{index .Config.Labels "oz.test.jre"}}' oz-test
   tar -C "$jre" -c . | docker import -c 'ENV PATH=/opt/java/bin:/bin' -c "LABEL oz.test.jre=$jre_tag" - oz-test/jre:latest >/dev/null
 fi
 
+bash "$here/../../../examples/echo-agent/build.sh" >/dev/null
 echo "test images ready: $(docker images --format '{{.Repository}}:{{.Tag}}' 'oz-test/*' | sort | tr '\n' ' ')"

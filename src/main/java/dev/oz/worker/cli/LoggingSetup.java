@@ -38,6 +38,8 @@ final class LoggingSetup {
     root.detachAndStopAllAppenders();
     root.addAppender(appender);
     root.setLevel(Level.toLevel(level, Level.INFO));
+    // Vert.x registers some gauges once per client; Micrometer warns about the repeats, harmlessly
+    ctx.getLogger("io.micrometer.core.instrument.MeterRegistry").setLevel(Level.ERROR);
   }
 
   private static Encoder<ILoggingEvent> encoder(LoggerContext ctx, String format) {

@@ -5,6 +5,7 @@ import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.config.WorkerConfigLoader;
 import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.devplane.DevControlPlane;
 import dev.oz.worker.docker.DockerBackend;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -44,6 +45,9 @@ public final class Main {
     if (!args.isEmpty() && args.get(0).equals("healthcheck")) {
       return HealthCheck.run(args.subList(1, args.size()), out);
     }
+    if (!args.isEmpty() && args.get(0).equals("dev")) {
+      return DevCommand.run(args.subList(1, args.size()), env, out, err);
+    }
     CommandLine cli;
     WorkerOptions options;
     try {
@@ -67,10 +71,18 @@ public final class Main {
   }
 
   private static int runWorker(WorkerOptions options) {
+    return serve(options, null);
+  }
+
+  /**
+   * Runs the worker (when {@code options} is not null) and the local control plane (when {@code plane} is
+   * not null) until SIGTERM/SIGINT; then the worker shuts down gracefully first.
+   */
+  static int serve(WorkerOptions options, DevControlPlane plane) {
     Logger log = LoggerFactory.getLogger(Main.class);
     PrometheusMeterRegistry registry = null;
     VertxBuilder builder = Vertx.builder();
-    if (options.getMetrics().isEnabled()) {
+    if (options != null && options.getMetrics().isEnabled()) {
       // Vert.x's own metrics (event loops, HTTP, event bus) join the worker's on the same endpoint
       registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       builder.with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
@@ -78,12 +90,19 @@ public final class Main {
           .withMetrics(new MicrometerMetricsFactory(registry));
     }
     Vertx vertx = builder.build();
-    WorkerVerticle worker = new WorkerVerticle(options, DockerBackend::create, registry);
-    String deploymentId;
+    WorkerVerticle worker = options == null ? null : new WorkerVerticle(options, DockerBackend::create, registry);
+    String planeId = null;
+    String workerId = null;
     try {
-      deploymentId = vertx.deployVerticle(worker).await();
+      if (plane != null) {
+        planeId = vertx.deployVerticle(plane).await();
+        DevCommand.printBanner(plane, options);
+      }
+      if (worker != null) {
+        workerId = vertx.deployVerticle(worker).await();
+      }
     } catch (Exception e) {
-      log.error("Failed to start the worker: {}", e.getMessage());
+      log.error("Failed to start: {}", e.getMessage());
       vertx.close().await();
       return EXIT_FAILED;
     }
@@ -93,12 +112,19 @@ public final class Main {
       shutdownRequested.countDown();
     }, signal -> {
       log.warn("Received signal {} again: cancelling running tasks now", signal);
-      worker.skipShutdownGrace();
+      if (worker != null) {
+        worker.skipShutdownGrace();
+      }
     });
     int exitCode = EXIT_OK;
     try {
       shutdownRequested.await();
-      vertx.undeploy(deploymentId).await();
+      if (workerId != null) {
+        vertx.undeploy(workerId).await();
+      }
+      if (planeId != null) {
+        vertx.undeploy(planeId).await();
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       exitCode = EXIT_FAILED;

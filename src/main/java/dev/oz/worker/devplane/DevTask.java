@@ -1,0 +1,151 @@
+package dev.oz.worker.devplane;
+
+import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeMap;
+
+/** One task of the local control plane, with its streamed output. Touched on the control plane's event loop only. */
+final class DevTask {
+  /** Output kept per task; beyond it the oldest chunks are forgotten (this is a development tool). */
+  static final long MAX_LOG_BYTES = 16L * 1024 * 1024;
+
+  enum State {
+    QUEUED, CLAIMED, RUNNING, SUCCEEDED, FAILED, CANCELLED;
+
+    String wire() {
+      return name().toLowerCase();
+    }
+
+    boolean finished() {
+      return this == SUCCEEDED || this == FAILED || this == CANCELLED;
+    }
+  }
+
+  /** A chunk of output as the worker sent it. */
+  record Chunk(long seq, String stream, String data, long droppedBytes, boolean truncated) {
+  }
+
+  final String id;
+  final String executionId;
+  final String title;
+  final String prompt;
+  final String image;
+  final String sidecarImage;
+  final JsonObject env;
+  final JsonObject shape;
+  final Instant createdAt = Instant.now();
+  Instant updatedAt = createdAt;
+  State state = State.QUEUED;
+  String workerId;
+  String message;
+  String failureReason;
+  Integer exitCode;
+  boolean offered;
+  long nextDispatchNanos;
+  final Set<String> rejectedBy = new HashSet<>();
+  final TreeMap<Long, Chunk> chunks = new TreeMap<>();
+  long logBytes;
+  long forgottenBytes;
+  final List<Runnable> watchers = new ArrayList<>();
+
+  DevTask(String id, String executionId, String title, String prompt, String image, String sidecarImage,
+      JsonObject env, JsonObject shape) {
+    this.id = id;
+    this.executionId = executionId;
+    this.title = title;
+    this.prompt = prompt;
+    this.image = image;
+    this.sidecarImage = sidecarImage;
+    this.env = env;
+    this.shape = shape;
+  }
+
+  void setState(State s) {
+    state = s;
+    updatedAt = Instant.now();
+    notifyWatchers();
+  }
+
+  /** Keeps a chunk once per seq (workers may resend after a reconnect). */
+  void addChunk(Chunk c) {
+    if (chunks.containsKey(c.seq())) {
+      return;
+    }
+    chunks.put(c.seq(), c);
+    logBytes += c.data().length();
+    while (logBytes > MAX_LOG_BYTES && chunks.size() > 1) {
+      Chunk oldest = chunks.pollFirstEntry().getValue();
+      logBytes -= oldest.data().length();
+      forgottenBytes += oldest.data().length();
+    }
+    if (state == State.CLAIMED) {
+      state = State.RUNNING;
+    }
+    updatedAt = Instant.now();
+    notifyWatchers();
+  }
+
+  private void notifyWatchers() {
+    for (Runnable w : List.copyOf(watchers)) {
+      w.run();
+    }
+  }
+
+  /** The protocol's task_assignment for this task. */
+  JsonObject assignment() {
+    JsonObject data = new JsonObject()
+        .put("task_id", id)
+        .put("execution_id", executionId)
+        .put("task", new JsonObject()
+            .put("id", id)
+            .put("title", title)
+            .put("task_definition", new JsonObject().put("prompt", prompt))
+            .put("created_at", createdAt.toString())
+            .put("updated_at", updatedAt.toString())
+            .put("owner", new JsonObject().put("Type", "USER").put("Id", 0)));
+    if (image != null) {
+      data.put("docker_image", image);
+    }
+    if (sidecarImage != null) {
+      data.put("sidecar_image", sidecarImage);
+    }
+    if (!env.isEmpty()) {
+      data.put("env_vars", env);
+    }
+    if (!shape.isEmpty()) {
+      data.put("instance_shape", shape);
+    }
+    return new JsonObject().put("type", "task_assignment").put("data", data);
+  }
+
+  JsonObject toJson() {
+    JsonObject json = new JsonObject()
+        .put("task_id", id)
+        .put("title", title)
+        .put("state", state.wire())
+        .put("prompt", prompt)
+        .put("image", image)
+        .put("sidecar_image", sidecarImage)
+        .put("worker_id", workerId)
+        .put("created_at", createdAt.toString())
+        .put("updated_at", updatedAt.toString())
+        .put("log_bytes", logBytes + forgottenBytes);
+    if (message != null) {
+      json.put("message", message);
+    }
+    if (failureReason != null) {
+      json.put("failure_reason", failureReason);
+    }
+    if (exitCode != null) {
+      json.put("exit_code", exitCode);
+    }
+    if (!rejectedBy.isEmpty()) {
+      json.put("rejected_by", new io.vertx.core.json.JsonArray(List.copyOf(new java.util.TreeSet<>(rejectedBy))));
+    }
+    return json;
+  }
+}
