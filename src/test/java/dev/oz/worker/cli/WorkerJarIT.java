@@ -225,4 +225,37 @@ class WorkerJarIT {
       }
     }
   }
+
+  @Test
+  void devModeRunsTheQuickStart() throws Exception {
+    Engine.docker();
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    String base = "http://127.0.0.1:" + port;
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    try (WorkerProcess p = new WorkerProcess(List.of("dev", "--port", String.valueOf(port), "--metrics-port", "0"),
+        Map.of("OZ_ADMIN_API_KEY", "quick-start-key"), tmp.resolve("dev.log"))) {
+      Waits.until(() -> p.output().contains("Successfully connected to server"), Duration.ofSeconds(60), p::output);
+      assertTrue(p.output().contains("admin key:  quick-start-key"), p.output());
+      java.net.http.HttpResponse<String> submitted = http.send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create(base + "/api/v1/tasks"))
+          .header("Authorization", "Bearer quick-start-key")
+          .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+              "{\"prompt\": \"say hello\", \"image\": \"oz-dev/echo-agent\", \"sidecar_image\": \"oz-dev/echo-agent\"}"))
+          .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(201, submitted.statusCode(), submitted.body());
+      String id = new JsonObject(submitted.body()).getString("task_id");
+      String events = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + "/api/v1/tasks/" + id
+          + "/logs?follow=true")).header("Authorization", "Bearer quick-start-key").build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(events.contains("data: echo-agent: working... step 5 of 5"), events);
+      assertTrue(events.contains("event: end\ndata: {") && events.contains("\"state\":\"succeeded\""), events);
+      p.signal("TERM");
+      assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
+    } finally {
+      Engine.removeContainersOf("dev-worker");
+    }
+  }
 }
