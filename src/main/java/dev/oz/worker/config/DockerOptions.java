@@ -81,8 +81,28 @@ public class DockerOptions {
       throw new ConfigException("docker.blocking_pool_size must be at least 1, got " + blockingPoolSize);
     }
     for (String v : volumes) {
-      if (v == null || v.isBlank() || !v.contains(":")) {
-        throw new ConfigException("invalid volume \"" + v + "\": use HOST_PATH:CONTAINER_PATH or HOST_PATH:CONTAINER_PATH:MODE");
+      checkVolume(v);
+    }
+  }
+
+  private static final java.util.Set<String> VOLUME_MODES = java.util.Set.of("ro", "rw", "z", "Z", "nocopy",
+      "shared", "slave", "private", "rshared", "rslave", "rprivate", "consistent", "cached", "delegated");
+
+  /** A {@code -v} value the engine will accept: {@code SOURCE:/container/path[:MODE[,MODE]]}. */
+  static void checkVolume(String v) {
+    String usage = "invalid volume \"" + v + "\": use HOST_PATH:CONTAINER_PATH or HOST_PATH:CONTAINER_PATH:MODE";
+    if (v == null || v.isBlank()) {
+      throw new ConfigException(usage);
+    }
+    String[] parts = v.split(":", -1);
+    if (parts.length < 2 || parts.length > 3 || parts[0].isEmpty() || !parts[1].startsWith("/")) {
+      throw new ConfigException(usage + " (the container path must be absolute)");
+    }
+    if (parts.length == 3) {
+      for (String mode : parts[2].split(",")) {
+        if (!VOLUME_MODES.contains(mode)) {
+          throw new ConfigException(usage + " (unknown mode \"" + mode + "\"; e.g. ro or rw)");
+        }
       }
     }
   }

@@ -35,6 +35,8 @@ final class ContainerRun {
   private static final Logger log = LoggerFactory.getLogger(ContainerRun.class);
   static final int LAST_LINES = 20;
   private static final long LOG_DRAIN_TIMEOUT_MS = 10_000;
+  /** Beyond this much output the catch-up read would re-read too much (and the cap is near anyway). */
+  private static final long CATCH_UP_LIMIT_BYTES = 64L * 1024 * 1024;
 
   private final DockerRuntime rt;
   private final TaskSpec spec;
@@ -143,23 +145,39 @@ final class ContainerRun {
         .compose(code -> drainOutput(follow).map(code), err -> drainOutput(follow).compose(v -> Future.failedFuture(err)));
   }
 
-  /** After exit the follow stream ends once all output was read; give up after a bound. */
+  /**
+   * After exit the follow stream ends once the engine has sent everything (give up after a bound); then a
+   * second, non-follow read delivers whatever the follow stream missed (see {@link LogFollower}).
+   */
   private Future<Void> drainOutput(LogFollower follower) {
     if (follower == null) {
       output.end();
       return Future.succeededFuture();
     }
-    Promise<Void> drained = Promise.promise();
+    return awaitEnd(follower)
+        .compose(v -> {
+          if (!follower.endedNormally() || follower.bytesRead() > CATCH_UP_LIMIT_BYTES) {
+            return Future.succeededFuture();
+          }
+          LogFollower catchUp = follower.continuation();
+          rt.docker().logContainerCmd(containerId).withStdOut(true).withStdErr(true).exec(catchUp);
+          return awaitEnd(catchUp);
+        })
+        .onComplete(ar -> output.end());
+  }
+
+  private Future<Void> awaitEnd(LogFollower follower) {
+    Promise<Void> ended = Promise.promise();
     long timer = rt.vertx().setTimer(LOG_DRAIN_TIMEOUT_MS, id -> {
       log.warn("Task {}: output stream did not end {} ms after the container exited; closing it", spec.taskId(), LOG_DRAIN_TIMEOUT_MS);
       follower.close();
-      drained.tryComplete();
+      ended.tryComplete();
     });
     follower.done().onComplete(ar -> {
       rt.vertx().cancelTimer(timer);
-      drained.tryComplete();
+      ended.tryComplete();
     });
-    return drained.future().onComplete(ar -> output.end());
+    return ended.future();
   }
 
   private Future<TaskOutcome> classify(long code) {

@@ -8,18 +8,37 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 
 /**
- * Follows a container's stdout/stderr on docker-java's stream thread and writes it to the task's output;
- * stops reading when the output wants no more (per-task cap). {@link #done()} completes on the backend's
- * context when the stream ends, which for a followed container is after it exited and all output was read.
+ * Reads a container's stdout/stderr on docker-java's stream thread and writes it to the task's output, after
+ * skipping the first {@code skip} bytes of each stream; stops reading when the output wants no more
+ * (per-task cap). {@link #done()} completes on the backend's context when the stream ends.
+ *
+ * <p>Used twice per task: following the logs while the container runs, then, once it exited, reading them
+ * again without follow from where the first read stopped. The engine's follow stream can end before the
+ * last partial line (output without a final newline, flushed at exit) is delivered; the second read
+ * catches it.
  */
 final class LogFollower extends AsyncCallback<Frame> {
   private final TaskOutput output;
   private final Blocking blocking;
   private final Promise<Void> done = Promise.promise();
+  private final long[] skip;
+  private final long[] read = new long[2];
+  private volatile boolean outputFull;
+  private volatile boolean failed;
 
   LogFollower(TaskOutput output, Blocking blocking) {
+    this(output, blocking, new long[2]);
+  }
+
+  private LogFollower(TaskOutput output, Blocking blocking, long[] skip) {
     this.output = output;
     this.blocking = blocking;
+    this.skip = skip;
+  }
+
+  /** A reader that delivers only what this one has not: for the catch-up read after exit. */
+  LogFollower continuation() {
+    return new LogFollower(output, blocking, read.clone());
   }
 
   @Override
@@ -29,14 +48,40 @@ final class LogFollower extends AsyncCallback<Frame> {
       return;
     }
     StdStream stream = frame.getStreamType() == StreamType.STDERR ? StdStream.STDERR : StdStream.STDOUT;
+    int s = stream.ordinal();
+    int offset = (int) Math.min(payload.length, Math.max(0, skip[s] - read[s]));
+    read[s] += payload.length;
+    if (offset == payload.length) {
+      return;
+    }
     // docker-java reuses the payload buffer: the output copies what it keeps
-    if (!output.write(stream, payload, 0, payload.length)) {
+    if (!output.write(stream, payload, offset, payload.length - offset)) {
+      outputFull = true;
       close();
     }
   }
 
   @Override
+  public void onError(Throwable error) {
+    failed = true;
+    super.onError(error);
+  }
+
+  /** Bytes read so far, both streams. */
+  long bytesRead() {
+    return read[0] + read[1];
+  }
+
+  /** The stream ended on its own (not cut by the per-task cap, not failed): a catch-up read makes sense. */
+  boolean endedNormally() {
+    return !outputFull && !failed;
+  }
+
+  @Override
   protected void finished(Throwable error) {
+    if (error != null) {
+      failed = true;
+    }
     blocking.onContext(() -> done.tryComplete());
   }
 

@@ -177,6 +177,10 @@ final class TaskLogSink implements TaskOutput {
     return truncated;
   }
 
+  synchronized long received() {
+    return received;
+  }
+
   synchronized long droppedTotal() {
     return droppedTotal;
   }

@@ -121,11 +121,15 @@ class WorkerJarIT {
     try (TestVertx tv = TestVertx.create()) {
       LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
       Path conf = tmp.resolve("worker.json");
+      int metricsPort;
+      try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+        metricsPort = s.getLocalPort();
+      }
       Files.writeString(conf, new JsonObject()
           .put("worker_id", workerId)
           .put("ws_url", cp.wsUrl())
           .put("docker", new JsonObject().put("pull_policy", "never"))
-          .put("metrics", new JsonObject().put("enabled", false)).encodePrettily());
+          .put("metrics", new JsonObject().put("host", "127.0.0.1").put("port", metricsPort)).encodePrettily());
       try (WorkerProcess p = new WorkerProcess(List.of("-conf", conf.toString(), "-e", "FROM_FLAG=yes"),
           Map.of("OZ_API_KEY", "jar-secret-key"), tmp.resolve("worker.log"))) {
         cp.awaitConnections(1, Duration.ofSeconds(30));
@@ -138,6 +142,12 @@ class WorkerJarIT {
         cp.awaitMessage("task_claimed", "jar-task", Duration.ofSeconds(10));
         JsonObject done = cp.awaitMessage("task_completed", "jar-task", Duration.ofSeconds(60));
         assertEquals("Task completed successfully", done.getJsonObject("data").getString("message"));
+
+        String scrape = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+            java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        assertTrue(scrape.contains("oz_worker_tasks_completed_total{result=\"succeeded\"} 1.0"), scrape);
+        assertTrue(scrape.contains("vertx_"), "Vert.x metrics of the command-line worker");
 
         p.signal("TERM");
         assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());

@@ -121,6 +121,9 @@ class WorkerConfigLoaderTest {
     assertTrue(invalid("--worker-id", "w", "--pull-policy", "sometimes").contains("unknown pull policy"));
     assertTrue(invalid("--worker-id", "w", "--bogus").contains("unknown flag --bogus"));
     assertTrue(invalid("--worker-id", "w", "--idle-on-complete", "soon").contains("invalid duration"));
+    assertTrue(invalid("--worker-id", "w", "-v", "/data").contains("invalid volume \"/data\""));
+    assertTrue(invalid("--worker-id", "w", "-v", "/a:relative").contains("must be absolute"));
+    assertTrue(invalid("--worker-id", "w", "-v", "/a:/b:rox").contains("unknown mode \"rox\""));
   }
 
   @Test

@@ -158,6 +158,26 @@ class DockerBackendIT {
   }
 
   @Test
+  void engineRefusingTheContainerFailsContainerCreate() {
+    try (WorkerHarness h = WorkerHarness.start(o -> { })) {
+      JsonObject report = data(h.run(scriptTask("huge", "true").put("instance_shape", new JsonObject().put("vcpus", 512))));
+      assertEquals("container_create", report.getString("failure_reason"), report.encode());
+      assertTrue(report.getString("message").startsWith("Failed to execute task: failed to create container: "), report.encode());
+      assertTrue(Engine.containersOf(h.workerId()).isEmpty());
+    }
+  }
+
+  @Test
+  void imageWithoutTheAgentEntrypointFailsContainerStart() {
+    try (WorkerHarness h = WorkerHarness.start(o -> { })) {
+      JsonObject report = data(h.run(Assignments.data("no-agent").put("docker_image", Engine.BUSYBOX)));
+      assertEquals("container_start", report.getString("failure_reason"), report.encode());
+      assertTrue(report.getString("message").contains("/agent/entrypoint.sh"), report.encode());
+      Waits.until(() -> Engine.containersOf(h.workerId()).isEmpty(), Duration.ofSeconds(10), () -> "container left");
+    }
+  }
+
+  @Test
   void imageForAnotherPlatformFailsImagePullNamingBoth() {
     try (WorkerHarness h = WorkerHarness.start(o -> { })) {
       JsonObject report = data(h.run(Assignments.data("arm").put("docker_image", Engine.BUSYBOX_ARM64)));

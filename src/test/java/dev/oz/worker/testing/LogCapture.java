@@ -30,7 +30,8 @@ public final class LogCapture implements AutoCloseable {
   public List<String> messages() {
     synchronized (appender) {
       return appender.list.stream().map(e -> e.getLevel() + " " + e.getFormattedMessage()
-          + (e.getThrowableProxy() == null ? "" : " " + e.getThrowableProxy().getMessage())).toList();
+          + (e.getThrowableProxy() == null ? "" : " " + e.getThrowableProxy().getMessage() + "\n"
+              + ch.qos.logback.classic.spi.ThrowableProxyUtil.asString(e.getThrowableProxy()))).toList();
     }
   }
 
