@@ -39,7 +39,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class WorkerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(WorkerVerticle.class);
-  private static final long CLOSE_FLUSH_TIMEOUT_MS = 5_000;
 
   private final WorkerOptions presetOptions;
   private final TaskBackendFactory backendFactory;
@@ -86,13 +85,18 @@ public final class WorkerVerticle extends VerticleBase {
     }
     if (options.getMetrics().isEnabled()) {
       registry = presetRegistry != null ? presetRegistry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+      MicrometerWorkerMetrics meters;
+      try {
+        meters = new MicrometerWorkerMetrics(registry, options.getWorkerId(), options.getBackend(), Version.get(),
+            options.getMaxConcurrentTasks());
+      } catch (IllegalStateException e) {
+        return Future.failedFuture(e);
+      }
       if (presetRegistry == null) {
         closeOnStop.add(registry::close);
       }
-      closeOnStop.addAll(JvmMeters.bind(registry));
-      MicrometerWorkerMetrics meters = new MicrometerWorkerMetrics(registry, options.getWorkerId(), options.getBackend(),
-          Version.get(), options.getMaxConcurrentTasks());
       closeOnStop.add(meters::close);
+      closeOnStop.addAll(JvmMeters.bind(registry));
       metrics = meters;
     }
     bus = WorkerBus.create(vertx);
@@ -143,7 +147,7 @@ public final class WorkerVerticle extends VerticleBase {
     if (registry == null) {
       return Future.succeededFuture("");
     }
-    ops = new OpsHttpVerticle(options, bus, registry, Version.get());
+    ops = new OpsHttpVerticle(options, bus, registry, Version.get(), shutdown);
     return vertx.deployVerticle(ops);
   }
 
@@ -171,7 +175,7 @@ public final class WorkerVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     // Children (lifecycle, logs, backend) have stopped: every terminal report is in the outbox.
-    return connection.close(CLOSE_FLUSH_TIMEOUT_MS)
+    return connection.close(options.getConnection().getCloseTimeout().toMillis())
         .eventually(() -> {
           bus.close();
           closeAll();

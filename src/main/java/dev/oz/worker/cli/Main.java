@@ -91,6 +91,17 @@ public final class Main {
     }
     Vertx vertx = builder.build();
     WorkerVerticle worker = options == null ? null : new WorkerVerticle(options, DockerBackend::create, registry);
+    // installed before anything starts, so a signal during start-up is still a graceful shutdown
+    CountDownLatch shutdownRequested = new CountDownLatch(1);
+    ShutdownSignals.install(signal -> {
+      log.info("Received signal {}, shutting down gracefully...", signal);
+      shutdownRequested.countDown();
+    }, signal -> {
+      log.warn("Received signal {} again: cancelling running tasks now", signal);
+      if (worker != null) {
+        worker.skipShutdownGrace();
+      }
+    });
     String planeId = null;
     String workerId = null;
     try {
@@ -106,16 +117,6 @@ public final class Main {
       vertx.close().await();
       return EXIT_FAILED;
     }
-    CountDownLatch shutdownRequested = new CountDownLatch(1);
-    ShutdownSignals.install(signal -> {
-      log.info("Received signal {}, shutting down gracefully...", signal);
-      shutdownRequested.countDown();
-    }, signal -> {
-      log.warn("Received signal {} again: cancelling running tasks now", signal);
-      if (worker != null) {
-        worker.skipShutdownGrace();
-      }
-    });
     int exitCode = EXIT_OK;
     try {
       shutdownRequested.await();

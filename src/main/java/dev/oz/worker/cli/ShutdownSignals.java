@@ -6,7 +6,7 @@ import sun.misc.Signal;
 
 /**
  * SIGTERM and SIGINT handling. A JVM shutdown hook cannot see a second signal, so the signals are handled
- * directly: the first starts a graceful shutdown, any later one asks to hurry.
+ * directly: the first starts a graceful shutdown, the second asks to hurry, a third exits at once.
  */
 final class ShutdownSignals {
   private ShutdownSignals() {
@@ -17,10 +17,14 @@ final class ShutdownSignals {
     for (String name : new String[] {"TERM", "INT"}) {
       Signal.handle(new Signal(name), s -> {
         String label = "SIG" + s.getName();
-        if (count.getAndIncrement() == 0) {
+        int n = count.incrementAndGet();
+        if (n == 1) {
           first.accept(label);
-        } else {
+        } else if (n == 2) {
           again.accept(label);
+        } else {
+          System.err.println("Received " + label + " a third time: exiting now");
+          Runtime.getRuntime().halt(130);
         }
       });
     }

@@ -17,9 +17,13 @@ import java.nio.file.Path;
 final class ConfigFiles {
   private static final ObjectMapper JSON = new ObjectMapper()
       .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
-  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+  // strict like the Go worker's yaml.v3: 2.9 is not an int, "2" is not a number
+  static final ObjectMapper YAML = com.fasterxml.jackson.databind.json.JsonMapper.builder(new YAMLFactory())
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+      .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+      .disable(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS)
+      .build();
 
   private ConfigFiles() {
   }

@@ -66,6 +66,16 @@ final class ConfigReader {
     setter.accept(((Number) v).longValue());
   }
 
+  /** A whole number that must fit an int (no silent wrap-around of huge values). */
+  void intValue(String name, Consumer<Integer> setter) {
+    integer(name, n -> {
+      if (n < Integer.MIN_VALUE || n > Integer.MAX_VALUE) {
+        throw new ConfigException(key(name) + " is out of range: " + n);
+      }
+      setter.accept(n.intValue());
+    });
+  }
+
   void duration(String name, Consumer<Duration> setter) {
     Object v = raw(name);
     if (v == null) {

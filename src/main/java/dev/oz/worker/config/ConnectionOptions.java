@@ -13,6 +13,7 @@ public class ConnectionOptions {
   private Duration reconnectMax = Duration.ofSeconds(60);
   private int outboxLimit = 10_000;
   private long replayBytes = 16L * 1024 * 1024;
+  private Duration closeTimeout = Duration.ofSeconds(30);
 
   public ConnectionOptions() {
   }
@@ -26,6 +27,7 @@ public class ConnectionOptions {
     reconnectMax = other.reconnectMax;
     outboxLimit = other.outboxLimit;
     replayBytes = other.replayBytes;
+    closeTimeout = other.closeTimeout;
   }
 
   static ConnectionOptions read(ConfigReader r) {
@@ -36,8 +38,9 @@ public class ConnectionOptions {
     r.duration("handshake_timeout", o::setHandshakeTimeout);
     r.duration("reconnect_initial", o::setReconnectInitial);
     r.duration("reconnect_max", o::setReconnectMax);
-    r.integer("outbox_limit", n -> o.setOutboxLimit(n.intValue()));
+    r.intValue("outbox_limit", o::setOutboxLimit);
     r.integer("replay_bytes", o::setReplayBytes);
+    r.duration("close_timeout", o::setCloseTimeout);
     r.rejectUnknownKeys();
     return o;
   }
@@ -48,6 +51,7 @@ public class ConnectionOptions {
     positive("connection.write_timeout", writeTimeout);
     positive("connection.handshake_timeout", handshakeTimeout);
     positive("connection.reconnect_initial", reconnectInitial);
+    positive("connection.close_timeout", closeTimeout);
     if (reconnectMax.compareTo(reconnectInitial) < 0) {
       throw new ConfigException("connection.reconnect_max must not be below connection.reconnect_initial");
     }
@@ -77,7 +81,8 @@ public class ConnectionOptions {
         .put("reconnect_initial", Durations.format(reconnectInitial))
         .put("reconnect_max", Durations.format(reconnectMax))
         .put("outbox_limit", outboxLimit)
-        .put("replay_bytes", replayBytes);
+        .put("replay_bytes", replayBytes)
+        .put("close_timeout", Durations.format(closeTimeout));
   }
 
   public Duration getPingInterval() {
@@ -141,6 +146,16 @@ public class ConnectionOptions {
 
   public ConnectionOptions setOutboxLimit(int outboxLimit) {
     this.outboxLimit = outboxLimit;
+    return this;
+  }
+
+  /** How long shutdown keeps trying to deliver the last reports (reconnecting if need be) before closing. */
+  public Duration getCloseTimeout() {
+    return closeTimeout;
+  }
+
+  public ConnectionOptions setCloseTimeout(Duration closeTimeout) {
+    this.closeTimeout = closeTimeout;
     return this;
   }
 

@@ -51,7 +51,7 @@ public class DockerOptions {
     r.stringList("pull_policy", names -> o.setPullPolicy(parsePullPolicies(r.key("pull_policy"), names)));
     r.string("default_image", o::setDefaultImage);
     r.duration("cancel_grace_period", o::setCancelGracePeriod);
-    r.integer("blocking_pool_size", n -> o.setBlockingPoolSize(n.intValue()));
+    r.intValue("blocking_pool_size", o::setBlockingPoolSize);
     r.string("host", o::setHost);
     r.rejectUnknownKeys();
     return o;
@@ -76,6 +76,10 @@ public class DockerOptions {
     }
     if (cancelGracePeriod.isNegative()) {
       throw new ConfigException("docker.cancel_grace_period must not be negative");
+    }
+    if (host != null && !host.isBlank() && !host.matches("^(unix|tcp|npipe)://.+")) {
+      throw new ConfigException("docker.host: unsupported address \"" + host
+          + "\" (use unix:///var/run/docker.sock or tcp://host:2376)");
     }
     if (blockingPoolSize < 1) {
       throw new ConfigException("docker.blocking_pool_size must be at least 1, got " + blockingPoolSize);

@@ -25,7 +25,8 @@ public record EnvEntry(String name, String value) {
       throw new ConfigException("invalid --env flag: missing key in \"" + entry + "\"");
     }
     if (hasWhitespace(key)) {
-      throw new ConfigException("invalid --env flag: key contains whitespace in \"" + entry + "\"");
+      // the key only: the value may be a secret
+      throw new ConfigException("invalid --env flag: key contains whitespace in \"" + key + "\"");
     }
     String value = eq < 0 ? hostEnv.getOrDefault(key, "") : entry.substring(eq + 1);
     return new EnvEntry(key, value);

@@ -6,6 +6,8 @@ import java.time.Duration;
 /** Live streaming of task output to the control plane as {@code task_log} messages ({@code logs} in the config). */
 public class LogStreamOptions {
   public static final int DEFAULT_CHUNK_BYTES = 64 * 1024;
+  /** Larger chunks risk the control plane's message size limit (a frame it refuses would be resent forever). */
+  public static final int MAX_CHUNK_BYTES = 1024 * 1024;
   public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofMillis(250);
   public static final long DEFAULT_BUFFER_BYTES = 4L * 1024 * 1024;
   public static final long DEFAULT_MAX_BYTES_PER_TASK = 64L * 1024 * 1024;
@@ -30,7 +32,7 @@ public class LogStreamOptions {
   static LogStreamOptions read(ConfigReader r) {
     LogStreamOptions o = new LogStreamOptions();
     r.bool("stream", o::setStream);
-    r.integer("chunk_bytes", n -> o.setChunkBytes(n.intValue()));
+    r.intValue("chunk_bytes", o::setChunkBytes);
     r.duration("flush_interval", o::setFlushInterval);
     r.integer("buffer_bytes", o::setBufferBytes);
     r.integer("max_bytes_per_task", o::setMaxBytesPerTask);
@@ -39,8 +41,8 @@ public class LogStreamOptions {
   }
 
   void validate() {
-    if (chunkBytes < 1024) {
-      throw new ConfigException("logs.chunk_bytes must be at least 1024, got " + chunkBytes);
+    if (chunkBytes < 1024 || chunkBytes > MAX_CHUNK_BYTES) {
+      throw new ConfigException("logs.chunk_bytes must be between 1024 and " + MAX_CHUNK_BYTES + ", got " + chunkBytes);
     }
     if (flushInterval.toMillis() < 1) {
       throw new ConfigException("logs.flush_interval must be at least 1ms");

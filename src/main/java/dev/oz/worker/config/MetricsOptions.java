@@ -24,7 +24,7 @@ public class MetricsOptions {
     MetricsOptions o = new MetricsOptions();
     r.bool("enabled", o::setEnabled);
     r.string("host", o::setHost);
-    r.integer("port", n -> o.setPort(n.intValue()));
+    r.intValue("port", o::setPort);
     r.rejectUnknownKeys();
     return o;
   }

@@ -78,7 +78,7 @@ public class WorkerOptions {
     r.string("log_level", o::setLogLevel);
     r.string("log_format", o::setLogFormat);
     r.bool("cleanup", o::setCleanup);
-    r.integer("max_concurrent_tasks", n -> o.setMaxConcurrentTasks(n.intValue()));
+    r.intValue("max_concurrent_tasks", o::setMaxConcurrentTasks);
     r.string("idle_on_complete", o::setIdleOnComplete);
     r.string("session_sharing_server_url", o::setSessionSharingServerUrl);
     r.duration("shutdown_grace_period", o::setShutdownGracePeriod);

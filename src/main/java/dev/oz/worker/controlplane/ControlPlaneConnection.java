@@ -7,6 +7,7 @@ import dev.oz.worker.protocol.ProtocolException;
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.ServerMessage;
 import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.TaskRejected;
 import dev.oz.worker.protocol.WorkerMessage;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -118,12 +119,18 @@ public final class ControlPlaneConnection {
   }
 
   /**
-   * Stops reconnecting, waits up to {@code flushTimeoutMs} for the outbox to drain while connected, then
-   * closes with 1000.
+   * Delivers what is still queued (reconnecting if the socket is down) for up to {@code flushTimeoutMs}, then
+   * stops reconnecting and closes with 1000.
    */
   public Future<Void> close(long flushTimeoutMs) {
     Promise<Void> flushed = Promise.promise();
     long deadline = System.nanoTime() + flushTimeoutMs * 1_000_000;
+    if (ws == null && !outbox.isEmpty() && reconnectTimer >= 0) {
+      // reports are waiting: try now rather than after a long backoff
+      vertx.cancelTimer(reconnectTimer);
+      backoff.reset();
+      connect();
+    }
     awaitFlush(flushed, deadline);
     return flushed.future().compose(v -> {
       stopped = true;
@@ -153,7 +160,7 @@ public final class ControlPlaneConnection {
   }
 
   private void awaitFlush(Promise<Void> done, long deadlineNanos) {
-    if (outbox.isEmpty() || ws == null || System.nanoTime() >= deadlineNanos) {
+    if (outbox.isEmpty() || System.nanoTime() >= deadlineNanos) {
       done.tryComplete();
       return;
     }
@@ -302,6 +309,10 @@ public final class ControlPlaneConnection {
       message = ProtocolJson.decode(text);
     } catch (ProtocolException e) {
       log.warn("Ignoring message from the control plane: {}", e.getMessage());
+      if (e.assignmentTaskId() != null) {
+        // say no rather than leave the control plane waiting for a claim that never comes
+        send(new TaskRejected(e.assignmentTaskId(), "invalid assignment: " + e.getMessage()));
+      }
       return;
     }
     listener.onMessage(message);

@@ -45,6 +45,7 @@ final class ContainerRun {
   private boolean started;
   private boolean exited;
   private CancelReason cancelReason;
+  private final CancelScope scope = new CancelScope();
   private long killTimer = -1;
 
   ContainerRun(DockerRuntime rt, TaskSpec spec, TaskOutput output) {
@@ -58,9 +59,10 @@ final class ContainerRun {
     return Future.<Void>succeededFuture()
         .compose(v -> {
           SidecarVolumes.validate(spec.sidecars());
-          return rt.puller().ensure(spec.image(), rt.options().getDocker().getPullPolicy(), true, FailureReason.IMAGE_PULL);
+          return rt.puller().ensure(spec.image(), rt.options().getDocker().getPullPolicy(), true,
+              FailureReason.IMAGE_PULL, scope);
         })
-        .compose(image -> rt.sidecars().prepare(spec.sidecars()))
+        .compose(image -> cancelReason != null ? Future.failedFuture(new Cancelled()) : rt.sidecars().prepare(spec.sidecars(), scope))
         .compose(this::create)
         .compose(id -> start())
         .compose(v -> runToExit())
@@ -170,7 +172,7 @@ final class ContainerRun {
     Promise<Void> ended = Promise.promise();
     long timer = rt.vertx().setTimer(LOG_DRAIN_TIMEOUT_MS, id -> {
       log.warn("Task {}: output stream did not end {} ms after the container exited; closing it", spec.taskId(), LOG_DRAIN_TIMEOUT_MS);
-      follower.close();
+      follower.abandon();
       ended.tryComplete();
     });
     follower.done().onComplete(ar -> {
@@ -230,7 +232,7 @@ final class ContainerRun {
   }
 
   private TaskOutcome failureOutcome(Throwable err) {
-    if (err instanceof Cancelled) {
+    if (err instanceof Cancelled || (cancelReason != null && containerId == null)) {
       return new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled before the container started",
           cancelReason == CancelReason.SHUTDOWN ? FailureReason.GRACEFUL_SHUTDOWN : FailureReason.TASK_CANCELLED, 0);
     }
@@ -269,6 +271,7 @@ final class ContainerRun {
       return;
     }
     cancelReason = reason;
+    scope.cancel();
     if (started && !exited) {
       log.info("Stopping container {} of task {} (SIGTERM, SIGKILL after {})", shortId(), spec.taskId(),
           rt.options().getDocker().getCancelGracePeriod());

@@ -10,6 +10,7 @@ import dev.oz.worker.task.TaskOutcome;
 import dev.oz.worker.task.TaskSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -26,15 +27,21 @@ import org.slf4j.LoggerFactory;
  */
 public final class DockerBackend implements TaskBackend {
   private static final Logger log = LoggerFactory.getLogger(DockerBackend.class);
+  private static final long SHUTDOWN_WAIT_MS = 30_000;
+  private static final long HEALTH_CACHE_MS = 2_000;
 
   private final Vertx vertx;
   private final Context context;
   private final WorkerOptions options;
   private final Map<String, String> env;
   private final Map<String, ContainerRun> running = new HashMap<>();
+  private final Map<String, Future<TaskOutcome>> inFlight = new HashMap<>();
+  private final Map<String, CancelReason> earlyCancels = new HashMap<>();
   private DockerClient docker;
   private Blocking blocking;
   private DockerRuntime runtime;
+  private Future<Void> health;
+  private long healthCheckedNanos;
 
   private DockerBackend(Vertx vertx, WorkerOptions options, Map<String, String> env) {
     this.vertx = vertx;
@@ -89,8 +96,14 @@ public final class DockerBackend implements TaskBackend {
   @Override
   public Future<TaskOutcome> execute(TaskSpec spec, TaskOutput output) {
     ContainerRun run = new ContainerRun(runtime, spec, output);
+    CancelReason early = earlyCancels.remove(spec.taskId());
+    if (early != null) {
+      run.cancel(early);
+    }
     running.put(spec.taskId(), run);
-    return run.run().onComplete(ar -> running.remove(spec.taskId()));
+    Future<TaskOutcome> outcome = run.run().onComplete(ar -> running.remove(spec.taskId()));
+    inFlight.put(spec.taskId(), outcome);
+    return outcome.onComplete(ar -> inFlight.remove(spec.taskId()));
   }
 
   @Override
@@ -98,28 +111,47 @@ public final class DockerBackend implements TaskBackend {
     ContainerRun run = running.get(taskId);
     if (run != null) {
       run.cancel(reason);
+    } else {
+      // the cancel overtook the execute request: apply it when that arrives
+      earlyCancels.put(taskId, reason);
     }
     return Future.succeededFuture();
   }
 
+  /** One ping at a time, its answer reused briefly: frequent probes must not fill the blocking pool. */
   @Override
   public Future<Void> checkHealth() {
     if (docker == null) {
       return Future.failedFuture("Docker backend not started");
     }
-    return blocking.run(() -> {
+    if (health != null && (!health.isComplete() || System.nanoTime() - healthCheckedNanos < HEALTH_CACHE_MS * 1_000_000)) {
+      return health;
+    }
+    healthCheckedNanos = System.nanoTime();
+    health = blocking.run(() -> {
       docker.pingCmd().exec();
       return null;
     }).<Void>mapEmpty().recover(err -> Future.failedFuture("Docker engine not answering: " + DockerEngine.rootMessage(err)));
+    health.onComplete(ar -> healthCheckedNanos = System.nanoTime());
+    return health;
   }
 
   @Override
   public Future<Void> shutdown() {
-    List<Future<Void>> abandoned = new ArrayList<>();
+    // runs still here were not drained in time: stop them, and let calls in flight finish (bounded) so
+    // nothing they create outlives the client
+    List<Future<?>> ending = new ArrayList<>();
     for (ContainerRun run : running.values()) {
-      abandoned.add(run.abandon());
+      ending.add(run.abandon());
     }
-    return Future.join(abandoned).<Void>mapEmpty().eventually(() -> {
+    ending.addAll(inFlight.values());
+    Promise<Void> done = Promise.promise();
+    long timer = vertx.setTimer(SHUTDOWN_WAIT_MS, id -> done.tryComplete());
+    Future.join(ending).onComplete(ar -> {
+      vertx.cancelTimer(timer);
+      done.tryComplete();
+    });
+    return done.future().eventually(() -> {
       release();
       return Future.succeededFuture();
     });

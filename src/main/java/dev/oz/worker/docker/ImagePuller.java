@@ -38,19 +38,20 @@ final class ImagePuller {
    * @param reason the failure reason when the image cannot be had
    * @return the local image's inspection
    */
-  Future<InspectImageResponse> ensure(String image, List<PullPolicy> policies, boolean withAuth, FailureReason reason) {
-    return attempt(image, policies, 0, withAuth, reason, new ArrayList<>());
+  Future<InspectImageResponse> ensure(String image, List<PullPolicy> policies, boolean withAuth, FailureReason reason,
+      CancelScope scope) {
+    return attempt(image, policies, 0, withAuth, reason, new ArrayList<>(), scope);
   }
 
   private Future<InspectImageResponse> attempt(String image, List<PullPolicy> policies, int i, boolean withAuth,
-      FailureReason reason, List<String> errors) {
+      FailureReason reason, List<String> errors, CancelScope scope) {
     if (i >= policies.size()) {
       return Future.failedFuture(new TaskFailure(reason, "failed to pull image " + image + ": " + String.join("; ", errors)));
     }
     PullPolicy policy = policies.get(i);
     Future<InspectImageResponse> found;
     switch (policy) {
-      case ALWAYS -> found = pull(image, withAuth).compose(v -> inspect(image));
+      case ALWAYS -> found = pull(image, withAuth, scope).compose(v -> inspect(image));
       case IF_NOT_PRESENT -> found = inspect(image).compose(local -> {
         if (local != null) {
           if (!errors.isEmpty()) {
@@ -64,7 +65,7 @@ final class ImagePuller {
           return Future.failedFuture(new IllegalStateException("not present locally"));
         }
         log.info("Image {} not found locally (pull policy if-not-present); pulling", image);
-        return pull(image, withAuth).compose(v -> inspect(image));
+        return pull(image, withAuth, scope).compose(v -> inspect(image));
       });
       default -> found = inspect(image).compose(local -> local != null ? Future.succeededFuture(local)
           : Future.failedFuture(new IllegalStateException("image " + image + " not found locally and pull policy is never")));
@@ -77,8 +78,11 @@ final class ImagePuller {
           if (err instanceof TaskFailure) {
             return Future.failedFuture(err);
           }
+          if (scope.cancelled()) {
+            return Future.failedFuture(err);
+          }
           errors.add(policy.configName() + ": " + DockerEngine.rootMessage(err));
-          return attempt(image, policies, i + 1, withAuth, reason, errors);
+          return attempt(image, policies, i + 1, withAuth, reason, errors, scope);
         });
   }
 
@@ -102,17 +106,16 @@ final class ImagePuller {
     });
   }
 
-  private Future<Void> pull(String image, boolean withAuth) {
+  private Future<Void> pull(String image, boolean withAuth, CancelScope scope) {
     Future<AuthConfig> credentials = withAuth ? blocking.run(() -> auth.forImage(image)) : Future.succeededFuture(null);
     return credentials.compose(creds -> {
       log.info("Pulling image: {}", image);
       Promise<Void> done = Promise.promise();
       PullCallback callback = new PullCallback(blocking, done);
-      var cmd = docker.pullImageCmd(ImageRef.parse(image).pullName()).withPlatform(enginePlatform);
-      if (creds != null) {
-        cmd.withAuthConfig(creds);
-      }
-      cmd.exec(callback);
+      // always set: docker-java would otherwise fill in credentials from config.json itself, also for sidecars
+      docker.pullImageCmd(ImageRef.parse(image).pullName()).withPlatform(enginePlatform).withAuthConfig(creds)
+          .exec(callback);
+      scope.add(callback);
       return done.future().onSuccess(v -> log.info("Successfully pulled image: {}", image));
     });
   }

@@ -25,6 +25,7 @@ final class LogFollower extends AsyncCallback<Frame> {
   private final long[] read = new long[2];
   private volatile boolean outputFull;
   private volatile boolean failed;
+  private volatile boolean abandoned;
 
   LogFollower(TaskOutput output, Blocking blocking) {
     this(output, blocking, new long[2]);
@@ -72,9 +73,15 @@ final class LogFollower extends AsyncCallback<Frame> {
     return read[0] + read[1];
   }
 
-  /** The stream ended on its own (not cut by the per-task cap, not failed): a catch-up read makes sense. */
+  /** The stream ended on its own (not cut by the per-task cap, not failed, not abandoned): catch-up makes sense. */
   boolean endedNormally() {
-    return !outputFull && !failed;
+    return !outputFull && !failed && !abandoned;
+  }
+
+  /** Gives up on a stream that does not end (its thread may still deliver a frame; no catch-up follows). */
+  void abandon() {
+    abandoned = true;
+    close();
   }
 
   @Override

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.model.AuthConfig;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -113,26 +112,36 @@ final class RegistryAuth {
 
   /** Runs {@code docker-credential-<helper> get}; a helper that has nothing for the registry gives null. */
   private AuthConfig fromHelper(String helper, String key) throws IOException {
-    Process p = new ProcessBuilder(helperCommand("docker-credential-" + helper), "get").start();
-    try (OutputStream in = p.getOutputStream()) {
-      in.write(key.getBytes(StandardCharsets.UTF_8));
-    }
+    // stdout goes to a file, so a helper that hangs (a locked keychain, a pinentry prompt) cannot block us
+    // past the timeout; stderr is discarded so it cannot fill a pipe
+    Path stdout = Files.createTempFile("oz-credential-helper", ".json");
     byte[] out;
-    try (InputStream stdout = p.getInputStream()) {
-      out = stdout.readAllBytes();
-    }
     try {
-      if (!p.waitFor(HELPER_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new IOException("credential helper docker-credential-" + helper + " timed out");
+      Process p = new ProcessBuilder(helperCommand("docker-credential-" + helper), "get")
+          .redirectOutput(stdout.toFile())
+          .redirectError(ProcessBuilder.Redirect.DISCARD)
+          .start();
+      try (OutputStream in = p.getOutputStream()) {
+        in.write(key.getBytes(StandardCharsets.UTF_8));
       }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while running docker-credential-" + helper);
-    }
-    if (p.exitValue() != 0) {
-      log.debug("docker-credential-{} has no credentials for {}", helper, key);
-      return null;
+      try {
+        if (!p.waitFor(HELPER_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+          p.destroyForcibly();
+          throw new IOException("credential helper docker-credential-" + helper + " timed out after "
+              + HELPER_TIMEOUT_SECONDS + "s");
+        }
+      } catch (InterruptedException e) {
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while running docker-credential-" + helper);
+      }
+      if (p.exitValue() != 0) {
+        log.debug("docker-credential-{} has no credentials for {}", helper, key);
+        return null;
+      }
+      out = Files.readAllBytes(stdout);
+    } finally {
+      Files.deleteIfExists(stdout);
     }
     JsonNode creds = MAPPER.readTree(out);
     String user = creds.path("Username").asText("");

@@ -79,10 +79,10 @@ final class SidecarVolumes {
   }
 
   /** Prepares every sidecar volume, in order; returns the binds ({@code volume:path[:ro]}). */
-  Future<List<String>> prepare(List<SidecarMount> sidecars) {
+  Future<List<String>> prepare(List<SidecarMount> sidecars, CancelScope scope) {
     Future<List<String>> chain = Future.succeededFuture(new ArrayList<>());
     for (SidecarMount s : sidecars) {
-      chain = chain.compose(binds -> prepare(s).map(volume -> {
+      chain = chain.compose(binds -> prepare(s, scope).map(volume -> {
         binds.add(volume + ":" + s.mountPath() + (s.readWrite() ? "" : ":ro"));
         return binds;
       }));
@@ -90,9 +90,9 @@ final class SidecarVolumes {
     return chain;
   }
 
-  private Future<String> prepare(SidecarMount s) {
+  private Future<String> prepare(SidecarMount s, CancelScope scope) {
     log.info("Preparing sidecar: image={}, mount={}", s.image(), s.mountPath());
-    return puller.ensure(s.image(), pullPolicy, false, FailureReason.SIDECAR_PREP)
+    return puller.ensure(s.image(), pullPolicy, false, FailureReason.SIDECAR_PREP, scope)
         .compose(image -> {
           String name = volumeName(s.image(), digest(image));
           Future<Void> inProgress = filling.get(name);

@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,7 @@ public final class LogStreamingVerticle extends VerticleBase {
   private final WorkerMetrics metrics;
   private final ShutdownCoordinator shutdown;
   private final Map<String, TaskStream> streams = new LinkedHashMap<>();
+  private final ArrayDeque<TaskStream> rotation = new ArrayDeque<>();
   private int inFlight;
   private long flushTimer = -1;
 
@@ -72,6 +74,7 @@ public final class LogStreamingVerticle extends VerticleBase {
     ts.sink = new TaskLogSink(request.secrets(), options.getBufferBytes(), options.getMaxBytesPerTask(),
         () -> context.runOnContext(v -> onData(ts)));
     streams.put(ts.taskId, ts);
+    rotation.addLast(ts);
     if (flushTimer < 0) {
       flushTimer = vertx.setPeriodic(options.getFlushInterval().toMillis(), id -> pump(true));
     }
@@ -83,23 +86,24 @@ public final class LogStreamingVerticle extends VerticleBase {
     pump(false);
   }
 
-  /** Sends chunks round-robin across tasks while the window allows; {@code partial} also sends short ones. */
+  /**
+   * Sends chunks while the window allows, one task at a time in rotation, so a chatty task cannot starve the
+   * others; {@code partial} also sends short chunks.
+   */
   private void pump(boolean partial) {
-    boolean progress = true;
-    while (progress && inFlight < WINDOW) {
-      progress = false;
-      for (TaskStream ts : streams.values()) {
-        if (inFlight >= WINDOW) {
-          break;
-        }
-        TaskLogSink.Cut cut = ts.sink.next(options.getChunkBytes(), partial);
-        if (cut != null) {
-          send(ts, cut.stream(), cut.bytes(), cut.droppedBefore(), false);
-          progress = true;
-        } else if (!ts.markerSent && ts.sink.isTruncated() && ts.sink.isEmpty()) {
-          sendTruncationMarker(ts);
-          progress = true;
-        }
+    int idle = 0;
+    while (inFlight < WINDOW && idle < rotation.size()) {
+      TaskStream ts = rotation.pollFirst();
+      rotation.addLast(ts);
+      TaskLogSink.Cut cut = ts.sink.next(options.getChunkBytes(), partial);
+      if (cut != null) {
+        send(ts, cut.stream(), cut.bytes(), cut.droppedBefore(), false);
+        idle = 0;
+      } else if (!ts.markerSent && ts.sink.isTruncated() && ts.sink.isEmpty()) {
+        sendTruncationMarker(ts);
+        idle = 0;
+      } else {
+        idle++;
       }
     }
   }
@@ -132,6 +136,7 @@ public final class LogStreamingVerticle extends VerticleBase {
   private void close(Message<String> msg) {
     TaskStream ts = streams.remove(msg.body());
     if (ts != null) {
+      rotation.remove(ts);
       ts.sink.close();
       TaskLogSink.Cut cut;
       while ((cut = ts.sink.next(options.getChunkBytes(), true)) != null) {
@@ -160,6 +165,7 @@ public final class LogStreamingVerticle extends VerticleBase {
         ts.sink.close();
       }
       streams.clear();
+      rotation.clear();
     });
   }
 }

@@ -56,6 +56,9 @@ final class Redactor {
         i++;
         continue;
       }
+      if (data.length - i < maxLength && prefixOfLongerSecretAt(data, i)) {
+        break; // a longer secret may be starting here: wait for the rest before replacing a shorter one
+      }
       byte[] match = fullMatchAt(data, i);
       if (match != null) {
         if (out == null) {
@@ -94,6 +97,24 @@ final class Redactor {
       }
     }
     return null;
+  }
+
+  /**
+   * Whether the data from {@code i} is a proper prefix of a secret longer than every secret that fully
+   * matches at {@code i} (so replacing the short match now would leak the rest of the long one).
+   */
+  private boolean prefixOfLongerSecretAt(byte[] data, int i) {
+    byte[] full = fullMatchAt(data, i);
+    if (full == null) {
+      return false;
+    }
+    int n = data.length - i;
+    for (byte[] s : secrets) {
+      if (s.length > full.length && s.length > n && Arrays.equals(data, i, data.length, s, 0, n)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Whether everything from {@code i} to the end is a proper prefix of some secret. */

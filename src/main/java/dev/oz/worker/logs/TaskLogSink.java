@@ -59,7 +59,7 @@ final class TaskLogSink implements TaskOutput {
       append(stream, redactors[stream.ordinal()].process(bytes, offset, take));
       if (take < length || received >= maxBytes) {
         truncated = true;
-        flushRedactors();
+        discardRedactorTails(); // a held tail may be the first half of a secret cut by the cap
       }
       more = !truncated;
       signal = !signalled;
@@ -185,9 +185,32 @@ final class TaskLogSink implements TaskOutput {
     return droppedTotal;
   }
 
-  /** Stops accepting output (the task's log is being closed). */
+  /**
+   * Stops accepting output because the task's log is being closed, whether or not the backend saw the
+   * output end: a held tail could then be the first half of a secret, so it is dropped, not sent.
+   */
   void close() {
-    end();
+    boolean signal;
+    synchronized (this) {
+      if (ended) {
+        return;
+      }
+      ended = true;
+      discardRedactorTails();
+      signal = !signalled;
+      signalled = true;
+    }
+    if (signal) {
+      onData.run();
+    }
+  }
+
+  private void discardRedactorTails() {
+    for (Redactor r : redactors) {
+      long n = r.flush().length;
+      dropped += n;
+      droppedTotal += n;
+    }
   }
 
   private static int lastNewline(byte[] buf) {

@@ -40,6 +40,10 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
   public MicrometerWorkerMetrics(MeterRegistry registry, String workerId, String backend, String version,
       int maxConcurrentTasks) {
     this.registry = registry;
+    if (registry.find("oz_worker_connected").gauge() != null) {
+      // the catalog has no worker label: two workers in one registry would overwrite each other
+      throw new IllegalStateException("this meter registry already holds a worker's metrics; give each worker its own");
+    }
     Gauge.builder("oz_worker_connected", connected, AtomicInteger::get)
         .description("1 while connected to the control plane").register(registry);
     Gauge.builder("oz_worker_tasks_active", active, AtomicInteger::get)

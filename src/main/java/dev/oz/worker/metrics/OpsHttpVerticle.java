@@ -4,6 +4,7 @@ import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.controlplane.ConnectionState;
+import dev.oz.worker.task.ShutdownCoordinator;
 import dev.oz.worker.task.WorkerStatus;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -30,10 +31,13 @@ public final class OpsHttpVerticle extends VerticleBase {
   private final WorkerBus bus;
   private final PrometheusMeterRegistry registry;
   private final String version;
+  private final ShutdownCoordinator shutdown;
   private ConnectionState connection = new ConnectionState(false, Instant.now());
   private HttpServer server;
 
-  public OpsHttpVerticle(WorkerOptions options, WorkerBus bus, PrometheusMeterRegistry registry, String version) {
+  public OpsHttpVerticle(WorkerOptions options, WorkerBus bus, PrometheusMeterRegistry registry, String version,
+      ShutdownCoordinator shutdown) {
+    this.shutdown = shutdown;
     this.options = options;
     this.bus = bus;
     this.registry = registry;
@@ -59,6 +63,12 @@ public final class OpsHttpVerticle extends VerticleBase {
         })
         .recover(err -> Future.failedFuture("cannot listen on " + options.getMetrics().getHost() + ":"
             + options.getMetrics().getPort() + " for metrics (" + err.getMessage() + "); set metrics.port or metrics.enabled"));
+  }
+
+  /** Probes keep answering (readiness: 503) while running tasks drain; the server closes afterwards. */
+  @Override
+  public Future<?> stop() {
+    return shutdown.tasksDrained(context);
   }
 
   /** The port actually bound (useful with port 0). */

@@ -55,7 +55,14 @@ public final class ProtocolJson {
     JsonNode data = root.get("data");
     switch (type.asText()) {
       case "task_assignment":
-        return assignment(object(data, "data"));
+        JsonNode body = object(data, "data");
+        try {
+          return assignment(body);
+        } catch (ProtocolException e) {
+          JsonNode id = body.get("task_id");
+          throw id != null && id.isTextual() && !id.asText().isEmpty()
+              ? new ProtocolException(e.getMessage(), id.asText()) : e;
+        }
       case "task_cancellation":
         return new TaskCancellation(requiredString(object(data, "data"), "task_id"));
       default:
@@ -76,10 +83,10 @@ public final class ProtocolJson {
       Iterator<Map.Entry<String, JsonNode>> it = object(envNode, "env_vars").fields();
       while (it.hasNext()) {
         Map.Entry<String, JsonNode> e = it.next();
-        if (!e.getValue().isTextual()) {
+        if (!e.getValue().isTextual() && !e.getValue().isNull()) {
           throw new ProtocolException("env_vars." + e.getKey() + " must be a string");
         }
-        env.put(e.getKey(), e.getValue().asText());
+        env.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText()); // null decodes to "", as in Go
       }
     }
     List<SidecarRequest> sidecars = new ArrayList<>();
@@ -103,10 +110,10 @@ public final class ProtocolJson {
         throw new ProtocolException("additional_oz_args must be a list of strings");
       }
       for (JsonNode a : argsNode) {
-        if (!a.isTextual()) {
+        if (!a.isTextual() && !a.isNull()) {
           throw new ProtocolException("additional_oz_args must be a list of strings");
         }
-        ozArgs.add(a.asText());
+        ozArgs.add(a.isNull() ? "" : a.asText());
       }
     }
     InstanceShape shape = InstanceShape.NONE;

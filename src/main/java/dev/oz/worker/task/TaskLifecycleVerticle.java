@@ -54,6 +54,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     final Instant startedAt = Instant.now();
     final long startNanos = System.nanoTime();
     CancelReason cancelReason;
+    String failurePhase = WorkerMetrics.PHASE_BACKEND;
     boolean reported;
 
     Running(String taskId, String executionId, String title) {
@@ -97,7 +98,9 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       return;
     }
     if (active.containsKey(a.taskId())) {
-      log.atWarn().addKeyValue("task_id", a.taskId()).log("Ignoring duplicate assignment of task {}: it is already running", a.taskId());
+      // not started twice; the claim is repeated in case the first one was lost with a connection
+      log.atWarn().addKeyValue("task_id", a.taskId()).log("Task {} is already running: not starting it again", a.taskId());
+      report(new TaskClaimed(a.taskId(), options.getWorkerId()));
       return;
     }
     int max = options.getMaxConcurrentTasks();
@@ -118,7 +121,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       spec = resolver.resolve(a);
     } catch (RuntimeException e) {
       log.error("Task {}: cannot resolve the assignment", a.taskId(), e);
-      metrics.taskFailure(WorkerMetrics.PHASE_ASSIGNMENT, FailureReason.UNKNOWN.wireName());
+      task.failurePhase = WorkerMetrics.PHASE_ASSIGNMENT;
       finish(task, TaskOutcome.failed(FailureReason.UNKNOWN, "invalid assignment: " + e.getMessage()));
       return;
     }
@@ -128,7 +131,14 @@ public final class TaskLifecycleVerticle extends VerticleBase {
           log.warn("Task {}: log streaming unavailable ({}); running without it", spec.taskId(), err.getMessage());
           return Future.succeededFuture(TaskOutput.DISCARD);
         })
-        .onSuccess(output -> bus.send(Addresses.EXECUTE, new ExecuteTask(spec, output)));
+        .onSuccess(output -> {
+          if (task.cancelReason != null) {
+            // cancelled while its log stream was being opened: never start it
+            finish(task, TaskOutcome.cancelled());
+          } else {
+            bus.send(Addresses.EXECUTE, new ExecuteTask(spec, output));
+          }
+        });
   }
 
   private List<String> secretsOf(TaskSpec spec) {
@@ -143,7 +153,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       log.warn("Received cancellation for inactive task: taskID={}", c.taskId());
       return;
     }
-    if (task.cancelReason != null) {
+    if (task.cancelReason != null || task.reported) {
       return;
     }
     log.atInfo().addKeyValue("task_id", c.taskId()).log("Cancelling task from server request: taskID={}", c.taskId());
@@ -163,10 +173,11 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   /** Flushes the task's log stream, then sends its one terminal report and frees the slot. */
   private void finish(Running task, TaskOutcome outcome) {
     task.reported = true;
+    WorkerMessage terminal = terminalReport(task, outcome);
     bus.request(Addresses.LOG_CLOSE, task.taskId)
         .onFailure(err -> log.warn("Task {}: could not flush its log stream: {}", task.taskId, err.getMessage()))
         .onComplete(ar -> {
-          report(terminalReport(task, outcome));
+          report(terminal);
           active.remove(task.taskId);
           metrics.tasksActive(active.size());
           if (allEnded != null && active.isEmpty()) {
@@ -185,7 +196,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     if (task.cancelReason == CancelReason.SHUTDOWN) {
       log.atWarn().addKeyValue("task_id", task.taskId).log("Task {} stopped by worker shutdown", task.taskId);
       metrics.taskEnded(WorkerMetrics.FAILED, took);
-      metrics.taskFailure(WorkerMetrics.PHASE_BACKEND, FailureReason.GRACEFUL_SHUTDOWN.wireName());
+      metrics.taskFailure(task.failurePhase, FailureReason.GRACEFUL_SHUTDOWN.wireName());
       return new TaskFailed(task.taskId, task.executionId,
           TaskFailed.MESSAGE_PREFIX + "the worker shut down while the task was running",
           FailureReason.GRACEFUL_SHUTDOWN.wireName(), outcome.exitCode());
@@ -199,7 +210,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     log.atError().addKeyValue("task_id", task.taskId)
         .log("Task execution failed: taskID={}, reason={}, error={}", task.taskId, reason.wireName(), outcome.cause());
     metrics.taskEnded(WorkerMetrics.FAILED, took);
-    metrics.taskFailure(WorkerMetrics.PHASE_BACKEND, reason.wireName());
+    metrics.taskFailure(task.failurePhase, reason.wireName());
     return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + outcome.cause(),
         reason.wireName(), outcome.exitCode());
   }
@@ -247,7 +258,9 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     }
     log.info("Cancelling {} active task(s)", remaining.size());
     for (Running t : remaining) {
-      t.cancelReason = CancelReason.SHUTDOWN;
+      if (t.cancelReason == null) {
+        t.cancelReason = CancelReason.SHUTDOWN;
+      }
       bus.send(Addresses.CANCEL, new CancelTask(t.taskId, CancelReason.SHUTDOWN));
     }
     long slack = options.getDocker().getCancelGracePeriod().plus(CANCEL_REPORT_SLACK).toMillis();

@@ -101,7 +101,7 @@ class WorkerConfigLoaderTest {
   void badEnvFlags() {
     assertEquals("invalid --env flag: empty value", error(null, null, "-e", ""));
     assertEquals("invalid --env flag: missing key in \"=x\"", error(null, null, "-e", "=x"));
-    assertEquals("invalid --env flag: key contains whitespace in \"A B=1\"", error(null, null, "-e", "A B=1"));
+    assertEquals("invalid --env flag: key contains whitespace in \"A B\"", error(null, null, "-e", "A B=secret"));
   }
 
   @Test
@@ -137,6 +137,11 @@ class WorkerConfigLoaderTest {
   void unknownAndMistypedJsonKeysAreErrors() {
     assertEquals("unknown setting: max_concurent_tasks", error("{\"max_concurent_tasks\": 1}", null));
     assertEquals("unknown setting in docker: volume", error("{\"docker\": {\"volume\": []}}", null));
+    assertEquals("max_concurrent_tasks is out of range: 4294967297", error("{\"max_concurrent_tasks\": 4294967297}", null));
+    assertTrue(error("{\"api_key\": \"k\", \"worker_id\": \"w\", \"docker\": {\"host\": \"localhost:2375\"}}", null)
+        .startsWith("docker.host: unsupported address"));
+    assertTrue(error("{\"api_key\": \"k\", \"worker_id\": \"w\", \"logs\": {\"chunk_bytes\": 99999999}}", null)
+        .startsWith("logs.chunk_bytes must be between"));
     assertEquals("cleanup must be true or false, got \"no\"", error("{\"cleanup\": \"no\"}", null));
     assertTrue(error("{\"logs\": {\"flush_interval\": 250}}", null).startsWith("logs.flush_interval must be a duration"));
   }
@@ -152,6 +157,12 @@ class WorkerConfigLoaderTest {
   void yamlSyntaxErrorNamesLine() throws Exception {
     Path yaml = file("w.yaml", "worker_id: w\ncleanup: [\n");
     assertTrue(error(null, yaml).startsWith(yaml + ": line"), error(null, yaml));
+  }
+
+  @Test
+  void yamlTypesAreStrict() throws Exception {
+    Path yaml = file("w.yaml", "worker_id: w\nmax_concurrent_tasks: 2.9\n");
+    assertTrue(error(null, yaml).startsWith(yaml + ": line 2"), error(null, yaml));
   }
 
   @Test

@@ -53,7 +53,8 @@ class WorkerControlPlaneTest {
         .setWorkerId("worker-1")
         .setWsUrl(cp.wsUrl() + "?region=eu")
         .setServerRootUrl("http://127.0.0.1:9");
-    o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(400));
+    o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(400))
+        .setCloseTimeout(Duration.ofSeconds(3));
     o.getMetrics().setEnabled(false);
     return o;
   }
@@ -147,7 +148,8 @@ class WorkerControlPlaneTest {
     cp.send(Assignments.minimal("t1"));
     cp.send(Assignments.minimal("t2"));
     cp.awaitMessage("task_claimed", "t2", WAIT);
-    assertEquals(1, cp.received("task_claimed").stream().filter(m -> m.getJsonObject("data").getString("task_id").equals("t1")).count());
+    assertEquals(2, cp.received("task_claimed").stream().filter(m -> m.getJsonObject("data").getString("task_id").equals("t1")).count(),
+        "the claim is repeated (the first may have been lost) but the task runs once");
     assertEquals(List.of("t1", "t2"), backend.executed().stream().map(s -> s.taskId()).toList());
   }
 
@@ -161,6 +163,32 @@ class WorkerControlPlaneTest {
     assertEquals(msg("task_completed", new JsonObject().put("task_id", "t1")
         .put("message", "Task cancelled by user request.").put("task_state", "CANCELLED")), done);
     assertEquals(List.of("t1:USER"), backend.cancels());
+  }
+
+  @Test
+  void cancellationRightBehindTheAssignmentIsNotLost() {
+    deploy(options());
+    cp.send(Assignments.minimal("t1"));
+    cp.send(Assignments.cancellation("t1"));
+    JsonObject done = cp.awaitMessage("task_completed", "t1", WAIT);
+    assertEquals("CANCELLED", done.getJsonObject("data").getString("task_state"));
+    Waits.sleep(200);
+    assertTrue(backend.executed().isEmpty() || !backend.isRunning("t1"), "nothing left running");
+  }
+
+  @Test
+  void shutdownWhileDisconnectedStillDeliversTheTerminalReports() throws Exception {
+    deploy(options());
+    cp.send(Assignments.minimal("t1"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "task not started");
+    cp.stop();
+    io.vertx.core.Future<Void> undeployed = vertx.undeploy(deploymentId);
+    Waits.sleep(500);
+    cp.restart();
+    JsonObject failed = cp.awaitMessage("task_failed", "t1", WAIT);
+    assertEquals("graceful_shutdown", failed.getJsonObject("data").getString("failure_reason"));
+    undeployed.await(20, TimeUnit.SECONDS);
+    Waits.until(() -> cp.closeCodes().contains((short) 1000), WAIT, () -> "close codes " + cp.closeCodes());
   }
 
   @Test
@@ -195,7 +223,12 @@ class WorkerControlPlaneTest {
       assertTrue(log.contains("unknown message type \"heartbeat_v9\""), log);
       assertTrue(log.contains("missing \"task_id\""), log);
       assertTrue(log.contains("task_assignment t0 has no \"task\""), log);
-      assertTrue(log.contains("\"A\" must be a string") || log.contains("env_vars.A must be a string"), log);
+      assertTrue(log.contains("env_vars.A must be a string"), log);
+      // an assignment whose task_id is readable is answered, so the control plane is not left waiting
+      assertEquals("invalid assignment: task_assignment t0 has no \"task\"",
+          cp.awaitMessage("task_rejected", "t0", WAIT).getJsonObject("data").getString("reason"));
+      assertEquals("invalid assignment: env_vars.A must be a string",
+          cp.awaitMessage("task_rejected", "t9", WAIT).getJsonObject("data").getString("reason"));
     }
   }
 

@@ -120,4 +120,34 @@ class TaskLogSinkTest {
     }
     assertEquals("pw=[REDACTED]\n", String.join("", out));
   }
+
+  @Test
+  void aSecretThatStartsWithAnotherIsRedactedWhole() {
+    assertEquals("auth=[REDACTED] x", redactAll(new Redactor(List.of("deploy", "deploy:hunter2pass")), "auth=deploy", ":hunter2pass x"));
+    assertEquals("u=[REDACTED] y", redactAll(new Redactor(List.of("deploy", "deploy:hunter2pass")), "u=deploy", " y"));
+  }
+
+  @Test
+  void theCapNeverReleasesHalfASecret() {
+    TaskLogSink sink = new TaskLogSink(List.of("ghp_S3cr3tT0ken1234567890"), 1 << 20, 20, () -> { });
+    byte[] x = b("0123456789token=ghp_S3cr3tT0ken1234567890\n");
+    sink.write(StdStream.STDOUT, x, 0, x.length);
+    assertTrue(sink.isTruncated());
+    TaskLogSink.Cut cut = sink.next(100, true);
+    assertEquals("0123456789token=", s(cut.bytes()));
+    assertEquals(4, cut.droppedBefore(), "the held prefix (ghp_) counts as dropped");
+  }
+
+  @Test
+  void forcedCloseDropsAHeldPrefixButNormalEndReleasesIt() {
+    TaskLogSink closed = new TaskLogSink(List.of("secret-value"), 1 << 20, 1 << 30, () -> { });
+    byte[] x = b("a secret-");
+    closed.write(StdStream.STDOUT, x, 0, x.length);
+    closed.close();
+    assertEquals("a ", s(closed.next(100, true).bytes()));
+    TaskLogSink ended = new TaskLogSink(List.of("secret-value"), 1 << 20, 1 << 30, () -> { });
+    ended.write(StdStream.STDOUT, x, 0, x.length);
+    ended.end();
+    assertEquals("a secret-", s(ended.next(100, true).bytes()));
+  }
 }

@@ -33,6 +33,7 @@ class OpsEndpointsTest {
   private LoopbackControlPlane cp;
   private FakeBackend backend;
   private WorkerVerticle worker;
+  private String deploymentId;
 
   @BeforeEach
   void setUp() throws Exception {
@@ -42,9 +43,11 @@ class OpsEndpointsTest {
     WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("ops-worker").setWsUrl(cp.wsUrl())
         .setMaxConcurrentTasks(1);
     o.getMetrics().setPort(0).setHost("127.0.0.1");
-    o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(300));
+    o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(300))
+        .setCloseTimeout(Duration.ofSeconds(3));
+    o.setShutdownGracePeriod(Duration.ofSeconds(3));
     worker = new WorkerVerticle(o, backend, null);
-    testVertx.vertx().deployVerticle(worker).await(20, TimeUnit.SECONDS);
+    deploymentId = testVertx.vertx().deployVerticle(worker).await(20, TimeUnit.SECONDS);
     cp.awaitConnections(1, WAIT);
   }
 
@@ -154,5 +157,16 @@ class OpsEndpointsTest {
     }, WAIT, () -> "still ready without a control plane");
     assertEquals("not connected to the control plane", new JsonObject(get("/readyz").body()).getString("reason"));
     assertEquals(200, get("/healthz").statusCode(), "alive even when not ready");
+  }
+
+  @Test
+  void probesAnswerWhileTasksDrainAndSayShuttingDown() throws Exception {
+    cp.send(Assignments.minimal("t1"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+    // the worker was deployed with the default grace of 0s: give this test a running drain instead
+    io.vertx.core.Future<Void> undeploying = testVertx.vertx().undeploy(deploymentId);
+    HttpResponse<String> ready = get("/readyz");
+    assertEquals(503, ready.statusCode(), ready.body());
+    undeploying.await(20, TimeUnit.SECONDS);
   }
 }

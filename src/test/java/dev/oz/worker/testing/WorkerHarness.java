@@ -41,7 +41,8 @@ public final class WorkerHarness implements AutoCloseable {
         .setWsUrl(cp.wsUrl())
         .setServerRootUrl("http://127.0.0.1:9");
     options.getDocker().setPullPolicy(List.of(PullPolicy.NEVER)).setCancelGracePeriod(Duration.ofSeconds(3));
-    options.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(500));
+    options.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(500))
+        .setCloseTimeout(Duration.ofSeconds(5));
     options.getMetrics().setEnabled(false);
     customize.accept(options);
   }
