@@ -35,8 +35,8 @@ final class ContainerRun {
   private static final Logger log = LoggerFactory.getLogger(ContainerRun.class);
   static final int LAST_LINES = 20;
   private static final long LOG_DRAIN_TIMEOUT_MS = 10_000;
-  /** Beyond this much output the catch-up read would re-read too much (and the cap is near anyway). */
-  private static final long CATCH_UP_LIMIT_BYTES = 64L * 1024 * 1024;
+  /** Up to this much output the catch-up re-reads the whole log (exact); beyond, only its tail. */
+  private static final long FULL_CATCH_UP_LIMIT_BYTES = 4L * 1024 * 1024;
 
   private final DockerRuntime rt;
   private final TaskSpec spec;
@@ -156,26 +156,33 @@ final class ContainerRun {
       output.end();
       return Future.succeededFuture();
     }
-    return awaitEnd(follower)
+    return awaitEnd(follower.done(), follower::abandon)
         .compose(v -> {
-          if (!follower.endedNormally() || follower.bytesRead() > CATCH_UP_LIMIT_BYTES) {
+          if (!follower.endedNormally()) {
             return Future.succeededFuture();
           }
-          LogFollower catchUp = follower.continuation();
-          rt.docker().logContainerCmd(containerId).withStdOut(true).withStdErr(true).exec(catchUp);
-          return awaitEnd(catchUp);
+          if (follower.bytesRead() <= FULL_CATCH_UP_LIMIT_BYTES) {
+            // exact: re-read everything, skip what was delivered
+            LogFollower catchUp = follower.continuation();
+            rt.docker().logContainerCmd(containerId).withStdOut(true).withStdErr(true).exec(catchUp);
+            return awaitEnd(catchUp.done(), catchUp::abandon);
+          }
+          TailCatchUp catchUp = new TailCatchUp(follower, rt.blocking());
+          rt.docker().logContainerCmd(containerId).withStdOut(true).withStdErr(true)
+              .withTail(TailCatchUp.TAIL_ENTRIES).exec(catchUp);
+          return awaitEnd(catchUp.done(), catchUp::close);
         })
         .onComplete(ar -> output.end());
   }
 
-  private Future<Void> awaitEnd(LogFollower follower) {
+  private Future<Void> awaitEnd(Future<Void> done, Runnable giveUp) {
     Promise<Void> ended = Promise.promise();
     long timer = rt.vertx().setTimer(LOG_DRAIN_TIMEOUT_MS, id -> {
       log.warn("Task {}: output stream did not end {} ms after the container exited; closing it", spec.taskId(), LOG_DRAIN_TIMEOUT_MS);
-      follower.abandon();
+      giveUp.run();
       ended.tryComplete();
     });
-    follower.done().onComplete(ar -> {
+    done.onComplete(ar -> {
       rt.vertx().cancelTimer(timer);
       ended.tryComplete();
     });

@@ -15,7 +15,8 @@ import io.vertx.core.Promise;
  * <p>Used twice per task: following the logs while the container runs, then, once it exited, reading them
  * again without follow from where the first read stopped. The engine's follow stream can end before the
  * last partial line (output without a final newline, flushed at exit) is delivered; the second read
- * catches it.
+ * catches it. For large logs re-reading everything costs too much, so the follower remembers the last bytes
+ * of each stream and the catch-up reads only the log's tail ({@link TailCatchUp}).
  */
 final class LogFollower extends AsyncCallback<Frame> {
   private final TaskOutput output;
@@ -23,6 +24,8 @@ final class LogFollower extends AsyncCallback<Frame> {
   private final Promise<Void> done = Promise.promise();
   private final long[] skip;
   private final long[] read = new long[2];
+  private final RecentBytes[] recent = {new RecentBytes(RECENT_BYTES), new RecentBytes(RECENT_BYTES)};
+  static final int RECENT_BYTES = 256 * 1024;
   private volatile boolean outputFull;
   private volatile boolean failed;
   private volatile boolean abandoned;
@@ -52,6 +55,7 @@ final class LogFollower extends AsyncCallback<Frame> {
     int s = stream.ordinal();
     int offset = (int) Math.min(payload.length, Math.max(0, skip[s] - read[s]));
     read[s] += payload.length;
+    recent[s].add(payload, 0, payload.length);
     if (offset == payload.length) {
       return;
     }
@@ -66,6 +70,15 @@ final class LogFollower extends AsyncCallback<Frame> {
   public void onError(Throwable error) {
     failed = true;
     super.onError(error);
+  }
+
+  /** The last bytes read from {@code stream} (up to {@value #RECENT_BYTES}). */
+  byte[] recent(StdStream stream) {
+    return recent[stream.ordinal()].toArray();
+  }
+
+  TaskOutput output() {
+    return output;
   }
 
   /** Bytes read so far, both streams. */
