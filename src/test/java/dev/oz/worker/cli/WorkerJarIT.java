@@ -40,7 +40,13 @@ class WorkerJarIT {
     final Path output;
 
     WorkerProcess(List<String> args, Map<String, String> env, Path output) throws IOException {
-      List<String> cmd = new ArrayList<>(List.of("java", "-jar", jar().toString()));
+      this(List.of(), args, env, output);
+    }
+
+    WorkerProcess(List<String> jvmArgs, List<String> args, Map<String, String> env, Path output) throws IOException {
+      List<String> cmd = new ArrayList<>(List.of("java"));
+      cmd.addAll(jvmArgs);
+      cmd.addAll(List.of("-jar", jar().toString()));
       cmd.addAll(args);
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
       pb.environment().remove("OZ_API_KEY");
@@ -266,6 +272,37 @@ class WorkerJarIT {
       assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
     } finally {
       Engine.removeContainersOf("dev-worker");
+    }
+  }
+
+  @Test
+  void wssUsesTheJvmTrustStore() throws Exception {
+    Engine.docker();
+    Path keystore = tmp.resolve("cp.p12");
+    Process keytool = new ProcessBuilder("keytool", "-genkeypair", "-alias", "cp", "-keyalg", "RSA", "-keysize", "2048",
+        "-dname", "CN=localhost", "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2",
+        "-storetype", "PKCS12", "-keystore", keystore.toString(), "-storepass", "changeit", "-keypass", "changeit")
+        .redirectErrorStream(true).start();
+    assertEquals(0, keytool.waitFor(), new String(keytool.getInputStream().readAllBytes()));
+    try (TestVertx tv = TestVertx.create()) {
+      LoopbackControlPlane cp = LoopbackControlPlane.startTls(tv.vertx(),
+          new io.vertx.core.net.PfxOptions().setPath(keystore.toString()).setPassword("changeit"));
+      Path conf = tmp.resolve("tls.json");
+      Files.writeString(conf, new JsonObject().put("worker_id", "tls-worker").put("ws_url", cp.wsUrl())
+          .put("metrics", new JsonObject().put("enabled", false)).encode());
+      // without the certificate in the trust store the handshake fails ...
+      try (WorkerProcess untrusted = new WorkerProcess(List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "k"),
+          tmp.resolve("untrusted.log"))) {
+        Waits.until(() -> untrusted.output().contains("Failed to connect"), Duration.ofSeconds(30), untrusted::output);
+        assertTrue(cp.handshakes().isEmpty(), "no WebSocket handshake over an untrusted certificate");
+      }
+      // ... with it (the JVM's trust store, as operators configure it) the worker connects over wss://
+      try (WorkerProcess trusted = new WorkerProcess(List.of("-Djavax.net.ssl.trustStore=" + keystore,
+          "-Djavax.net.ssl.trustStorePassword=changeit", "-Djavax.net.ssl.trustStoreType=PKCS12"),
+          List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "k"), tmp.resolve("trusted.log"))) {
+        cp.awaitConnections(1, Duration.ofSeconds(30));
+        assertEquals("Bearer k", cp.handshakes().get(0).authorization());
+      }
     }
   }
 }

@@ -28,6 +28,7 @@ public final class LoopbackControlPlane implements AutoCloseable {
   }
 
   private final Vertx vertx;
+  private final io.vertx.core.net.KeyCertOptions tls;
   private HttpServer server;
   private int port;
   private volatile int rejectStatus;
@@ -38,19 +39,31 @@ public final class LoopbackControlPlane implements AutoCloseable {
   private final AtomicInteger pings = new AtomicInteger();
   private final List<Long> pingTimesNanos = new CopyOnWriteArrayList<>();
 
-  private LoopbackControlPlane(Vertx vertx) {
+  private LoopbackControlPlane(Vertx vertx, io.vertx.core.net.KeyCertOptions tls) {
     this.vertx = vertx;
+    this.tls = tls;
   }
 
   public static LoopbackControlPlane start(Vertx vertx) {
-    LoopbackControlPlane cp = new LoopbackControlPlane(vertx);
+    LoopbackControlPlane cp = new LoopbackControlPlane(vertx, null);
+    cp.listen(0);
+    return cp;
+  }
+
+  /** A control plane behind TLS ({@code wss://}) with this server certificate. */
+  public static LoopbackControlPlane startTls(Vertx vertx, io.vertx.core.net.KeyCertOptions certificate) {
+    LoopbackControlPlane cp = new LoopbackControlPlane(vertx, certificate);
     cp.listen(0);
     return cp;
   }
 
   private void listen(int onPort) {
-    server = vertx.createHttpServer(new HttpServerOptions()
-            .setMaxWebSocketFrameSize(1024 * 1024).setMaxWebSocketMessageSize(64 * 1024 * 1024))
+    HttpServerOptions serverOptions = new HttpServerOptions()
+        .setMaxWebSocketFrameSize(1024 * 1024).setMaxWebSocketMessageSize(64 * 1024 * 1024);
+    if (tls != null) {
+      serverOptions.setSsl(true).setKeyCertOptions(tls);
+    }
+    server = vertx.createHttpServer(serverOptions)
         .webSocketHandshakeHandler(hs -> {
           handshakes.add(new Handshake(hs.path(), hs.query(), hs.headers().get("Authorization")));
           if (rejectStatus != 0) {
@@ -78,7 +91,7 @@ public final class LoopbackControlPlane implements AutoCloseable {
   }
 
   public String wsUrl() {
-    return "ws://127.0.0.1:" + port + PATH;
+    return (tls != null ? "wss://localhost:" : "ws://127.0.0.1:") + port + PATH;
   }
 
   public int port() {
