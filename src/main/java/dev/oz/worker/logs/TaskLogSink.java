@@ -73,19 +73,7 @@ final class TaskLogSink implements TaskOutput {
 
   @Override
   public void end() {
-    boolean signal;
-    synchronized (this) {
-      if (ended) {
-        return;
-      }
-      ended = true;
-      flushRedactors();
-      signal = !signalled;
-      signalled = true;
-    }
-    if (signal) {
-      onData.run();
-    }
+    finish(true);
   }
 
   private void flushRedactors() {
@@ -190,13 +178,22 @@ final class TaskLogSink implements TaskOutput {
    * output end: a held tail could then be the first half of a secret, so it is dropped, not sent.
    */
   void close() {
+    finish(false);
+  }
+
+  /** No more output: a normal end releases the redactors' held tails, a forced one drops them. */
+  private void finish(boolean releaseHeldTails) {
     boolean signal;
     synchronized (this) {
       if (ended) {
         return;
       }
       ended = true;
-      discardRedactorTails();
+      if (releaseHeldTails) {
+        flushRedactors();
+      } else {
+        discardRedactorTails();
+      }
       signal = !signalled;
       signalled = true;
     }
