@@ -40,6 +40,10 @@ final class LoggingSetup {
     root.setLevel(Level.toLevel(level, Level.INFO));
     // Vert.x registers some gauges once per client; Micrometer warns about the repeats, harmlessly
     ctx.getLogger("io.micrometer.core.instrument.MeterRegistry").setLevel(Level.ERROR);
+    // the HTTP client's retry notes are noise next to the worker's own message about the engine
+    if (!"debug".equals(level) && !"trace".equals(level)) {
+      ctx.getLogger("org.apache.hc").setLevel(Level.WARN);
+    }
   }
 
   private static Encoder<ILoggingEvent> encoder(LoggerContext ctx, String format) {

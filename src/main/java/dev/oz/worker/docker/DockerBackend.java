@@ -60,7 +60,7 @@ public final class DockerBackend implements TaskBackend {
     blocking = new Blocking(vertx.createSharedWorkerExecutor(pool, options.getDocker().getBlockingPoolSize()), context);
     return blocking.run(() -> {
       docker = DockerEngine.connect(options.getDocker(), env);
-      String platform = DockerEngine.checkPlatform(docker);
+      String platform = DockerEngine.checkPlatform(docker, DockerEngine.address(options.getDocker(), env));
       log.info("Docker daemon is reachable, platform: {}", platform);
       removeLeftovers();
       return platform;

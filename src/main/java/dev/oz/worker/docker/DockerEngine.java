@@ -24,6 +24,16 @@ final class DockerEngine {
 
   /** Builds the client; does not contact the engine. */
   static DockerClient connect(DockerOptions options, Map<String, String> env) {
+    DockerClientConfig config = config(options, env);
+    return DockerClientImpl.getInstance(config, httpClient(config));
+  }
+
+  /** Where the engine is, as discovered (for messages). */
+  static String address(DockerOptions options, Map<String, String> env) {
+    return config(options, env).getDockerHost().toString();
+  }
+
+  private static DockerClientConfig config(DockerOptions options, Map<String, String> env) {
     DefaultDockerClientConfig.Builder builder = DefaultDockerClientConfig.createDefaultConfigBuilder();
     if (options.getHost() != null && !options.getHost().isBlank()) {
       builder.withDockerHost(options.getHost());
@@ -32,27 +42,29 @@ final class DockerEngine {
     if (apiVersion != null && !apiVersion.isBlank()) {
       builder.withApiVersion(apiVersion.trim());
     }
-    DockerClientConfig config = builder.build();
+    return builder.build();
+  }
+
+  private static ApacheDockerHttpClient httpClient(DockerClientConfig config) {
     // No response timeout: container waits and log follows legitimately stay silent for hours. No
     // connection cap either: each running task holds a wait and a log stream.
-    ApacheDockerHttpClient http = new ApacheDockerHttpClient.Builder()
+    return new ApacheDockerHttpClient.Builder()
         .dockerHost(config.getDockerHost())
         .sslConfig(config.getSSLConfig())
         .connectionTimeout(Duration.ofSeconds(30))
         .build();
-    return DockerClientImpl.getInstance(config, http);
   }
 
   /**
    * Pings the engine and returns its platform ({@code os/arch}); fails with an operator-facing message when
    * it is unreachable or not a supported platform. Blocking.
    */
-  static String checkPlatform(DockerClient docker) {
+  static String checkPlatform(DockerClient docker, String address) {
     try {
       docker.pingCmd().exec();
     } catch (RuntimeException e) {
-      throw new IllegalStateException("failed to reach Docker daemon: " + rootMessage(e)
-          + " (is the engine running, and is DOCKER_HOST or the socket mount right?)", e);
+      throw new IllegalStateException("failed to reach Docker daemon at " + address + ": " + rootMessage(e)
+          + " (is the engine running, and are DOCKER_HOST / DOCKER_CONTEXT or the socket mount right?)", e);
     }
     Version version;
     try {

@@ -305,4 +305,44 @@ class WorkerJarIT {
       }
     }
   }
+
+  /** Writes a docker CLI context named {@code name} pointing at {@code host} into a config folder. */
+  private static void dockerContext(Path configDir, String name, String host) throws Exception {
+    String id = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(name.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    Path meta = Files.createDirectories(configDir.resolve("contexts/meta/" + id));
+    Files.writeString(meta.resolve("meta.json"), new JsonObject().put("Name", name).put("Metadata", new JsonObject())
+        .put("Endpoints", new JsonObject().put("docker", new JsonObject().put("Host", host).put("SkipTLSVerify", false)))
+        .encode());
+  }
+
+  @Test
+  void engineDiscoveryFollowsDockerContextAndApiVersion() throws Exception {
+    Engine.docker();
+    Path conf = tmp.resolve("discovery.json");
+    Files.writeString(conf, new JsonObject().put("worker_id", "discovery").put("ws_url", "ws://127.0.0.1:9/ws")
+        .put("metrics", new JsonObject().put("enabled", false)).encode());
+    Path dockerConfig = Files.createDirectories(tmp.resolve("docker-config"));
+    dockerContext(dockerConfig, "oz-good", "unix:///var/run/docker.sock");
+    dockerContext(dockerConfig, "oz-bad", "unix:///nonexistent/oz.sock");
+
+    // a context pointing nowhere is used (and refused) ...
+    StringBuilder out = new StringBuilder();
+    assertEquals(1, runToExit(List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "k",
+        "DOCKER_CONFIG", dockerConfig.toString(), "DOCKER_CONTEXT", "oz-bad"), out));
+    assertTrue(out.toString().contains("failed to reach Docker daemon") && out.toString().contains("nonexistent"), out.toString());
+
+    // ... a good context and an API version the engine speaks work ...
+    try (WorkerProcess p = new WorkerProcess(List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "k",
+        "DOCKER_CONFIG", dockerConfig.toString(), "DOCKER_CONTEXT", "oz-good", "DOCKER_API_VERSION", "1.41"),
+        tmp.resolve("good.log"))) {
+      Waits.until(() -> p.output().contains("Docker daemon is reachable, platform: linux/"), Duration.ofSeconds(30), p::output);
+    }
+
+    // ... and DOCKER_API_VERSION is really sent: one the engine does not speak is refused
+    out.setLength(0);
+    assertEquals(1, runToExit(List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "k",
+        "DOCKER_HOST", "unix:///var/run/docker.sock", "DOCKER_API_VERSION", "1.99"), out));
+    assertTrue(out.toString().contains("1.99"), out.toString());
+  }
 }
