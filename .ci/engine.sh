@@ -16,8 +16,17 @@ ensure_engine() {
     apt-get install -y -qq docker.io busybox-static >/dev/null
   fi
   if ! docker info >/dev/null 2>&1; then
-    echo "Starting dockerd (log: /tmp/oz-dockerd.log)..." >&2
-    nohup dockerd >/tmp/oz-dockerd.log 2>&1 &
+    # a dockerd that is still starting (or stopping) gets a moment; a pid file without a process is stale
+    for _ in $(seq 1 20); do
+      pgrep -x dockerd >/dev/null 2>&1 || break
+      docker info >/dev/null 2>&1 && return 0
+      sleep 1
+    done
+    if ! pgrep -x dockerd >/dev/null 2>&1; then
+      rm -f /var/run/docker.pid
+      echo "Starting dockerd (log: /tmp/oz-dockerd.log)..." >&2
+      nohup dockerd >/tmp/oz-dockerd.log 2>&1 &
+    fi
     for _ in $(seq 1 60); do
       docker info >/dev/null 2>&1 && break
       sleep 1
