@@ -9,6 +9,7 @@ import dev.oz.worker.protocol.ServerMessage;
 import dev.oz.worker.protocol.TaskLog;
 import dev.oz.worker.protocol.TaskRejected;
 import dev.oz.worker.protocol.WorkerMessage;
+import dev.oz.worker.bus.Deadline;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -19,7 +20,6 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.internal.http.WebSocketInternal;
-import java.time.Instant;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,7 +59,6 @@ public final class ControlPlaneConnection {
   private long keepaliveTimer = -1;
   private long lastInboundNanos;
   private long lastPingNanos;
-  private Instant connectedSince;
 
   public ControlPlaneConnection(Vertx vertx, WorkerOptions options, WorkerMetrics metrics, Listener listener) {
     this.vertx = vertx;
@@ -83,15 +82,6 @@ public final class ControlPlaneConnection {
     connect();
   }
 
-  public boolean isConnected() {
-    return ws != null;
-  }
-
-  /** When the current connection was established, or null while disconnected. */
-  public Instant connectedSince() {
-    return connectedSince;
-  }
-
   /** Queues a report; it is delivered in order, after reconnects if need be. */
   public void send(WorkerMessage message) {
     enqueue(message, null);
@@ -111,11 +101,6 @@ public final class ControlPlaneConnection {
           timing.getOutboxLimit(), dropped.message.type(), dropped.message.taskId());
     }
     pump();
-  }
-
-  /** Number of frames not yet confirmed written. */
-  public int pendingFrames() {
-    return outbox.size();
   }
 
   /**
@@ -147,16 +132,8 @@ public final class ControlPlaneConnection {
 
   /** Close 1000, but never wait more than a few seconds for a peer that does not read. */
   private Future<Void> closePolitely(WebSocket socket) {
-    Promise<Void> done = Promise.promise();
-    long timer = vertx.setTimer(CLOSE_TIMEOUT_MS, id -> {
-      forceClose(socket);
-      done.tryComplete();
-    });
-    socket.close(NORMAL_CLOSURE, "worker shutting down").onComplete(ar -> {
-      vertx.cancelTimer(timer);
-      done.tryComplete();
-    });
-    return done.future();
+    return Deadline.atMost(vertx, socket.close(NORMAL_CLOSURE, "worker shutting down"), CLOSE_TIMEOUT_MS,
+        () -> forceClose(socket));
   }
 
   private void awaitFlush(Promise<Void> done, long deadlineNanos) {
@@ -219,7 +196,6 @@ public final class ControlPlaneConnection {
   private void onConnected(WebSocket socket) {
     int gen = ++generation;
     ws = socket;
-    connectedSince = Instant.now();
     lastInboundNanos = System.nanoTime();
     lastPingNanos = lastInboundNanos;
     backoff.reset();
@@ -291,7 +267,6 @@ public final class ControlPlaneConnection {
   private void lost() {
     generation++;
     ws = null;
-    connectedSince = null;
     if (keepaliveTimer >= 0) {
       vertx.cancelTimer(keepaliveTimer);
       keepaliveTimer = -1;

@@ -127,12 +127,6 @@ final class Outbox {
     recentBytes = 0;
   }
 
-  /** A clean close: nothing written needs replaying. */
-  void forgetWritten() {
-    recent.clear();
-    recentBytes = 0;
-  }
-
   /** Send time of the oldest unconfirmed write, or -1. */
   long oldestInFlightNanos() {
     Entry e = inFlight.peekFirst();

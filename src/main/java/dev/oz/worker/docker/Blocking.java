@@ -34,10 +34,6 @@ final class Blocking {
     context.runOnContext(v -> action.run());
   }
 
-  Context context() {
-    return context;
-  }
-
   Future<Void> close() {
     return executor.close();
   }

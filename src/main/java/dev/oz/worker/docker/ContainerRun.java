@@ -9,6 +9,7 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.WaitResponse;
+import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.logs.SecretRedaction;
 import dev.oz.worker.logs.TaskOutput;
 import dev.oz.worker.task.CancelReason;
@@ -176,17 +177,10 @@ final class ContainerRun {
   }
 
   private Future<Void> awaitEnd(Future<Void> done, Runnable giveUp) {
-    Promise<Void> ended = Promise.promise();
-    long timer = rt.vertx().setTimer(LOG_DRAIN_TIMEOUT_MS, id -> {
+    return Deadline.atMost(rt.vertx(), done, LOG_DRAIN_TIMEOUT_MS, () -> {
       log.warn("Task {}: output stream did not end {} ms after the container exited; closing it", spec.taskId(), LOG_DRAIN_TIMEOUT_MS);
       giveUp.run();
-      ended.tryComplete();
     });
-    done.onComplete(ar -> {
-      rt.vertx().cancelTimer(timer);
-      ended.tryComplete();
-    });
-    return ended.future();
   }
 
   private Future<TaskOutcome> classify(long code) {

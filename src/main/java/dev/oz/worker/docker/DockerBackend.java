@@ -2,6 +2,7 @@ package dev.oz.worker.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
+import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.logs.TaskOutput;
 import dev.oz.worker.task.CancelReason;
@@ -10,7 +11,6 @@ import dev.oz.worker.task.TaskOutcome;
 import dev.oz.worker.task.TaskSpec;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -145,13 +145,7 @@ public final class DockerBackend implements TaskBackend {
       ending.add(run.abandon());
     }
     ending.addAll(inFlight.values());
-    Promise<Void> done = Promise.promise();
-    long timer = vertx.setTimer(SHUTDOWN_WAIT_MS, id -> done.tryComplete());
-    Future.join(ending).onComplete(ar -> {
-      vertx.cancelTimer(timer);
-      done.tryComplete();
-    });
-    return done.future().eventually(() -> {
+    return Deadline.atMost(vertx, Future.join(ending), SHUTDOWN_WAIT_MS, () -> { }).eventually(() -> {
       release();
       return Future.succeededFuture();
     });

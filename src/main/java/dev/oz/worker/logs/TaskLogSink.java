@@ -157,16 +157,8 @@ final class TaskLogSink implements TaskOutput {
     return queues[0].size() == 0 && queues[1].size() == 0;
   }
 
-  synchronized boolean isEnded() {
-    return ended;
-  }
-
   synchronized boolean isTruncated() {
     return truncated;
-  }
-
-  synchronized long received() {
-    return received;
   }
 
   synchronized long droppedTotal() {

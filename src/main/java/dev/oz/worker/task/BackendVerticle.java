@@ -1,6 +1,7 @@
 package dev.oz.worker.task;
 
 import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import io.vertx.core.Future;
@@ -62,14 +63,7 @@ public final class BackendVerticle extends VerticleBase {
     }
     // Tasks are cancelled through this backend while the lifecycle drains; release it only afterwards.
     Duration cap = options.getShutdownGracePeriod().plus(options.getDocker().getCancelGracePeriod()).plusSeconds(60);
-    Future<Void> drained = shutdown.tasksDrained(context);
-    Future<Void> waited = Future.any(drained, timeout(cap)).mapEmpty();
-    return waited.compose(v -> backend.shutdown());
-  }
-
-  private Future<Void> timeout(Duration d) {
-    io.vertx.core.Promise<Void> p = io.vertx.core.Promise.promise();
-    vertx.setTimer(d.toMillis(), id -> p.tryComplete());
-    return p.future();
+    return Deadline.atMost(vertx, shutdown.tasksDrained(context), cap.toMillis(), () -> { })
+        .compose(v -> backend.shutdown());
   }
 }
