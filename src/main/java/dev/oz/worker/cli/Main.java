@@ -9,6 +9,7 @@ import dev.oz.worker.devplane.DevControlPlane;
 import dev.oz.worker.docker.DockerBackend;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
@@ -67,10 +68,6 @@ public final class Main {
       return EXIT_USAGE;
     }
     LoggingSetup.configure(options.getLogLevel(), options.getLogFormat());
-    return runWorker(options);
-  }
-
-  private static int runWorker(WorkerOptions options) {
     return serve(options, null);
   }
 
@@ -93,7 +90,9 @@ public final class Main {
     WorkerVerticle worker = options == null ? null : new WorkerVerticle(options, DockerBackend::create, registry);
     // installed before anything starts, so a signal during start-up is still a graceful shutdown
     CountDownLatch shutdownRequested = new CountDownLatch(1);
+    WorkerStop stop = new WorkerStop(vertx);
     ShutdownSignals.install(signal -> {
+      stop.request(); // from the signal thread: the worker stops claiming before this line is logged
       log.info("Received signal {}, shutting down gracefully...", signal);
       shutdownRequested.countDown();
     }, signal -> {
@@ -103,14 +102,13 @@ public final class Main {
       }
     });
     String planeId = null;
-    String workerId = null;
     try {
       if (plane != null) {
         planeId = vertx.deployVerticle(plane).await();
         DevCommand.printBanner(plane, options);
       }
       if (worker != null) {
-        workerId = vertx.deployVerticle(worker).await();
+        stop.deployed(vertx.deployVerticle(worker).await());
       }
     } catch (Exception e) {
       log.error("Failed to start: {}", e.getMessage());
@@ -120,9 +118,7 @@ public final class Main {
     int exitCode = EXIT_OK;
     try {
       shutdownRequested.await();
-      if (workerId != null) {
-        vertx.undeploy(workerId).await();
-      }
+      stop.stopping().await();
       if (planeId != null) {
         vertx.undeploy(planeId).await();
       }
@@ -139,5 +135,37 @@ public final class Main {
       log.warn("Closing Vert.x: {}", e.getMessage());
     }
     return exitCode;
+  }
+
+  /** Undeploys the worker once, as soon as both a stop was requested and the worker is deployed. */
+  private static final class WorkerStop {
+    private final Vertx vertx;
+    private String deploymentId;
+    private boolean requested;
+    private Future<Void> stopping;
+
+    WorkerStop(Vertx vertx) {
+      this.vertx = vertx;
+    }
+
+    synchronized void deployed(String id) {
+      deploymentId = id;
+      startIfReady();
+    }
+
+    synchronized void request() {
+      requested = true;
+      startIfReady();
+    }
+
+    private void startIfReady() {
+      if (requested && deploymentId != null && stopping == null) {
+        stopping = vertx.undeploy(deploymentId);
+      }
+    }
+
+    synchronized Future<Void> stopping() {
+      return stopping == null ? Future.succeededFuture() : stopping;
+    }
   }
 }
