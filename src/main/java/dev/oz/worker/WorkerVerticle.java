@@ -130,6 +130,9 @@ public final class WorkerVerticle extends VerticleBase {
       }
     });
     log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
+    log.info("{}; server root URL for agents: {}; task_log streaming {}", options.getEndpoint().why(),
+        options.getServerRootUrl(), options.getLogs().isStream() ? "on" : "off");
+    options.getWarnings().forEach(w -> log.warn("{}", w));
     return vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown))
         .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
         .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, bus, metrics, shutdown))

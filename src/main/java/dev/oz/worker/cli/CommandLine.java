@@ -3,6 +3,7 @@ package dev.oz.worker.cli;
 import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.config.DockerOptions;
 import dev.oz.worker.config.Durations;
+import dev.oz.worker.config.Endpoint;
 import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.WorkerOptions;
 import java.util.ArrayList;
@@ -33,7 +34,7 @@ public final class CommandLine {
 
   static {
     flag(List.of("--api-key"), "KEY", "API key for authentication (or OZ_API_KEY / WARP_API_KEY)",
-        WorkerOptions::setApiKey);
+        (o, v) -> o.setApiKey(v).setApiKeySource(Endpoint.KeySource.FLAG));
     flag(List.of("--worker-id"), "ID", "Worker host identifier (required via flag or config file)",
         WorkerOptions::setWorkerId);
     flag(List.of("--backend"), "NAME", "Backend type (docker)", WorkerOptions::setBackend);
@@ -46,9 +47,24 @@ public final class CommandLine {
         "Volume mount for task containers (repeatable)", (o, v) -> o.getDocker().addVolume(v));
     flag(List.of("-e", "--env"), "KEY[=VALUE]",
         "Environment variable for task containers; a bare KEY passes the host's value (repeatable)",
-        (Setter) (o, v, env) -> o.getDocker().putEnv(EnvEntry.parseFlag(v, env)));
+        (Setter) (o, v, env) -> {
+          EnvEntry entry = EnvEntry.parseFlag(v, env);
+          String looksSplit = EnvEntry.commaListNames(entry);
+          if (looksSplit != null) {
+            o.warn("-e " + entry.name() + ": the value looks like a comma-separated list of assignments (" + looksSplit
+                + "); the Go worker would split it into separate variables, this worker keeps one variable "
+                + entry.name() + " (repeat -e for each variable)");
+          }
+          o.getDocker().putEnv(entry);
+        });
     flag(List.of("--max-concurrent-tasks"), "N", "Maximum number of tasks to run concurrently (0 for unlimited)",
-        (o, v) -> o.setMaxConcurrentTasks(parseInt("--max-concurrent-tasks", v)));
+        (o, v) -> {
+          // as in the Go worker, 0 on the command line means "not given": the config file's limit stays
+          int limit = parseInt("--max-concurrent-tasks", v);
+          if (limit != 0) {
+            o.setMaxConcurrentTasks(limit);
+          }
+        });
     flag(List.of("--idle-on-complete"), "DURATION",
         "How long to keep the oz agent alive after a task completes (e.g. 45m, 10m, 0s)", WorkerOptions::setIdleOnComplete);
     flag(List.of("--ws-url", "--web-socket-url"), "URL", "Control-plane WebSocket URL (or OZ_WS_URL)",

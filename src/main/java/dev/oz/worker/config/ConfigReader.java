@@ -55,6 +55,21 @@ final class ConfigReader {
     setter.accept((Boolean) v);
   }
 
+  /** true, false or "auto" (given to the setter as null). */
+  void boolOrAuto(String name, Consumer<Boolean> setter) {
+    Object v = raw(name);
+    if (v == null) {
+      return;
+    }
+    if ("auto".equals(v)) {
+      setter.accept(null);
+    } else if (v instanceof Boolean b) {
+      setter.accept(b);
+    } else {
+      throw new ConfigException(key(name) + " must be true, false or \"auto\", got " + describe(v));
+    }
+  }
+
   void integer(String name, Consumer<Long> setter) {
     Object v = raw(name);
     if (v == null) {

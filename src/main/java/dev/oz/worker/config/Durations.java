@@ -32,6 +32,16 @@ public final class Durations {
     return Duration.ofNanos(Math.round(nanos));
   }
 
+  /** Whether {@code text} parses as a Go-style duration. */
+  public static boolean isDuration(String text) {
+    try {
+      parse("", text);
+      return true;
+    } catch (ConfigException e) {
+      return false;
+    }
+  }
+
   /** Formats the way Go prints durations, so values round-trip through config files. */
   public static String format(Duration d) {
     if (d.isZero()) {

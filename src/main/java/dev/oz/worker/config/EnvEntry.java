@@ -1,6 +1,8 @@
 package dev.oz.worker.config;
 
 import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,6 +32,27 @@ public record EnvEntry(String name, String value) {
     }
     String value = eq < 0 ? hostEnv.getOrDefault(key, "") : entry.substring(eq + 1);
     return new EnvEntry(key, value);
+  }
+
+  /**
+   * The names after commas when {@code entry}'s value reads like {@code 1,B=2,C=3} (how {@code -e A=1,B=2,C=3}
+   * looks to the Go worker, which splits at commas), joined with ", "; otherwise null. Names only: values may be
+   * secrets.
+   */
+  public static String commaListNames(EnvEntry entry) {
+    String[] parts = entry.value().split(",", -1);
+    if (parts.length < 2) {
+      return null;
+    }
+    List<String> names = new ArrayList<>();
+    for (int i = 1; i < parts.length; i++) {
+      int eq = parts[i].indexOf('=');
+      if (eq <= 0 || !parts[i].substring(0, eq).matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        return null;
+      }
+      names.add(parts[i].substring(0, eq));
+    }
+    return String.join(", ", names);
   }
 
   /** Reads a {@code {name, value?}} config entry; a missing value reads the host environment. */

@@ -12,7 +12,10 @@ public class LogStreamOptions {
   public static final long DEFAULT_BUFFER_BYTES = 4L * 1024 * 1024;
   public static final long DEFAULT_MAX_BYTES_PER_TASK = 64L * 1024 * 1024;
 
-  private boolean stream = true;
+  /** null is "auto": on, except towards hosted Oz, which does not announce support for {@code task_log}. */
+  private Boolean stream;
+  /** What "auto" came to for the endpoint, set by validation; the configured value above stays "auto". */
+  private boolean autoStream = true;
   private int chunkBytes = DEFAULT_CHUNK_BYTES;
   private Duration flushInterval = DEFAULT_FLUSH_INTERVAL;
   private long bufferBytes = DEFAULT_BUFFER_BYTES;
@@ -23,6 +26,7 @@ public class LogStreamOptions {
 
   public LogStreamOptions(LogStreamOptions other) {
     stream = other.stream;
+    autoStream = other.autoStream;
     chunkBytes = other.chunkBytes;
     flushInterval = other.flushInterval;
     bufferBytes = other.bufferBytes;
@@ -31,7 +35,7 @@ public class LogStreamOptions {
 
   static LogStreamOptions read(ConfigReader r) {
     LogStreamOptions o = new LogStreamOptions();
-    r.bool("stream", o::setStream);
+    r.boolOrAuto("stream", o::setStream);
     r.intValue("chunk_bytes", o::setChunkBytes);
     r.duration("flush_interval", o::setFlushInterval);
     r.integer("buffer_bytes", o::setBufferBytes);
@@ -57,20 +61,31 @@ public class LogStreamOptions {
 
   public JsonObject toJson() {
     return new JsonObject()
-        .put("stream", stream)
+        .put("stream", stream == null ? "auto" : stream)
         .put("chunk_bytes", chunkBytes)
         .put("flush_interval", Durations.format(flushInterval))
         .put("buffer_bytes", bufferBytes)
         .put("max_bytes_per_task", maxBytesPerTask);
   }
 
+  /** Whether task output is streamed; "auto" counts as on until {@link #resolveStream} decided it. */
   public boolean isStream() {
+    return stream != null ? stream : autoStream;
+  }
+
+  /** true, false, or null for "auto". */
+  public Boolean getStream() {
     return stream;
   }
 
-  public LogStreamOptions setStream(boolean stream) {
+  public LogStreamOptions setStream(Boolean stream) {
     this.stream = stream;
     return this;
+  }
+
+  /** Settles "auto" for the endpoint the worker connects to. */
+  void resolveStream(boolean hostedEndpoint) {
+    autoStream = !hostedEndpoint;
   }
 
   public int getChunkBytes() {

@@ -2,6 +2,7 @@ package dev.oz.worker.config;
 
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -37,9 +38,12 @@ public final class WorkerConfigLoader {
 
   /** {@code OZ_API_KEY} wins over the hosted name {@code WARP_API_KEY}; empty values count as unset. */
   static void applyEnvironment(WorkerOptions options, Map<String, String> env) {
-    String key = firstSet(env, "OZ_API_KEY", "WARP_API_KEY");
-    if (key != null) {
-      options.setApiKey(key);
+    for (Endpoint.KeySource source : List.of(Endpoint.KeySource.OZ_API_KEY, Endpoint.KeySource.WARP_API_KEY)) {
+      String key = firstSet(env, source.name());
+      if (key != null) {
+        options.setApiKey(key).setApiKeySource(source);
+        break;
+      }
     }
     String ws = firstSet(env, "OZ_WS_URL");
     if (ws != null) {

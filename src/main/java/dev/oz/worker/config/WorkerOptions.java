@@ -4,6 +4,8 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -14,8 +16,6 @@ import java.util.Set;
  * {@link WorkerConfigLoader}); an embedding application passes the same keys as a {@link JsonObject}.
  */
 public class WorkerOptions {
-  public static final String DEFAULT_WS_URL = "ws://localhost:8080/api/v1/selfhosted/worker/ws";
-  public static final String DEFAULT_SERVER_ROOT_URL = "http://localhost:8080";
   public static final String DOCKER_BACKEND = "docker";
   /** Backends of the Go worker; only Docker is implemented here, the others get a specific error. */
   public static final Set<String> GO_BACKENDS = Set.of("docker", "direct", "kubernetes", "command");
@@ -24,8 +24,13 @@ public class WorkerOptions {
 
   private String apiKey;
   private String workerId;
-  private String wsUrl = DEFAULT_WS_URL;
-  private String serverRootUrl = DEFAULT_SERVER_ROOT_URL;
+  /** Null until configured: the default depends on the key's source and on the other URL (see {@link Endpoint}). */
+  private String wsUrl;
+  private String serverRootUrl;
+  private Endpoint.KeySource apiKeySource;
+  private Endpoint endpoint;
+  /** Things that work but look wrong; logged once at start (a set: validation may run more than once). */
+  private final Set<String> warnings = new LinkedHashSet<>();
   private String backend = DOCKER_BACKEND;
   private String logLevel = "info";
   private String logFormat = "text";
@@ -47,6 +52,9 @@ public class WorkerOptions {
     workerId = other.workerId;
     wsUrl = other.wsUrl;
     serverRootUrl = other.serverRootUrl;
+    apiKeySource = other.apiKeySource;
+    endpoint = other.endpoint;
+    warnings.addAll(other.warnings);
     backend = other.backend;
     logLevel = other.logLevel;
     logFormat = other.logFormat;
@@ -94,9 +102,9 @@ public class WorkerOptions {
     JsonObject json = new JsonObject();
     putIfSet(json, "api_key", apiKey);
     putIfSet(json, "worker_id", workerId);
-    json.put("ws_url", wsUrl)
-        .put("server_root_url", serverRootUrl)
-        .put("backend", backend)
+    putIfSet(json, "ws_url", wsUrl);
+    putIfSet(json, "server_root_url", serverRootUrl);
+    json.put("backend", backend)
         .put("log_level", logLevel)
         .put("log_format", logFormat)
         .put("cleanup", cleanup)
@@ -128,8 +136,15 @@ public class WorkerOptions {
     if (EnvEntry.hasWhitespace(workerId)) {
       throw new ConfigException("invalid worker-id \"" + workerId + "\": must not contain whitespace");
     }
-    checkUrl("ws_url (--ws-url / OZ_WS_URL)", wsUrl, Set.of("ws", "wss"));
-    checkUrl("server_root_url (--server-root-url / OZ_SERVER_ROOT_URL)", serverRootUrl, Set.of("http", "https"));
+    if (wsUrl != null) {
+      checkUrl("ws_url (--ws-url / OZ_WS_URL)", wsUrl, Set.of("ws", "wss"));
+    }
+    if (serverRootUrl != null) {
+      checkUrl("server_root_url (--server-root-url / OZ_SERVER_ROOT_URL)", serverRootUrl, Set.of("http", "https"));
+    }
+    // the configured values stay as they are, so validating a copy again resolves the same way
+    endpoint = Endpoint.resolve(wsUrl, serverRootUrl, apiKeySource);
+    logs.resolveStream(endpoint.hosted());
     if (sessionSharingServerUrl != null && !sessionSharingServerUrl.isBlank()) {
       checkUrl("session_sharing_server_url", sessionSharingServerUrl, Set.of("ws", "wss", "http", "https"));
     }
@@ -148,8 +163,10 @@ public class WorkerOptions {
     if (maxConcurrentTasks < 0) {
       throw new ConfigException("max_concurrent_tasks must not be negative (0 means unlimited), got " + maxConcurrentTasks);
     }
-    if (idleOnComplete != null && !idleOnComplete.isEmpty()) {
-      Durations.parse("idle_on_complete", idleOnComplete);
+    if (idleOnComplete != null && !idleOnComplete.isBlank() && !Durations.isDuration(idleOnComplete.trim())) {
+      // the Go worker hands the string to the agent unchanged; so do we, but say it looks wrong
+      warn("idle_on_complete \"" + idleOnComplete + "\" does not look like a duration (e.g. 45m, 10m, 0s);"
+          + " it is passed to the agent unchanged");
     }
     if (shutdownGracePeriod.isNegative()) {
       throw new ConfigException("shutdown_grace_period must not be negative");
@@ -217,21 +234,51 @@ public class WorkerOptions {
     return this;
   }
 
+  /** Records a setting that works but looks wrong; the worker logs it at start. */
+  public WorkerOptions warn(String warning) {
+    warnings.add(warning);
+    return this;
+  }
+
+  public List<String> getWarnings() {
+    return List.copyOf(warnings);
+  }
+
+  /** Where the API key came from, which picks the default endpoint (see {@link Endpoint}); null: the configuration. */
+  public Endpoint.KeySource getApiKeySource() {
+    return apiKeySource;
+  }
+
+  public WorkerOptions setApiKeySource(Endpoint.KeySource apiKeySource) {
+    this.apiKeySource = apiKeySource;
+    this.endpoint = null;
+    return this;
+  }
+
+  /** The resolved endpoint; null before {@link #validate()}. */
+  public Endpoint getEndpoint() {
+    return endpoint;
+  }
+
+  /** The URL to dial: as configured, or as resolved by {@link #validate()}; null before either. */
   public String getWsUrl() {
-    return wsUrl;
+    return endpoint != null ? endpoint.wsUrl() : wsUrl;
   }
 
   public WorkerOptions setWsUrl(String wsUrl) {
     this.wsUrl = wsUrl;
+    this.endpoint = null;
     return this;
   }
 
+  /** The server root given to agents: as configured, or as resolved by {@link #validate()}. */
   public String getServerRootUrl() {
-    return serverRootUrl;
+    return endpoint != null ? endpoint.serverRootUrl() : serverRootUrl;
   }
 
   public WorkerOptions setServerRootUrl(String serverRootUrl) {
     this.serverRootUrl = serverRootUrl;
+    this.endpoint = null;
     return this;
   }
 

@@ -34,8 +34,8 @@ class WorkerConfigLoaderTest {
   @Test
   void defaults() {
     WorkerOptions o = load(null, null, NO_ENV, "--api-key", "k", "--worker-id", "w");
-    assertEquals(WorkerOptions.DEFAULT_WS_URL, o.getWsUrl());
-    assertEquals("http://localhost:8080", o.getServerRootUrl());
+    assertEquals("wss://oz.warp.dev/api/v1/selfhosted/worker/ws", o.getWsUrl(), "--api-key: hosted Oz, as the Go worker");
+    assertEquals("https://app.warp.dev", o.getServerRootUrl());
     assertEquals("docker", o.getBackend());
     assertTrue(o.isCleanup());
     assertEquals(0, o.getMaxConcurrentTasks());
@@ -45,7 +45,7 @@ class WorkerConfigLoaderTest {
     assertEquals(64 * 1024, o.getLogs().getChunkBytes());
     assertEquals(Duration.ofMillis(250), o.getLogs().getFlushInterval());
     assertEquals(64L << 20, o.getLogs().getMaxBytesPerTask());
-    assertTrue(o.getLogs().isStream());
+    assertFalse(o.getLogs().isStream(), "task_log is off towards hosted Oz unless set to true");
     assertEquals(9464, o.getMetrics().getPort());
   }
 
@@ -120,7 +120,6 @@ class WorkerConfigLoaderTest {
     assertTrue(invalid("--worker-id", "w", "--max-concurrent-tasks", "two").contains("expected a whole number"));
     assertTrue(invalid("--worker-id", "w", "--pull-policy", "sometimes").contains("unknown pull policy"));
     assertTrue(invalid("--worker-id", "w", "--bogus").contains("unknown flag --bogus"));
-    assertTrue(invalid("--worker-id", "w", "--idle-on-complete", "soon").contains("invalid duration"));
     assertTrue(invalid("--worker-id", "w", "-v", "/data").contains("invalid volume \"/data\""));
     assertTrue(invalid("--worker-id", "w", "-v", "/a:relative").contains("must be absolute"));
     assertTrue(invalid("--worker-id", "w", "-v", "/a:/b:rox").contains("unknown mode \"rox\""));
@@ -188,6 +187,50 @@ class WorkerConfigLoaderTest {
   @Test
   void missingConfFile() {
     assertEquals("config file not found: /nope/worker.json", error("/nope/worker.json", null));
+  }
+
+  @Test
+  void idleOnCompleteIsPassedOnUnchangedWithAWarningWhenItIsNoDuration() {
+    WorkerOptions odd = load(null, null, NO_ENV, "--api-key", "k", "--worker-id", "w", "--idle-on-complete", "soon");
+    assertEquals("soon", odd.getIdleOnComplete());
+    assertEquals(List.of("idle_on_complete \"soon\" does not look like a duration (e.g. 45m, 10m, 0s);"
+        + " it is passed to the agent unchanged"), odd.getWarnings());
+    WorkerOptions fine = load(null, null, NO_ENV, "--api-key", "k", "--worker-id", "w", "--idle-on-complete", "1h30m");
+    assertEquals(List.of(), fine.getWarnings());
+  }
+
+  @Test
+  void maxConcurrentTasksZeroOnTheCommandLineKeepsTheFileValue() throws Exception {
+    Path yaml = file("limit.yaml", "worker_id: w\nmax_concurrent_tasks: 3\n");
+    assertEquals(3, load(null, yaml, NO_ENV, "--api-key", "k", "--max-concurrent-tasks", "0").getMaxConcurrentTasks());
+    assertEquals(5, load(null, yaml, NO_ENV, "--api-key", "k", "--max-concurrent-tasks", "5").getMaxConcurrentTasks());
+    assertEquals(0, load(null, null, NO_ENV, "--api-key", "k", "--worker-id", "w", "--max-concurrent-tasks", "0")
+        .getMaxConcurrentTasks());
+  }
+
+  @Test
+  void envFlagThatLooksLikeACommaListStaysOneVariableWithAWarningThatNamesNoValue() {
+    WorkerOptions o = load(null, null, NO_ENV, "--api-key", "k", "--worker-id", "w",
+        "-e", "A=s3cret,B=other,C_1=x", "-e", "NO_PROXY=a.example,b.example");
+    assertEquals(List.of("A=s3cret,B=other,C_1=x", "NO_PROXY=a.example,b.example"),
+        o.getDocker().getEnvironment().stream().map(e -> e.name() + "=" + e.value()).toList());
+    assertEquals(List.of("-e A: the value looks like a comma-separated list of assignments (B, C_1); the Go worker"
+        + " would split it into separate variables, this worker keeps one variable A (repeat -e for each variable)"),
+        o.getWarnings());
+  }
+
+  @Test
+  void logStreamIsAutoByDefaultAndAnExplicitValueWins() {
+    Map<String, String> hosted = Map.of("WARP_API_KEY", "k");
+    Map<String, String> selfHosted = Map.of("OZ_API_KEY", "k");
+    assertFalse(load(null, null, hosted, "--worker-id", "w").getLogs().isStream());
+    assertTrue(load(null, null, selfHosted, "--worker-id", "w").getLogs().isStream());
+    assertTrue(load("{\"logs\": {\"stream\": true}}", null, hosted, "--worker-id", "w").getLogs().isStream());
+    assertFalse(load("{\"logs\": {\"stream\": false}}", null, selfHosted, "--worker-id", "w").getLogs().isStream());
+    assertTrue(load("{\"logs\": {\"stream\": \"auto\"}}", null, selfHosted, "--worker-id", "w").getLogs().isStream());
+    assertEquals("logs.stream must be true, false or \"auto\", got \"yes\"",
+        assertThrows(ConfigException.class, () -> load("{\"logs\": {\"stream\": \"yes\"}}", null, selfHosted,
+            "--worker-id", "w")).getMessage());
   }
 
   @Test

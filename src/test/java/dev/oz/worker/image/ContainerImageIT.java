@@ -1,6 +1,7 @@
 package dev.oz.worker.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.dockerjava.api.command.InspectImageResponse;
@@ -15,6 +16,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.testcontainers.containers.Container.ExecResult;
 import org.testcontainers.containers.GenericContainer;
@@ -27,20 +30,62 @@ import org.testcontainers.images.builder.ImageFromDockerfile;
  */
 class ContainerImageIT {
 
-  @Test
-  void imageRunsATaskWithFlagsLikeTheGoImage() throws Exception {
+  private static String imageName;
+  private static int socketGid;
+
+  @BeforeAll
+  static void buildImage() throws Exception {
     Engine.docker();
     Path root = Path.of("").toAbsolutePath();
     Path jar = Path.of(System.getProperty("worker.jar", "target/worker-fat.jar")).toAbsolutePath();
     String tag = "oz-test/worker-image:" + UUID.randomUUID().toString().substring(0, 8);
-    String imageName = new ImageFromDockerfile(tag, false)
+    imageName = new ImageFromDockerfile(tag, false)
         .withFileFromPath("Dockerfile", root.resolve("Dockerfile"))
         .withFileFromPath("target/worker-fat.jar", jar)
         .withTarget("prebuilt")
         .withBuildArg("RUNTIME_IMAGE", Engine.JRE)
         .get();
+    socketGid = (Integer) Files.getAttribute(Path.of("/var/run/docker.sock"), "unix:gid");
+  }
+
+  @AfterAll
+  static void removeImage() {
+    if (imageName != null) {
+      Engine.docker().removeImageCmd(imageName).withForce(true).exec();
+    }
+  }
+
+  /**
+   * The hosted instructions, as written ({@code -v /var/run/docker.sock:... -e WARP_API_KEY=... IMAGE --worker-id
+   * my-worker}), plus {@code --group-add} for the socket (the image, like the Go worker's, runs as user 10001) and no
+   * network: nothing outside loopback may be reached here, so the test stops at the dial attempt.
+   */
+  @Test
+  void hostedInstructionsDialHostedOz() throws Exception {
+    String key = "wk-" + UUID.randomUUID();
+    try (GenericContainer<?> worker = new GenericContainer<>(imageName)
+        .withNetworkMode("none")
+        .withFileSystemBind("/var/run/docker.sock", "/var/run/docker.sock")
+        .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig().withGroupAdd(List.of(String.valueOf(socketGid))))
+        .withEnv("WARP_API_KEY", key)
+        .withCommand("--worker-id", "my-worker")
+        .waitingFor(Wait.forLogMessage(".*Failed to connect: .*", 1))
+        .withStartupTimeout(Duration.ofSeconds(60))) {
+      worker.start();
+      String log = worker.getLogs();
+      assertTrue(log.contains("endpoint: hosted Oz (WARP_API_KEY, no OZ_WS_URL); server root URL for agents:"
+          + " https://app.warp.dev; task_log streaming off"), log);
+      assertTrue(log.contains("Connecting to wss://oz.warp.dev/api/v1/selfhosted/worker/ws?worker_id=my-worker"), log);
+      assertFalse(log.contains(key), "the API key is never logged");
+    } finally {
+      Engine.removeContainersOf("my-worker");
+    }
+  }
+
+  /** The self-hosted instructions ({@code OZ_API_KEY}, {@code OZ_WS_URL}) end to end against a loopback control plane. */
+  @Test
+  void imageRunsATaskWithFlagsLikeTheGoImage() throws Exception {
     String workerId = "img-" + UUID.randomUUID().toString().substring(0, 8);
-    int socketGid = (Integer) Files.getAttribute(Path.of("/var/run/docker.sock"), "unix:gid");
     try (TestVertx tv = TestVertx.create()) {
       LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
       InspectImageResponse image = Engine.docker().inspectImageCmd(imageName).exec();
@@ -70,9 +115,10 @@ class ContainerImageIT {
         ExecResult health = worker.execInContainer("java", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck",
             "--port", String.valueOf(metricsPort));
         assertEquals(0, health.getExitCode(), health.getStdout() + health.getStderr());
+        assertTrue(worker.getLogs().contains("endpoint: self-hosted control plane at " + cp.wsUrl()
+            + " (configured; no server root URL set, so http://127.0.0.1:" + cp.port() + ")"), worker.getLogs());
       } finally {
         Engine.removeContainersOf(workerId);
-        Engine.docker().removeImageCmd(imageName).withForce(true).exec();
       }
     }
   }
