@@ -12,7 +12,8 @@ import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.controlplane.ConnectionState;
 import dev.oz.worker.controlplane.ControlPlaneConnection;
-import dev.oz.worker.docker.DockerBackend;
+import dev.oz.worker.backend.BackendFactory;
+import dev.oz.worker.backend.BackendRegistry;
 import dev.oz.worker.logs.LogStreamingVerticle;
 import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.protocol.ServerMessage;
@@ -22,7 +23,6 @@ import dev.oz.worker.protocol.TaskLog;
 import dev.oz.worker.protocol.WorkerMessage;
 import dev.oz.worker.task.BackendVerticle;
 import dev.oz.worker.task.ShutdownCoordinator;
-import dev.oz.worker.task.TaskBackendFactory;
 import dev.oz.worker.task.TaskLifecycleVerticle;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -41,7 +41,8 @@ public final class WorkerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(WorkerVerticle.class);
 
   private final WorkerOptions presetOptions;
-  private final TaskBackendFactory backendFactory;
+  private final BackendRegistry backends;
+  private final BackendFactory<?> fixedBackend;
   private final PrometheusMeterRegistry presetRegistry;
   private final ShutdownCoordinator shutdown = new ShutdownCoordinator();
   private final List<AutoCloseable> closeOnStop = new ArrayList<>();
@@ -52,35 +53,57 @@ public final class WorkerVerticle extends VerticleBase {
   private PrometheusMeterRegistry registry;
   private WorkerMetrics metrics = WorkerMetrics.NOOP;
 
-  /** Reads its options from the deployment config (the keys of conf/worker.json); runs tasks on Docker. */
+  /** Reads its options from the deployment config (the keys of conf/worker.json); the backend named there. */
   public WorkerVerticle() {
-    this(null, DockerBackend::create, null);
+    this(null, BackendRegistry.load(), null);
   }
 
-  /** Runs with these options; runs tasks on Docker. */
+  /** Runs with these options, on the registered backend they name. */
   public WorkerVerticle(WorkerOptions options) {
-    this(options, DockerBackend::create, null);
+    this(options, BackendRegistry.load(), null);
+  }
+
+  /** Runs on this backend, registered or not (embedding and tests); {@code options.backend} is only its label. */
+  public WorkerVerticle(WorkerOptions options, BackendFactory<?> backend, PrometheusMeterRegistry registry) {
+    this(options, null, backend, registry);
   }
 
   /**
    * Full control.
    *
    * @param options null to read the deployment config
-   * @param backendFactory where tasks run
+   * @param backends where {@code options.backend} is looked up
    * @param registry where metrics go when {@code metrics.enabled}; null for a registry of the worker's own
    */
-  public WorkerVerticle(WorkerOptions options, TaskBackendFactory backendFactory, PrometheusMeterRegistry registry) {
+  public WorkerVerticle(WorkerOptions options, BackendRegistry backends, PrometheusMeterRegistry registry) {
+    this(options, backends, null, registry);
+  }
+
+  private WorkerVerticle(WorkerOptions options, BackendRegistry backends, BackendFactory<?> fixedBackend,
+      PrometheusMeterRegistry registry) {
     this.presetOptions = options;
-    this.backendFactory = backendFactory;
+    this.backends = backends;
+    this.fixedBackend = fixedBackend;
     this.presetRegistry = registry;
   }
 
   @Override
   public Future<?> start() {
+    bus = WorkerBus.create(vertx);
+    BackendVerticle<?> backend;
     try {
-      options = presetOptions != null ? new WorkerOptions(presetOptions).validate()
-          : WorkerOptions.fromJson(config()).validate();
+      options = presetOptions != null ? new WorkerOptions(presetOptions) : WorkerOptions.fromJson(config());
+      BackendFactory<?> factory;
+      if (fixedBackend != null) {
+        factory = fixedBackend;
+        options.validate();
+      } else {
+        options.validate(backends.settings());
+        factory = backends.get(options.getBackend());
+      }
+      backend = new BackendVerticle<>(options, bus, factory, shutdown);
     } catch (RuntimeException e) {
+      bus.close();
       return Future.failedFuture(e);
     }
     if (options.getMetrics().isEnabled()) {
@@ -99,7 +122,6 @@ public final class WorkerVerticle extends VerticleBase {
       closeOnStop.addAll(JvmMeters.bind(registry));
       metrics = meters;
     }
-    bus = WorkerBus.create(vertx);
     connection = new ControlPlaneConnection(vertx, options, metrics, new ControlPlaneConnection.Listener() {
       @Override
       public void onMessage(ServerMessage message) {
@@ -133,9 +155,10 @@ public final class WorkerVerticle extends VerticleBase {
     log.info("{}; server root URL for agents: {}; task_log streaming {}", options.getEndpoint().why(),
         options.getServerRootUrl(), options.getLogs().isStream() ? "on" : "off");
     options.getWarnings().forEach(w -> log.warn("{}", w));
-    return vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown))
+    return vertx.deployVerticle(backend)
         .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
-        .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, bus, metrics, shutdown))
+        .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, backend.capabilities(), bus, metrics,
+            shutdown))
             .onFailure(err -> shutdown.markDrained()))
         .compose(id -> deployOps())
         .onSuccess(id -> connection.start())

@@ -1,7 +1,7 @@
 package dev.oz.worker.cli;
 
+import dev.oz.worker.config.BackendSettings;
 import dev.oz.worker.config.ConfigException;
-import dev.oz.worker.config.DockerOptions;
 import dev.oz.worker.config.Durations;
 import dev.oz.worker.config.Endpoint;
 import dev.oz.worker.config.EnvEntry;
@@ -29,7 +29,6 @@ public final class CommandLine {
     }
   }
 
-  private static final Map<String, Flag> FLAGS = new LinkedHashMap<>();
   private static final List<Flag> ORDERED = new ArrayList<>();
 
   static {
@@ -37,16 +36,14 @@ public final class CommandLine {
         (o, v) -> o.setApiKey(v).setApiKeySource(Endpoint.KeySource.FLAG));
     flag(List.of("--worker-id"), "ID", "Worker host identifier (required via flag or config file)",
         WorkerOptions::setWorkerId);
-    flag(List.of("--backend"), "NAME", "Backend type (docker)", WorkerOptions::setBackend);
+    flag(List.of("--backend"), "NAME", "Backend type (default docker)", WorkerOptions::setBackend);
     flag(List.of("--log-level"), "LEVEL", "Log level (debug, info, warn, error)", WorkerOptions::setLogLevel);
     flag(List.of("--log-format"), "FORMAT", "Log format: text, or json for one JSON object per line",
         WorkerOptions::setLogFormat);
     flag(List.of("--no-cleanup"), null, "Do not remove containers after execution (for debugging)",
         (o, v) -> o.setCleanup(!parseBool("--no-cleanup", v)));
-    flag(List.of("-v", "--volumes"), "HOST:CONTAINER[:MODE]",
-        "Volume mount for task containers (repeatable)", (o, v) -> o.getDocker().addVolume(v));
     flag(List.of("-e", "--env"), "KEY[=VALUE]",
-        "Environment variable for task containers; a bare KEY passes the host's value (repeatable)",
+        "Environment variable for every task (any backend); a bare KEY passes the host's value (repeatable)",
         (Setter) (o, v, env) -> {
           EnvEntry entry = EnvEntry.parseFlag(v, env);
           String looksSplit = EnvEntry.commaListNames(entry);
@@ -55,7 +52,7 @@ public final class CommandLine {
                 + "); the Go worker would split it into separate variables, this worker keeps one variable "
                 + entry.name() + " (repeat -e for each variable)");
           }
-          o.getDocker().putEnv(entry);
+          o.putEnv(entry);
         });
     flag(List.of("--max-concurrent-tasks"), "N", "Maximum number of tasks to run concurrently (0 for unlimited)",
         (o, v) -> {
@@ -73,9 +70,6 @@ public final class CommandLine {
         WorkerOptions::setServerRootUrl);
     flag(List.of("--session-sharing-server-url"), "URL", "Session sharing server URL passed to the oz CLI",
         WorkerOptions::setSessionSharingServerUrl);
-    flag(List.of("--pull-policy"), "POLICY[,POLICY]",
-        "Image pull policy: always, if-not-present, never, or fallbacks in order (default always,if-not-present)",
-        (o, v) -> o.getDocker().setPullPolicy(DockerOptions.parsePullPolicies("--pull-policy", List.of(v))));
     flag(List.of("--metrics-port"), "PORT", "Port of /metrics, /healthz, /readyz and /status (default 9464)",
         (o, v) -> o.getMetrics().setPort(parseInt("--metrics-port", v)));
     flag(List.of("--shutdown-grace-period"), "DURATION",
@@ -90,7 +84,6 @@ public final class CommandLine {
   private static void flag(List<String> names, String valueName, String help, Setter apply) {
     Flag f = new Flag(names, valueName, help, apply);
     ORDERED.add(f);
-    names.forEach(n -> FLAGS.put(n, f));
   }
 
   private final String conf;
@@ -107,8 +100,32 @@ public final class CommandLine {
     this.given = given;
   }
 
+  /**
+   * The core flags, then each backend's own (a flag that several backends declare sets it in each one's block),
+   * in help order.
+   */
+  private static Map<String, Flag> table(Map<String, ? extends BackendSettings> backends) {
+    Map<String, Flag> table = new LinkedHashMap<>();
+    ORDERED.forEach(f -> f.names().forEach(n -> table.put(n, f)));
+    new java.util.TreeMap<>(backends).forEach((backend, settings) -> {
+      for (BackendSettings.Flag bf : settings.flags()) {
+        Setter own = (o, v, env) -> bf.apply().accept(o.backendBlock(backend), v);
+        Flag existing = table.get(bf.names().get(0));
+        Setter apply = existing == null ? own : (o, v, env) -> {
+          existing.apply().apply(o, v, env);
+          own.apply(o, v, env);
+        };
+        String help = existing == null ? bf.help() + " [" + backend + "]" : existing.help().replace("]", ", " + backend + "]");
+        Flag f = new Flag(bf.names(), bf.valueName(), help, apply);
+        bf.names().forEach(n -> table.put(n, f));
+      }
+    });
+    return table;
+  }
+
   /** Parses {@code args}; throws {@link ConfigException} naming the offending argument. */
-  public static CommandLine parse(List<String> args) {
+  public static CommandLine parse(List<String> args, Map<String, ? extends BackendSettings> backends) {
+    Map<String, Flag> flags = table(backends);
     String conf = null;
     String configFile = null;
     boolean help = false;
@@ -129,7 +146,7 @@ public final class CommandLine {
         case "-conf", "--conf" -> conf = inline != null ? inline : value(args, ++i, name);
         case "--config-file" -> configFile = inline != null ? inline : value(args, ++i, name);
         default -> {
-          Flag f = FLAGS.get(name);
+          Flag f = flags.get(name);
           if (f == null) {
             throw new ConfigException(arg.startsWith("-")
                 ? "unknown flag " + name + " (see --help)"
@@ -173,15 +190,16 @@ public final class CommandLine {
     return version;
   }
 
-  static String usage() {
+  static String usage(Map<String, ? extends BackendSettings> backends) {
     StringBuilder out = new StringBuilder()
         .append("Usage: java -jar worker-fat.jar [flags]\n")
         .append("       java -jar worker-fat.jar dev [flags]   (local control plane + worker, see dev --help)\n")
         .append("       java -jar worker-fat.jar healthcheck [--port N]   (exit 0 when /healthz answers)\n\n")
-        .append("Self-hosted worker for Oz cloud agents: runs each task as a Docker container.\n\nFlags:\n");
+        .append("Self-hosted worker for Oz cloud agents: runs each task on a backend (")
+        .append(String.join(", ", new java.util.TreeSet<>(backends.keySet()))).append(").\n\nFlags:\n");
     row(out, "-conf FILE|JSON", "Vert.x-style JSON configuration (a file path or inline JSON), e.g. conf/worker.json");
     row(out, "--config-file PATH", "Path to the Go worker's YAML config file");
-    for (Flag f : ORDERED) {
+    for (Flag f : new java.util.LinkedHashSet<>(table(backends).values())) {
       String names = String.join(", ", f.names()) + (f.takesValue() ? " " + f.valueName() : "");
       row(out, names, f.help());
     }

@@ -1,5 +1,6 @@
 package dev.oz.worker.cli;
 
+import dev.oz.worker.backend.BackendRegistry;
 import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.config.WorkerConfigLoader;
 import dev.oz.worker.config.WorkerOptions;
@@ -51,9 +52,10 @@ final class DevCommand {
         key = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
       }
       DevControlPlane plane = new DevControlPlane(host, port, key);
-      WorkerOptions options = withWorker ? workerOptions(workerArgs, env, host, port, key) : null;
+      BackendRegistry backends = BackendRegistry.load();
+      WorkerOptions options = withWorker ? workerOptions(workerArgs, env, host, port, key, backends) : null;
       LoggingSetup.configure(options == null ? "info" : options.getLogLevel(), options == null ? "text" : options.getLogFormat());
-      return Main.serve(options, plane);
+      return Main.serve(options, backends, plane);
     } catch (ConfigException e) {
       err.println("error: " + e.getMessage());
       return Main.EXIT_USAGE;
@@ -61,8 +63,9 @@ final class DevCommand {
   }
 
   /** The worker's options: the dev defaults, under whatever the usual sources and flags say. */
-  private static WorkerOptions workerOptions(List<String> args, Map<String, String> env, String host, int port, String key) {
-    CommandLine cli = CommandLine.parse(args);
+  private static WorkerOptions workerOptions(List<String> args, Map<String, String> env, String host, int port, String key,
+      BackendRegistry backends) {
+    CommandLine cli = CommandLine.parse(args, backends.settings());
     String connectHost = host.equals("0.0.0.0") ? "127.0.0.1" : host;
     // the connection settings of a real control plane in the environment must not redirect the dev worker
     Map<String, String> hostEnv = new java.util.HashMap<>(env);
@@ -74,7 +77,7 @@ final class DevCommand {
               .setWsUrl("ws://" + connectHost + ":" + port + DevControlPlane.WS_PATH)
               .setServerRootUrl("http://" + connectHost + ":" + port);
           cli.applyTo(o, env);
-        });
+        }, backends.settings());
   }
 
   static void printBanner(DevControlPlane plane, WorkerOptions worker) {

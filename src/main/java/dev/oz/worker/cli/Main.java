@@ -6,7 +6,7 @@ import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.config.WorkerConfigLoader;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.devplane.DevControlPlane;
-import dev.oz.worker.docker.DockerBackend;
+import dev.oz.worker.backend.BackendRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -51,10 +51,11 @@ public final class Main {
     }
     CommandLine cli;
     WorkerOptions options;
+    BackendRegistry backends = BackendRegistry.load();
     try {
-      cli = CommandLine.parse(args);
+      cli = CommandLine.parse(args, backends.settings());
       if (cli.help()) {
-        out.print(CommandLine.usage());
+        out.print(CommandLine.usage(backends.settings()));
         return EXIT_OK;
       }
       if (cli.version()) {
@@ -62,20 +63,20 @@ public final class Main {
         return EXIT_OK;
       }
       options = WorkerConfigLoader.load(cli.conf(), cli.configFile() == null ? null : Path.of(cli.configFile()),
-          env, o -> cli.applyTo(o, env));
+          env, o -> cli.applyTo(o, env), backends.settings());
     } catch (ConfigException e) {
       err.println("error: " + e.getMessage());
       return EXIT_USAGE;
     }
     LoggingSetup.configure(options.getLogLevel(), options.getLogFormat());
-    return serve(options, null);
+    return serve(options, backends, null);
   }
 
   /**
    * Runs the worker (when {@code options} is not null) and the local control plane (when {@code plane} is
    * not null) until SIGTERM/SIGINT; then the worker shuts down gracefully first.
    */
-  static int serve(WorkerOptions options, DevControlPlane plane) {
+  static int serve(WorkerOptions options, BackendRegistry backends, DevControlPlane plane) {
     Logger log = LoggerFactory.getLogger(Main.class);
     PrometheusMeterRegistry registry = null;
     VertxBuilder builder = Vertx.builder();
@@ -87,7 +88,7 @@ public final class Main {
           .withMetrics(new MicrometerMetricsFactory(registry));
     }
     Vertx vertx = builder.build();
-    WorkerVerticle worker = options == null ? null : new WorkerVerticle(options, DockerBackend::create, registry);
+    WorkerVerticle worker = options == null ? null : new WorkerVerticle(options, backends, registry);
     // installed before anything starts, so a signal during start-up is still a graceful shutdown
     CountDownLatch shutdownRequested = new CountDownLatch(1);
     WorkerStop stop = new WorkerStop(vertx);

@@ -14,17 +14,17 @@ import java.util.function.Consumer;
  * Typed, strict access to one JSON config object: every error names the full key path, and keys
  * nobody asked for are reported, so a typo never silently falls back to a default.
  */
-final class ConfigReader {
+public final class ConfigReader {
   private final JsonObject json;
   private final String path;
   private final Set<String> seen = new HashSet<>();
 
-  ConfigReader(JsonObject json, String path) {
+  public ConfigReader(JsonObject json, String path) {
     this.json = json == null ? new JsonObject() : json;
     this.path = path;
   }
 
-  String key(String name) {
+  public String key(String name) {
     return path.isEmpty() ? name : path + "." + name;
   }
 
@@ -33,7 +33,7 @@ final class ConfigReader {
     return json.getValue(name);
   }
 
-  void string(String name, Consumer<String> setter) {
+  public void string(String name, Consumer<String> setter) {
     Object v = raw(name);
     if (v == null) {
       return;
@@ -44,7 +44,7 @@ final class ConfigReader {
     setter.accept((String) v);
   }
 
-  void bool(String name, Consumer<Boolean> setter) {
+  public void bool(String name, Consumer<Boolean> setter) {
     Object v = raw(name);
     if (v == null) {
       return;
@@ -56,7 +56,7 @@ final class ConfigReader {
   }
 
   /** true, false or "auto" (given to the setter as null). */
-  void boolOrAuto(String name, Consumer<Boolean> setter) {
+  public void boolOrAuto(String name, Consumer<Boolean> setter) {
     Object v = raw(name);
     if (v == null) {
       return;
@@ -70,7 +70,7 @@ final class ConfigReader {
     }
   }
 
-  void integer(String name, Consumer<Long> setter) {
+  public void integer(String name, Consumer<Long> setter) {
     Object v = raw(name);
     if (v == null) {
       return;
@@ -82,7 +82,7 @@ final class ConfigReader {
   }
 
   /** A whole number that must fit an int (no silent wrap-around of huge values). */
-  void intValue(String name, Consumer<Integer> setter) {
+  public void intValue(String name, Consumer<Integer> setter) {
     integer(name, n -> {
       if (n < Integer.MIN_VALUE || n > Integer.MAX_VALUE) {
         throw new ConfigException(key(name) + " is out of range: " + n);
@@ -91,7 +91,7 @@ final class ConfigReader {
     });
   }
 
-  void duration(String name, Consumer<Duration> setter) {
+  public void duration(String name, Consumer<Duration> setter) {
     Object v = raw(name);
     if (v == null) {
       return;
@@ -102,7 +102,7 @@ final class ConfigReader {
     setter.accept(Durations.parse(key(name), (String) v));
   }
 
-  void stringList(String name, Consumer<List<String>> setter) {
+  public void stringList(String name, Consumer<List<String>> setter) {
     Object v = raw(name);
     if (v == null) {
       return;
@@ -124,7 +124,7 @@ final class ConfigReader {
     setter.accept(out);
   }
 
-  List<JsonObject> objectList(String name) {
+  public List<JsonObject> objectList(String name) {
     Object v = raw(name);
     List<JsonObject> out = new ArrayList<>();
     if (v == null) {
@@ -143,7 +143,7 @@ final class ConfigReader {
   }
 
   /** A nested object, read with its own reader; absent means an empty object. */
-  ConfigReader object(String name) {
+  public ConfigReader object(String name) {
     Object v = raw(name);
     if (v != null && !(v instanceof JsonObject)) {
       throw new ConfigException(key(name) + " must be an object, got " + describe(v));
@@ -151,8 +151,12 @@ final class ConfigReader {
     return new ConfigReader((JsonObject) v, key(name));
   }
 
+  boolean wasRead(String name) {
+    return seen.contains(name);
+  }
+
   /** Fails on keys that were never read: they are typos or settings this worker does not have. */
-  void rejectUnknownKeys() {
+  public void rejectUnknownKeys() {
     Set<String> unknown = new TreeSet<>(json.fieldNames());
     unknown.removeAll(seen);
     if (!unknown.isEmpty()) {

@@ -21,19 +21,21 @@ public final class WorkerConfigLoader {
    * @param yamlFile the {@code --config-file} path, or null
    * @param env the process environment
    * @param flags applies the command-line flags on top of everything else
+   * @param backends the registered backends, which read their own blocks
    */
-  public static WorkerOptions load(String conf, Path yamlFile, Map<String, String> env, Consumer<WorkerOptions> flags) {
+  public static WorkerOptions load(String conf, Path yamlFile, Map<String, String> env, Consumer<WorkerOptions> flags,
+      Map<String, ? extends BackendSettings> backends) {
     JsonObject json = new JsonObject();
     if (conf != null) {
       json = deepMerge(json, ConfigFiles.readConf(conf));
     }
     if (yamlFile != null) {
-      json = deepMerge(json, GoYamlConfig.read(yamlFile, env));
+      json = deepMerge(json, GoYamlConfig.read(yamlFile, env, Map.copyOf(backends)));
     }
     WorkerOptions options = WorkerOptions.fromJson(json, env);
     applyEnvironment(options, env);
     flags.accept(options);
-    return options.validate();
+    return options.validate(backends);
   }
 
   /** {@code OZ_API_KEY} wins over the hosted name {@code WARP_API_KEY}; empty values count as unset. */

@@ -4,7 +4,10 @@ import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
+import io.vertx.core.json.JsonArray;
+import java.util.ArrayList;
 import java.util.LinkedHashSet;
+import java.util.TreeMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -16,9 +19,7 @@ import java.util.Set;
  * {@link WorkerConfigLoader}); an embedding application passes the same keys as a {@link JsonObject}.
  */
 public class WorkerOptions {
-  public static final String DOCKER_BACKEND = "docker";
-  /** Backends of the Go worker; only Docker is implemented here, the others get a specific error. */
-  public static final Set<String> GO_BACKENDS = Set.of("docker", "direct", "kubernetes", "command");
+  public static final String DEFAULT_BACKEND = "docker";
   public static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
   public static final Set<String> LOG_FORMATS = Set.of("text", "json");
 
@@ -31,7 +32,7 @@ public class WorkerOptions {
   private Endpoint endpoint;
   /** Things that work but look wrong; logged once at start (a set: validation may run more than once). */
   private final Set<String> warnings = new LinkedHashSet<>();
-  private String backend = DOCKER_BACKEND;
+  private String backend = DEFAULT_BACKEND;
   private String logLevel = "info";
   private String logFormat = "text";
   private boolean cleanup = true;
@@ -39,7 +40,12 @@ public class WorkerOptions {
   private String idleOnComplete;
   private String sessionSharingServerUrl;
   private Duration shutdownGracePeriod = Duration.ZERO;
-  private DockerOptions docker = new DockerOptions();
+  /** {@code -e}: added to every backend's task environment, after the backend's own (a later entry wins). */
+  private List<EnvEntry> environment = new ArrayList<>();
+  /** Each backend's settings block by backend name, unread: the backend parses its own (see BackendSettings). */
+  private Map<String, JsonObject> backendBlocks = new TreeMap<>();
+  /** The process environment, for backends (bare environment entries, engine discovery); injectable for tests. */
+  private Map<String, String> hostEnv = System.getenv();
   private LogStreamOptions logs = new LogStreamOptions();
   private MetricsOptions metrics = new MetricsOptions();
   private ConnectionOptions connection = new ConnectionOptions();
@@ -63,7 +69,9 @@ public class WorkerOptions {
     idleOnComplete = other.idleOnComplete;
     sessionSharingServerUrl = other.sessionSharingServerUrl;
     shutdownGracePeriod = other.shutdownGracePeriod;
-    docker = new DockerOptions(other.docker);
+    environment = new ArrayList<>(other.environment);
+    other.backendBlocks.forEach((name, block) -> backendBlocks.put(name, block.copy()));
+    hostEnv = other.hostEnv;
     logs = new LogStreamOptions(other.logs);
     metrics = new MetricsOptions(other.metrics);
     connection = new ConnectionOptions(other.connection);
@@ -90,10 +98,21 @@ public class WorkerOptions {
     r.string("idle_on_complete", o::setIdleOnComplete);
     r.string("session_sharing_server_url", o::setSessionSharingServerUrl);
     r.duration("shutdown_grace_period", o::setShutdownGracePeriod);
-    o.docker = DockerOptions.read(r.object("docker"), hostEnv);
+    List<JsonObject> env = r.objectList("environment");
+    for (int i = 0; i < env.size(); i++) {
+      o.environment.add(EnvEntry.fromJson("environment[" + i + "]", env.get(i), hostEnv));
+    }
+    o.hostEnv = hostEnv;
     o.logs = LogStreamOptions.read(r.object("logs"));
     o.metrics = MetricsOptions.read(r.object("metrics"));
     o.connection = ConnectionOptions.read(r.object("connection"));
+    // any other object is a backend's block; whether a backend of that name exists is checked above config
+    for (String key : json.fieldNames()) {
+      if (!r.wasRead(key) && json.getValue(key) instanceof JsonObject block) {
+        o.backendBlocks.put(key, block.copy());
+        r.object(key);
+      }
+    }
     r.rejectUnknownKeys();
     return o;
   }
@@ -112,10 +131,11 @@ public class WorkerOptions {
     putIfSet(json, "idle_on_complete", idleOnComplete);
     putIfSet(json, "session_sharing_server_url", sessionSharingServerUrl);
     json.put("shutdown_grace_period", Durations.format(shutdownGracePeriod))
-        .put("docker", docker.toJson())
+        .put("environment", new JsonArray(environment.stream().map(EnvEntry::toJson).toList()))
         .put("logs", logs.toJson())
         .put("metrics", metrics.toJson())
         .put("connection", connection.toJson());
+    backendBlocks.forEach((name, block) -> json.put(name, block.copy()));
     return json;
   }
 
@@ -148,11 +168,8 @@ public class WorkerOptions {
     if (sessionSharingServerUrl != null && !sessionSharingServerUrl.isBlank()) {
       checkUrl("session_sharing_server_url", sessionSharingServerUrl, Set.of("ws", "wss", "http", "https"));
     }
-    if (!GO_BACKENDS.contains(backend)) {
-      throw new ConfigException("unknown backend \"" + backend + "\" (valid: docker, direct, kubernetes, command)");
-    }
-    if (!DOCKER_BACKEND.equals(backend)) {
-      throw new ConfigException("backend \"" + backend + "\" is not supported by this worker yet; use --backend docker");
+    if (backend == null || backend.isBlank()) {
+      throw new ConfigException("backend must not be empty");
     }
     if (!LOG_LEVELS.contains(logLevel)) {
       throw new ConfigException("invalid log level \"" + logLevel + "\" (valid: debug, info, warn, error)");
@@ -171,10 +188,28 @@ public class WorkerOptions {
     if (shutdownGracePeriod.isNegative()) {
       throw new ConfigException("shutdown_grace_period must not be negative");
     }
-    docker.validate();
     logs.validate();
     metrics.validate();
     connection.validate();
+    return this;
+  }
+
+  /**
+   * {@link #validate()}, then the backend: {@code backend} must name one of {@code backends}, and each backend's block
+   * must parse (a block that names no backend is an unknown setting).
+   */
+  public WorkerOptions validate(Map<String, ? extends BackendSettings> backends) {
+    for (String name : backendBlocks.keySet()) {
+      if (!backends.containsKey(name)) {
+        throw new ConfigException("unknown setting \"" + name + "\" (not a setting, and no backend has that name;"
+            + " backends: " + String.join(", ", new java.util.TreeSet<>(backends.keySet())) + ")");
+      }
+    }
+    backendBlocks.forEach((name, block) -> backends.get(name).options(block, hostEnv));
+    validate();
+    if (!backendBlocks.containsKey(backend)) {
+      BackendSettings.select(backends, backend).options(new JsonObject(), hostEnv);
+    }
     return this;
   }
 
@@ -211,8 +246,9 @@ public class WorkerOptions {
     if (json.containsKey("api_key")) {
       json.put("api_key", "<redacted>");
     }
-    json.getJsonObject("docker").put("environment",
-        docker.getEnvironment().stream().map(e -> e.name() + "=<redacted>").toList());
+    // by convention, values under any "environment" list are secrets, the backends' blocks included
+    redactEnvironment(json);
+    backendBlocks.keySet().forEach(name -> redactEnvironment(json.getJsonObject(name)));
     return json.encode();
   }
 
@@ -354,12 +390,52 @@ public class WorkerOptions {
     return this;
   }
 
-  public DockerOptions getDocker() {
-    return docker;
+  private static void redactEnvironment(JsonObject json) {
+    if (json.getValue("environment") instanceof JsonArray list) {
+      json.put("environment", new JsonArray(list.stream()
+          .map(e -> e instanceof JsonObject entry ? entry.getString("name") + "=<redacted>" : "<redacted>").toList()));
+    }
   }
 
-  public WorkerOptions setDocker(DockerOptions docker) {
-    this.docker = docker;
+  /** {@code -e} entries: every backend adds them after its own environment. */
+  public List<EnvEntry> getEnvironment() {
+    return List.copyOf(environment);
+  }
+
+  /** Adds (or replaces, moving it last) a variable of every task's environment. */
+  public WorkerOptions putEnv(EnvEntry entry) {
+    environment.removeIf(e -> e.name().equals(entry.name()));
+    environment.add(entry);
+    return this;
+  }
+
+  /** The named backend's settings block as configured so far (a live view: flags edit it); empty when none. */
+  public JsonObject backendBlock(String name) {
+    return backendBlocks.computeIfAbsent(name, n -> new JsonObject());
+  }
+
+  /** A copy of the named backend's settings block; empty when none was given. */
+  public JsonObject getBackendBlock(String name) {
+    JsonObject block = backendBlocks.get(name);
+    return block == null ? new JsonObject() : block.copy();
+  }
+
+  public WorkerOptions setBackendBlock(String name, JsonObject block) {
+    backendBlocks.put(name, block.copy());
+    return this;
+  }
+
+  /** Names of every backend that has a settings block. */
+  public Set<String> backendBlockNames() {
+    return Set.copyOf(backendBlocks.keySet());
+  }
+
+  public Map<String, String> getHostEnv() {
+    return hostEnv;
+  }
+
+  public WorkerOptions setHostEnv(Map<String, String> hostEnv) {
+    this.hostEnv = Map.copyOf(hostEnv);
     return this;
   }
 

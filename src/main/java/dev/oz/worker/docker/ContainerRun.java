@@ -11,11 +11,10 @@ import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.WaitResponse;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.logs.SecretRedaction;
-import dev.oz.worker.logs.TaskOutput;
-import dev.oz.worker.task.CancelReason;
-import dev.oz.worker.task.FailureReason;
-import dev.oz.worker.task.TaskOutcome;
-import dev.oz.worker.task.TaskSpec;
+import dev.oz.worker.backend.TaskOutput;
+import dev.oz.worker.backend.CancelReason;
+import dev.oz.worker.protocol.FailureReason;
+import dev.oz.worker.backend.TaskOutcome;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.nio.charset.StandardCharsets;
@@ -40,7 +39,7 @@ final class ContainerRun {
   private static final long FULL_CATCH_UP_LIMIT_BYTES = 4L * 1024 * 1024;
 
   private final DockerRuntime rt;
-  private final TaskSpec spec;
+  private final ContainerSpec spec;
   private final TaskOutput output;
   private String containerId;
   private boolean started;
@@ -49,7 +48,7 @@ final class ContainerRun {
   private final CancelScope scope = new CancelScope();
   private long killTimer = -1;
 
-  ContainerRun(DockerRuntime rt, TaskSpec spec, TaskOutput output) {
+  ContainerRun(DockerRuntime rt, ContainerSpec spec, TaskOutput output) {
     this.rt = rt;
     this.spec = spec;
     this.output = output;
@@ -60,7 +59,7 @@ final class ContainerRun {
     return Future.<Void>succeededFuture()
         .compose(v -> {
           SidecarVolumes.validate(spec.sidecars());
-          return rt.puller().ensure(spec.image(), rt.options().getDocker().getPullPolicy(), true,
+          return rt.puller().ensure(spec.image(), rt.settings().getPullPolicy(), true,
               FailureReason.IMAGE_PULL, scope);
         })
         .compose(image -> cancelReason != null ? Future.failedFuture(new Cancelled()) : rt.sidecars().prepare(spec.sidecars(), scope))
@@ -80,7 +79,7 @@ final class ContainerRun {
     for (String b : sidecarBinds) {
       binds.add(Bind.parse(b));
     }
-    for (String v : rt.options().getDocker().getVolumes()) {
+    for (String v : rt.settings().getVolumes()) {
       binds.add(Bind.parse(v));
     }
     HostConfig host = HostConfig.newHostConfig().withBinds(binds);
@@ -275,14 +274,14 @@ final class ContainerRun {
     scope.cancel();
     if (started && !exited) {
       log.info("Stopping container {} of task {} (SIGTERM, SIGKILL after {})", shortId(), spec.taskId(),
-          rt.options().getDocker().getCancelGracePeriod());
+          rt.settings().getCancelGracePeriod());
       signal("SIGTERM");
       scheduleKill();
     }
   }
 
   private void scheduleKill() {
-    long graceMs = Math.max(1, rt.options().getDocker().getCancelGracePeriod().toMillis());
+    long graceMs = Math.max(1, rt.settings().getCancelGracePeriod().toMillis());
     killTimer = rt.vertx().setTimer(graceMs, id -> {
       killTimer = -1;
       if (!exited) {

@@ -4,11 +4,12 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.config.WorkerOptions;
-import dev.oz.worker.logs.TaskOutput;
-import dev.oz.worker.task.CancelReason;
-import dev.oz.worker.task.TaskBackend;
-import dev.oz.worker.task.TaskOutcome;
-import dev.oz.worker.task.TaskSpec;
+import dev.oz.worker.backend.TaskOutput;
+import dev.oz.worker.backend.CancelReason;
+import dev.oz.worker.backend.TaskBackend;
+import dev.oz.worker.backend.TaskOutcome;
+import dev.oz.worker.backend.BackendContext;
+import dev.oz.worker.backend.TaskDescription;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -33,6 +34,7 @@ public final class DockerBackend implements TaskBackend {
   private final Vertx vertx;
   private final Context context;
   private final WorkerOptions options;
+  private final DockerOptions settings;
   private final Map<String, String> env;
   private final Map<String, ContainerRun> running = new HashMap<>();
   private final Map<String, Future<TaskOutcome>> inFlight = new HashMap<>();
@@ -43,32 +45,29 @@ public final class DockerBackend implements TaskBackend {
   private Future<Void> health;
   private long healthCheckedNanos;
 
-  private DockerBackend(Vertx vertx, WorkerOptions options, Map<String, String> env) {
-    this.vertx = vertx;
+  DockerBackend(BackendContext<DockerOptions> backend) {
+    this.vertx = backend.vertx();
     this.context = vertx.getOrCreateContext();
-    this.options = options;
-    this.env = env;
-  }
-
-  public static TaskBackend create(Vertx vertx, WorkerOptions options) {
-    return new DockerBackend(vertx, options, System.getenv());
+    this.options = backend.worker();
+    this.settings = backend.options();
+    this.env = backend.hostEnv();
   }
 
   @Override
   public Future<Void> start() {
     String pool = "oz-docker-" + options.getWorkerId() + "-" + UUID.randomUUID().toString().substring(0, 8);
-    blocking = new Blocking(vertx.createSharedWorkerExecutor(pool, options.getDocker().getBlockingPoolSize()), context);
+    blocking = new Blocking(vertx.createSharedWorkerExecutor(pool, settings.getBlockingPoolSize()), context);
     return blocking.run(() -> {
-      docker = DockerEngine.connect(options.getDocker(), env);
-      String platform = DockerEngine.checkPlatform(docker, DockerEngine.address(options.getDocker(), env));
+      docker = DockerEngine.connect(settings, env);
+      String platform = DockerEngine.checkPlatform(docker, DockerEngine.address(settings, env));
       log.info("Docker daemon is reachable, platform: {}", platform);
       removeLeftovers();
       return platform;
     }).map(platform -> {
       ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(env), platform);
       Map<String, String> helperLabels = Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId(), "oz.role", "sidecar-copy");
-      SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, options.getDocker().getPullPolicy(), helperLabels);
-      runtime = new DockerRuntime(vertx, options, docker, blocking, puller, sidecars);
+      SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, settings.getPullPolicy(), helperLabels);
+      runtime = new DockerRuntime(vertx, options, settings, docker, blocking, puller, sidecars);
       return (Void) null;
     }).onFailure(err -> release());
   }
@@ -94,7 +93,8 @@ public final class DockerBackend implements TaskBackend {
   }
 
   @Override
-  public Future<TaskOutcome> execute(TaskSpec spec, TaskOutput output) {
+  public Future<TaskOutcome> execute(TaskDescription task, TaskOutput output) {
+    ContainerSpec spec = ContainerSpec.of(task, settings, options.getEnvironment());
     ContainerRun run = new ContainerRun(runtime, spec, output);
     CancelReason early = earlyCancels.remove(spec.taskId());
     if (early != null) {

@@ -6,7 +6,7 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
-import dev.oz.worker.config.DockerOptions;
+import dev.oz.worker.docker.DockerOptions;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;

@@ -9,6 +9,7 @@ import java.util.List;
 record DockerRuntime(
     Vertx vertx,
     WorkerOptions options,
+    DockerOptions settings,
     DockerClient docker,
     Blocking blocking,
     ImagePuller puller,

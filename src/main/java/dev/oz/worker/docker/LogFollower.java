@@ -2,8 +2,8 @@ package dev.oz.worker.docker;
 
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.StreamType;
-import dev.oz.worker.logs.StdStream;
-import dev.oz.worker.logs.TaskOutput;
+import dev.oz.worker.backend.StdStream;
+import dev.oz.worker.backend.TaskOutput;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 

@@ -2,7 +2,7 @@ package dev.oz.worker.docker;
 
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.StreamType;
-import dev.oz.worker.logs.StdStream;
+import dev.oz.worker.backend.StdStream;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.io.ByteArrayOutputStream;

@@ -1,5 +1,7 @@
 package dev.oz.worker.logs;
 
+import dev.oz.worker.backend.TaskOutput;
+import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.LogStreamOptions;

@@ -1,5 +1,7 @@
 package dev.oz.worker.logs;
 
+import dev.oz.worker.backend.TaskOutput;
+import dev.oz.worker.backend.StdStream;
 import java.util.Arrays;
 import java.util.List;
 

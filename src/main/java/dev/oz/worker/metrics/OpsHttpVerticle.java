@@ -104,7 +104,7 @@ public final class OpsHttpVerticle extends VerticleBase {
           }
         })
         .onFailure(err -> json(ctx, 503, new JsonObject().put("status", "not ready")
-            .put("reason", "Docker engine: " + err.getMessage())));
+            .put("reason", "backend " + options.getBackend() + ": " + err.getMessage())));
   }
 
   private void status(RoutingContext ctx) {

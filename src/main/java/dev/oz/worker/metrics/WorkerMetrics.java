@@ -20,6 +20,7 @@ public interface WorkerMetrics {
   String SUCCEEDED = "succeeded";
   String FAILED = "failed";
   String CANCELLED = "cancelled";
+  String DISPATCHED = "dispatched";
 
   /** Failure phases (label {@code phase}). */
   String PHASE_ASSIGNMENT = "assignment";

@@ -1,9 +1,15 @@
 package dev.oz.worker.task;
 
+import dev.oz.worker.backend.BackendCapabilities;
+import dev.oz.worker.backend.BackendContext;
+import dev.oz.worker.backend.BackendFactory;
+import dev.oz.worker.backend.TaskBackend;
+import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.protocol.FailureReason;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.time.Duration;
@@ -11,25 +17,32 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /** Puts a {@link TaskBackend} on the event bus: execute and cancel requests in, outcomes out. */
-public final class BackendVerticle extends VerticleBase {
+public final class BackendVerticle<O> extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(BackendVerticle.class);
 
   private final WorkerOptions options;
   private final WorkerBus bus;
-  private final TaskBackendFactory factory;
+  private final BackendFactory<O> factory;
+  private final O backendOptions;
   private final ShutdownCoordinator shutdown;
   private TaskBackend backend;
 
-  public BackendVerticle(WorkerOptions options, WorkerBus bus, TaskBackendFactory factory, ShutdownCoordinator shutdown) {
+  /** Parses the backend's settings block at once, so a bad block fails before anything is deployed. */
+  public BackendVerticle(WorkerOptions options, WorkerBus bus, BackendFactory<O> factory, ShutdownCoordinator shutdown) {
     this.options = options;
     this.bus = bus;
     this.factory = factory;
+    this.backendOptions = factory.options(options.getBackendBlock(factory.name()), options.getHostEnv());
     this.shutdown = shutdown;
+  }
+
+  public BackendCapabilities capabilities() {
+    return factory.capabilities(backendOptions);
   }
 
   @Override
   public Future<?> start() {
-    backend = factory.create(vertx, options);
+    backend = factory.create(new BackendContext<>(vertx, options, backendOptions, options.getHostEnv()));
     return backend.start().onSuccess(v -> {
       bus.<ExecuteTask>consumer(Addresses.EXECUTE, msg -> execute(msg.body()));
       bus.<CancelTask>consumer(Addresses.CANCEL, msg -> backend.cancel(msg.body().taskId(), msg.body().reason())
@@ -41,10 +54,10 @@ public final class BackendVerticle extends VerticleBase {
   }
 
   private void execute(ExecuteTask request) {
-    String taskId = request.spec().taskId();
+    String taskId = request.task().taskId();
     Future<TaskOutcome> outcome;
     try {
-      outcome = backend.execute(request.spec(), request.output());
+      outcome = backend.execute(request.task(), request.output());
     } catch (RuntimeException e) {
       outcome = Future.failedFuture(e);
     }
@@ -62,7 +75,7 @@ public final class BackendVerticle extends VerticleBase {
       return Future.succeededFuture();
     }
     // Tasks are cancelled through this backend while the lifecycle drains; release it only afterwards.
-    Duration cap = options.getShutdownGracePeriod().plus(options.getDocker().getCancelGracePeriod()).plusSeconds(60);
+    Duration cap = options.getShutdownGracePeriod().plus(capabilities().cancelTimeout()).plusSeconds(60);
     return Deadline.atMost(vertx, shutdown.tasksDrained(context), cap.toMillis(), () -> { })
         .compose(v -> backend.shutdown());
   }

@@ -1,7 +1,8 @@
 package dev.oz.worker.task;
 
-import dev.oz.worker.logs.TaskOutput;
+import dev.oz.worker.backend.TaskDescription;
+import dev.oz.worker.backend.TaskOutput;
 
 /** Lifecycle -> backend: run this task, writing its output to {@code output}. */
-public record ExecuteTask(TaskSpec spec, TaskOutput output) {
+public record ExecuteTask(TaskDescription task, TaskOutput output) {
 }

@@ -1,11 +1,16 @@
 package dev.oz.worker.task;
 
+import dev.oz.worker.backend.BackendCapabilities;
+import dev.oz.worker.backend.CancelReason;
+import dev.oz.worker.backend.TaskDescription;
+import dev.oz.worker.backend.TaskOutcome;
+import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.logs.OpenTaskLog;
-import dev.oz.worker.logs.TaskOutput;
 import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.protocol.ServerMessage;
 import dev.oz.worker.protocol.TaskAssignment;
 import dev.oz.worker.protocol.TaskCancellation;
@@ -36,13 +41,22 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(TaskLifecycleVerticle.class);
   /** How long after cancelling on shutdown a backend may take before the worker reports the task itself. */
   private static final Duration CANCEL_REPORT_SLACK = Duration.ofSeconds(20);
+  private static final int DISPATCHED_REMEMBERED = 4096;
 
   private final WorkerOptions options;
   private final WorkerBus bus;
   private final WorkerMetrics metrics;
   private final ShutdownCoordinator shutdown;
-  private final TaskSpecResolver resolver;
+  private final BackendCapabilities capabilities;
+  private final TaskDescriptionResolver resolver;
   private final Map<String, Running> active = new LinkedHashMap<>();
+  /** Tasks handed to another system: no slot, no report of ours, but a cancellation still goes to the backend. */
+  private final Map<String, String> dispatched = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+      return size() > DISPATCHED_REMEMBERED;
+    }
+  };
   private boolean shuttingDown;
   private Promise<Void> allEnded;
 
@@ -64,12 +78,14 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     }
   }
 
-  public TaskLifecycleVerticle(WorkerOptions options, WorkerBus bus, WorkerMetrics metrics, ShutdownCoordinator shutdown) {
+  public TaskLifecycleVerticle(WorkerOptions options, BackendCapabilities capabilities, WorkerBus bus,
+      WorkerMetrics metrics, ShutdownCoordinator shutdown) {
     this.options = options;
+    this.capabilities = capabilities;
     this.bus = bus;
     this.metrics = metrics;
     this.shutdown = shutdown;
-    this.resolver = new TaskSpecResolver(options);
+    this.resolver = new TaskDescriptionResolver(options);
   }
 
   @Override
@@ -116,7 +132,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     metrics.taskClaimed();
     metrics.tasksActive(active.size());
 
-    TaskSpec spec;
+    TaskDescription spec;
     try {
       spec = resolver.resolve(a);
     } catch (RuntimeException e) {
@@ -141,7 +157,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
         });
   }
 
-  private List<String> secretsOf(TaskSpec spec) {
+  private List<String> secretsOf(TaskDescription spec) {
     List<String> secrets = new ArrayList<>(spec.secrets());
     secrets.add(options.getApiKey());
     return secrets;
@@ -149,6 +165,12 @@ public final class TaskLifecycleVerticle extends VerticleBase {
 
   private void onCancellation(TaskCancellation c) {
     Running task = active.get(c.taskId());
+    if (task == null && dispatched.remove(c.taskId()) != null) {
+      // it runs elsewhere now: the backend forwards the cancellation, whoever runs it reports
+      log.atInfo().addKeyValue("task_id", c.taskId()).log("Cancelling dispatched task: taskID={}", c.taskId());
+      bus.send(Addresses.CANCEL, new CancelTask(c.taskId(), CancelReason.USER));
+      return;
+    }
     if (task == null) {
       log.warn("Received cancellation for inactive task: taskID={}", c.taskId());
       return;
@@ -170,20 +192,33 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     finish(task, finished.outcome());
   }
 
-  /** Flushes the task's log stream, then sends its one terminal report and frees the slot. */
+  /**
+   * Flushes the task's log stream, then sends its one terminal report and frees the slot. A dispatched task gets no
+   * report of ours: the system it was handed to reports it.
+   */
   private void finish(Running task, TaskOutcome outcome) {
     task.reported = true;
-    WorkerMessage terminal = terminalReport(task, outcome);
+    WorkerMessage terminal = outcome.status() == TaskOutcome.Status.DISPATCHED && task.cancelReason == null
+        ? dispatched(task) : terminalReport(task, outcome);
     bus.request(Addresses.LOG_CLOSE, task.taskId)
         .onFailure(err -> log.warn("Task {}: could not flush its log stream: {}", task.taskId, err.getMessage()))
         .onComplete(ar -> {
-          report(terminal);
+          if (terminal != null) {
+            report(terminal);
+          }
           active.remove(task.taskId);
           metrics.tasksActive(active.size());
           if (allEnded != null && active.isEmpty()) {
             allEnded.tryComplete();
           }
         });
+  }
+
+  private WorkerMessage dispatched(Running task) {
+    log.atInfo().addKeyValue("task_id", task.taskId).log("Task {} dispatched", task.taskId);
+    metrics.taskEnded(WorkerMetrics.DISPATCHED, Duration.ofNanos(System.nanoTime() - task.startNanos));
+    dispatched.put(task.taskId, task.taskId);
+    return null;
   }
 
   private WorkerMessage terminalReport(Running task, TaskOutcome outcome) {
@@ -256,6 +291,12 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     if (remaining.isEmpty()) {
       return allEnded.future();
     }
+    if (capabilities.preservesTasksOnShutdown()) {
+      // they outlive this worker (e.g. Kubernetes Jobs): nothing to cancel, nothing to report now
+      log.info("Leaving {} running task(s) to the backend, which preserves them across a worker shutdown",
+          remaining.size());
+      return Future.succeededFuture();
+    }
     log.info("Cancelling {} active task(s)", remaining.size());
     for (Running t : remaining) {
       if (t.cancelReason == null) {
@@ -263,7 +304,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       }
       bus.send(Addresses.CANCEL, new CancelTask(t.taskId, CancelReason.SHUTDOWN));
     }
-    long slack = options.getDocker().getCancelGracePeriod().plus(CANCEL_REPORT_SLACK).toMillis();
+    long slack = capabilities.cancelTimeout().plus(CANCEL_REPORT_SLACK).toMillis();
     long timer = vertx.setTimer(slack, id -> {
       for (Running t : List.copyOf(active.values())) {
         if (!t.reported) {

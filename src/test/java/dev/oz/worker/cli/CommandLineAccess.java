@@ -1,5 +1,6 @@
 package dev.oz.worker.cli;
 
+import dev.oz.worker.backend.BackendRegistry;
 import dev.oz.worker.config.WorkerConfigLoader;
 import dev.oz.worker.config.WorkerOptions;
 import java.nio.file.Path;
@@ -12,7 +13,9 @@ public final class CommandLineAccess {
   }
 
   public static WorkerOptions load(List<String> flags, String conf, Path yaml, Map<String, String> env) {
-    CommandLine cli = CommandLine.parse(flags);
-    return WorkerConfigLoader.load(conf != null ? conf : cli.conf(), yaml, env, o -> cli.applyTo(o, env));
+    BackendRegistry backends = BackendRegistry.load();
+    CommandLine cli = CommandLine.parse(flags, backends.settings());
+    return WorkerConfigLoader.load(conf != null ? conf : cli.conf(), yaml, env, o -> cli.applyTo(o, env),
+        backends.settings());
   }
 }

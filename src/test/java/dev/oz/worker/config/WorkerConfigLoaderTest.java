@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.cli.CommandLineAccess;
+import dev.oz.worker.docker.DockerOptions;
+import dev.oz.worker.docker.PullPolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,6 +27,11 @@ class WorkerConfigLoaderTest {
     return CommandLineAccess.load(List.of(flags), conf, yaml, env);
   }
 
+  /** The Docker backend's settings as it will read them. */
+  private static DockerOptions docker(WorkerOptions o) {
+    return DockerOptions.fromJson(o.getBackendBlock("docker"), o.getHostEnv());
+  }
+
   private Path file(String name, String content) throws Exception {
     Path p = dir.resolve(name);
     Files.writeString(p, content);
@@ -39,8 +46,8 @@ class WorkerConfigLoaderTest {
     assertEquals("docker", o.getBackend());
     assertTrue(o.isCleanup());
     assertEquals(0, o.getMaxConcurrentTasks());
-    assertEquals(List.of(PullPolicy.ALWAYS, PullPolicy.IF_NOT_PRESENT), o.getDocker().getPullPolicy());
-    assertEquals(Duration.ofSeconds(10), o.getDocker().getCancelGracePeriod());
+    assertEquals(List.of(PullPolicy.ALWAYS, PullPolicy.IF_NOT_PRESENT), docker(o).getPullPolicy());
+    assertEquals(Duration.ofSeconds(10), docker(o).getCancelGracePeriod());
     assertEquals(Duration.ZERO, o.getShutdownGracePeriod());
     assertEquals(64 * 1024, o.getLogs().getChunkBytes());
     assertEquals(Duration.ofMillis(250), o.getLogs().getFlushInterval());
@@ -71,8 +78,10 @@ class WorkerConfigLoaderTest {
     assertEquals(4, o.getMaxConcurrentTasks(), "flags beat everything");
     assertEquals("5m", o.getIdleOnComplete(), "conf value kept when nothing overrides it");
     assertEquals("wss://env:2/ws", o.getWsUrl());
-    assertEquals(List.of("/y:/y", "/f:/f"), o.getDocker().getVolumes(), "-v adds to the configured volumes");
-    assertEquals(List.of("FROM_YAML", "FROM_FLAG"), o.getDocker().getEnvironment().stream().map(EnvEntry::name).toList());
+    assertEquals(List.of("/y:/y", "/f:/f"), docker(o).getVolumes(), "-v adds to the configured volumes");
+    assertEquals(List.of("FROM_YAML"), docker(o).getEnvironment().stream().map(EnvEntry::name).toList());
+    assertEquals(List.of("FROM_FLAG"), o.getEnvironment().stream().map(EnvEntry::name).toList(),
+        "-e is every backend's, added after the backend's own environment");
   }
 
   @Test
@@ -94,7 +103,7 @@ class WorkerConfigLoaderTest {
     WorkerOptions o = load(null, null, Map.of("HOST_VAR", "from-host"), "--api-key", "k", "--worker-id", "w",
         "-e", "A=1", "-e", "B=x=y", "-e", "C=", "-e", "HOST_VAR", "-e", "UNSET_VAR", "--env=A=2");
     assertEquals(List.of("B=x=y", "C=", "HOST_VAR=from-host", "UNSET_VAR=", "A=2"),
-        o.getDocker().getEnvironment().stream().map(e -> e.name() + "=" + e.value()).toList());
+        o.getEnvironment().stream().map(e -> e.name() + "=" + e.value()).toList());
   }
 
   @Test
@@ -114,7 +123,7 @@ class WorkerConfigLoaderTest {
     assertTrue(invalid("--worker-id", "w", "--server-root-url", "ftp://x").contains("unsupported URL scheme"));
     assertEquals("max_concurrent_tasks must not be negative (0 means unlimited), got -1",
         invalid("--worker-id", "w", "--max-concurrent-tasks", "-1"));
-    assertEquals("unknown backend \"lambda\" (valid: docker, direct, kubernetes, command)",
+    assertEquals("unknown backend \"lambda\" (available: docker, scripted)",
         invalid("--worker-id", "w", "--backend", "lambda"));
     assertTrue(invalid("--worker-id", "w", "--backend", "kubernetes").contains("not supported by this worker"));
     assertTrue(invalid("--worker-id", "w", "--max-concurrent-tasks", "two").contains("expected a whole number"));
@@ -174,7 +183,7 @@ class WorkerConfigLoaderTest {
   void yamlEnvironmentWithoutValueReadsHost() throws Exception {
     Path yaml = file("w.yaml", "worker_id: w\nbackend:\n  docker:\n    environment:\n      - name: HOSTY\n");
     WorkerOptions o = load(null, yaml, Map.of("HOSTY", "h", "OZ_API_KEY", "k"));
-    assertEquals("h", o.getDocker().getEnvironment().get(0).value());
+    assertEquals("h", docker(o).getEnvironment().get(0).value());
   }
 
   @Test
@@ -213,7 +222,7 @@ class WorkerConfigLoaderTest {
     WorkerOptions o = load(null, null, NO_ENV, "--api-key", "k", "--worker-id", "w",
         "-e", "A=s3cret,B=other,C_1=x", "-e", "NO_PROXY=a.example,b.example");
     assertEquals(List.of("A=s3cret,B=other,C_1=x", "NO_PROXY=a.example,b.example"),
-        o.getDocker().getEnvironment().stream().map(e -> e.name() + "=" + e.value()).toList());
+        o.getEnvironment().stream().map(e -> e.name() + "=" + e.value()).toList());
     assertEquals(List.of("-e A: the value looks like a comma-separated list of assignments (B, C_1); the Go worker"
         + " would split it into separate variables, this worker keeps one variable A (repeat -e for each variable)"),
         o.getWarnings());

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.WorkerVerticle;
-import dev.oz.worker.config.PullPolicy;
+import dev.oz.worker.docker.PullPolicy;
 import dev.oz.worker.config.WorkerOptions;
-import dev.oz.worker.docker.DockerBackend;
+import dev.oz.worker.testing.DockerSettings;
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.TestVertx;
 import dev.oz.worker.testing.Waits;
@@ -61,10 +61,10 @@ class DevControlPlaneIT {
     WorkerOptions o = new WorkerOptions().setApiKey(KEY).setWorkerId(id).setMaxConcurrentTasks(maxConcurrent)
         .setWsUrl("ws://127.0.0.1:" + plane.port() + DevControlPlane.WS_PATH)
         .setServerRootUrl("http://127.0.0.1:" + plane.port());
-    o.getDocker().setPullPolicy(List.of(PullPolicy.NEVER));
+    DockerSettings.edit(o, d -> d.setPullPolicy(List.of(PullPolicy.NEVER)));
     o.getMetrics().setEnabled(false);
     o.getConnection().setCloseTimeout(Duration.ofSeconds(3));
-    testVertx.vertx().deployVerticle(new WorkerVerticle(o, DockerBackend::create, null)).await(30, TimeUnit.SECONDS);
+    testVertx.vertx().deployVerticle(new WorkerVerticle(o)).await(30, TimeUnit.SECONDS);
     return id;
   }
 

@@ -10,6 +10,7 @@ import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Container;
 import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.testing.Assignments;
+import dev.oz.worker.testing.DockerSettings;
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.Waits;
@@ -39,7 +40,7 @@ class DockerBackendIT {
     Path shared = Files.createDirectories(tmp.resolve("shared"));
     try (WorkerHarness h = WorkerHarness.start(o -> {
       o.setCleanup(false).setServerRootUrl("https://oz.example");
-      o.getDocker().addVolume(shared + ":/data:ro").putEnv(new EnvEntry("WORKER_VAR", "w1"));
+      DockerSettings.edit(o, d -> d.addVolume(shared + ":/data:ro").setEnvironment(List.of(new EnvEntry("WORKER_VAR", "w1"))));
     })) {
       JsonObject snapshot = new JsonObject()
           .put("environment_id", "env-1").put("model_id", "m-1").put("profile_id", "p-1")
@@ -149,8 +150,8 @@ class DockerBackendIT {
 
   @Test
   void pullFallsBackToLocalImageWhenTheRegistryIsUnreachable() {
-    try (WorkerHarness h = WorkerHarness.start(o -> o.getDocker().setPullPolicy(
-        dev.oz.worker.config.DockerOptions.DEFAULT_PULL_POLICY));
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o, d -> d.setPullPolicy(
+        dev.oz.worker.docker.DockerOptions.DEFAULT_PULL_POLICY)));
          LogCapture logs = LogCapture.of("dev.oz.worker")) {
       assertEquals("task_completed", h.run(scriptTask("fallback", "exit 0")).getString("type"));
       assertTrue(logs.contains("using the local image"), logs.all());
@@ -189,7 +190,7 @@ class DockerBackendIT {
 
   @Test
   void cancellationStopsTheContainerWithinTheGracePeriod() {
-    try (WorkerHarness h = WorkerHarness.start(o -> o.getDocker().setCancelGracePeriod(Duration.ofSeconds(10)))) {
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o, d -> d.setCancelGracePeriod(Duration.ofSeconds(10))))) {
       h.assign(scriptTask("long", "trap 'exit 143' TERM; sleep 300 & wait"));
       Waits.until(() -> running(h) == 1, Duration.ofSeconds(30), () -> "container not running");
       long start = System.nanoTime();
@@ -205,7 +206,7 @@ class DockerBackendIT {
 
   @Test
   void containerIgnoringSigtermIsKilledAfterTheGracePeriod() {
-    try (WorkerHarness h = WorkerHarness.start(o -> o.getDocker().setCancelGracePeriod(Duration.ofSeconds(1)))) {
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o, d -> d.setCancelGracePeriod(Duration.ofSeconds(1))))) {
       h.assign(scriptTask("stubborn", "trap '' TERM; while true; do sleep 1; done"));
       Waits.until(() -> running(h) == 1, Duration.ofSeconds(30), () -> "container not running");
       long start = System.nanoTime();
@@ -220,7 +221,7 @@ class DockerBackendIT {
 
   @Test
   void shutdownCancelsRunningTasksAndReportsGracefulShutdown() {
-    WorkerHarness h = WorkerHarness.start(o -> o.getDocker().setCancelGracePeriod(Duration.ofSeconds(5)));
+    WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o, d -> d.setCancelGracePeriod(Duration.ofSeconds(5))));
     try (h) {
       h.assign(scriptTask("running", "trap 'exit 143' TERM; sleep 300 & wait"));
       Waits.until(() -> running(h) == 1, Duration.ofSeconds(30), () -> "container not running");
@@ -310,7 +311,7 @@ class DockerBackendIT {
   @Test
   void moreConcurrentTasksThanPooledThreadsAllRunAtOnce() {
     int tasks = 10;
-    try (WorkerHarness h = WorkerHarness.start(o -> o.getDocker().setBlockingPoolSize(2))) {
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o, d -> d.setBlockingPoolSize(2)))) {
       for (int i = 0; i < tasks; i++) {
         h.assign(scriptTask("c" + i, "sleep 6"));
       }

@@ -1,5 +1,7 @@
 package dev.oz.worker.logs;
 
+import dev.oz.worker.backend.StdStream;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;

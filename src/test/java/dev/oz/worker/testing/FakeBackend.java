@@ -1,39 +1,63 @@
 package dev.oz.worker.testing;
 
-import dev.oz.worker.config.WorkerOptions;
-import dev.oz.worker.logs.TaskOutput;
-import dev.oz.worker.task.CancelReason;
-import dev.oz.worker.task.TaskBackend;
-import dev.oz.worker.task.TaskBackendFactory;
-import dev.oz.worker.task.TaskOutcome;
-import dev.oz.worker.task.TaskSpec;
+import dev.oz.worker.backend.BackendCapabilities;
+import dev.oz.worker.backend.BackendContext;
+import dev.oz.worker.backend.BackendFactory;
+import dev.oz.worker.backend.TaskDescription;
+import dev.oz.worker.config.GoYamlBlock;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.Map;
+import dev.oz.worker.backend.TaskOutput;
+import dev.oz.worker.backend.CancelReason;
+import dev.oz.worker.backend.TaskBackend;
+import dev.oz.worker.backend.TaskOutcome;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /** A backend the test drives: tasks run until the test completes them; cancellations are recorded. */
-public final class FakeBackend implements TaskBackend, TaskBackendFactory {
+public final class FakeBackend implements TaskBackend, BackendFactory<Void> {
   private volatile Context context;
   private final Map<String, Promise<TaskOutcome>> running = new ConcurrentHashMap<>();
   private final Map<String, TaskOutput> outputs = new ConcurrentHashMap<>();
-  private final List<TaskSpec> executed = new CopyOnWriteArrayList<>();
+  private final List<TaskDescription> executed = new CopyOnWriteArrayList<>();
   private final List<String> cancels = new CopyOnWriteArrayList<>();
   private volatile boolean shutDown;
   private volatile boolean healthy = true;
 
   @Override
-  public TaskBackend create(Vertx vertx, WorkerOptions options) {
-    context = vertx.getOrCreateContext();
+  public String name() {
+    return "fake";
+  }
+
+  @Override
+  public JsonObject fromGoYaml(GoYamlBlock block, Map<String, String> hostEnv) {
+    return new JsonObject();
+  }
+
+  @Override
+  public Void options(JsonObject block, Map<String, String> hostEnv) {
+    return null;
+  }
+
+  @Override
+  public BackendCapabilities capabilities(Void options) {
+    return BackendCapabilities.local(Duration.ofSeconds(1));
+  }
+
+  @Override
+  public TaskBackend create(BackendContext<Void> backend) {
+    context = backend.vertx().getOrCreateContext();
     return this;
   }
 
   @Override
-  public Future<TaskOutcome> execute(TaskSpec spec, TaskOutput output) {
+  public Future<TaskOutcome> execute(TaskDescription spec, TaskOutput output) {
     Promise<TaskOutcome> p = Promise.promise();
     running.put(spec.taskId(), p);
     outputs.put(spec.taskId(), output);
@@ -77,7 +101,7 @@ public final class FakeBackend implements TaskBackend, TaskBackendFactory {
     });
   }
 
-  public List<TaskSpec> executed() {
+  public List<TaskDescription> executed() {
     return List.copyOf(executed);
   }
 

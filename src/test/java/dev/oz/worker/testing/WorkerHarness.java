@@ -1,9 +1,8 @@
 package dev.oz.worker.testing;
 
 import dev.oz.worker.WorkerVerticle;
-import dev.oz.worker.config.PullPolicy;
+import dev.oz.worker.docker.PullPolicy;
 import dev.oz.worker.config.WorkerOptions;
-import dev.oz.worker.docker.DockerBackend;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -40,7 +39,7 @@ public final class WorkerHarness implements AutoCloseable {
         .setWorkerId("it-" + UUID.randomUUID().toString().substring(0, 8))
         .setWsUrl(cp.wsUrl())
         .setServerRootUrl("http://127.0.0.1:9");
-    options.getDocker().setPullPolicy(List.of(PullPolicy.NEVER)).setCancelGracePeriod(Duration.ofSeconds(3));
+    DockerSettings.edit(options, d -> d.setPullPolicy(List.of(PullPolicy.NEVER)).setCancelGracePeriod(Duration.ofSeconds(3)));
     options.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(500))
         .setCloseTimeout(Duration.ofSeconds(5));
     options.getMetrics().setEnabled(false);
@@ -60,7 +59,7 @@ public final class WorkerHarness implements AutoCloseable {
   public void deploy() {
     int before = cp.handshakes().size();
     try {
-      deploymentId = vertx.deployVerticle(new WorkerVerticle(options, DockerBackend::create, null))
+      deploymentId = vertx.deployVerticle(new WorkerVerticle(options))
           .await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError("worker did not start: " + e.getMessage(), e);

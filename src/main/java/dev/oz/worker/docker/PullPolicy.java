@@ -1,5 +1,6 @@
-package dev.oz.worker.config;
+package dev.oz.worker.docker;
 
+import dev.oz.worker.config.ConfigException;
 import java.util.Locale;
 
 /** When the task image is pulled. A list of policies is tried in order as fallbacks. */

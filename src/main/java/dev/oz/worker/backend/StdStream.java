@@ -1,4 +1,4 @@
-package dev.oz.worker.logs;
+package dev.oz.worker.backend;
 
 /** Which output of a task a chunk came from; the names are the protocol's {@code stream} values. */
 public enum StdStream {

@@ -1,4 +1,4 @@
-package dev.oz.worker.logs;
+package dev.oz.worker.backend;
 
 /**
  * Where a backend writes a running task's output. Thread-safe: backends call it from their own threads

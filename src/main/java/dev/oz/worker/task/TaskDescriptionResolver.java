@@ -1,6 +1,9 @@
 package dev.oz.worker.task;
 
-import dev.oz.worker.config.EnvEntry;
+import dev.oz.worker.backend.TaskDescription;
+import dev.oz.worker.backend.TaskDescription.EnvVar;
+import dev.oz.worker.backend.TaskDescription.Shape;
+import dev.oz.worker.backend.TaskDescription.SidecarMount;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.Task;
@@ -10,66 +13,58 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** Turns an assignment into a {@link TaskSpec}, following PROTOCOL.md section 4 rule by rule. */
-public final class TaskSpecResolver {
+/**
+ * Turns an assignment into the backend-neutral {@link TaskDescription}, following PROTOCOL.md section 4 rule by rule
+ * (the argument vector, the protocol's environment, sidecars); what is a backend's own (default image, entrypoint,
+ * working directory, operator environment) is left to the backend.
+ */
+public final class TaskDescriptionResolver {
   /** Secrets shorter than this are not redacted: replacing "1" or "yes" everywhere would destroy the output. */
   public static final int MIN_SECRET_LENGTH = 4;
-  private static final long GIB = 1L << 30;
 
   private final WorkerOptions options;
 
-  public TaskSpecResolver(WorkerOptions options) {
+  public TaskDescriptionResolver(WorkerOptions options) {
     this.options = options;
   }
 
-  public TaskSpec resolve(TaskAssignment a) {
+  public TaskDescription resolve(TaskAssignment a) {
     Task task = a.task();
-    return new TaskSpec(
+    String image = a.dockerImage() == null || a.dockerImage().isBlank() ? null : a.dockerImage().strip();
+    return new TaskDescription(
         a.taskId(),
         a.executionId(),
         task.title(),
-        image(a),
+        image,
         env(a),
-        command(a),
-        TaskSpec.WORKING_DIR,
+        agentArgs(a),
         sidecars(a),
-        a.instanceShape().vcpus() > 0 ? a.instanceShape().vcpus() * 1_000_000_000L : 0,
-        a.instanceShape().memoryGb() > 0 ? a.instanceShape().memoryGb() * GIB : 0,
+        new Shape(Math.max(0, a.instanceShape().vcpus()), Math.max(0, a.instanceShape().memoryGb())),
         secrets(a));
   }
 
-  private String image(TaskAssignment a) {
-    if (a.dockerImage() != null && !a.dockerImage().isBlank()) {
-      return a.dockerImage().strip();
-    }
-    return options.getDocker().getDefaultImage();
-  }
-
-  private List<String> env(TaskAssignment a) {
-    List<String> env = new ArrayList<>();
-    env.add("TASK_ID=" + a.task().id());
-    env.add("GIT_TERMINAL_PROMPT=0");
-    env.add("GH_PROMPT_DISABLED=1");
+  private List<EnvVar> env(TaskAssignment a) {
+    List<EnvVar> env = new ArrayList<>();
+    env.add(new EnvVar("TASK_ID", a.task().id()));
+    env.add(new EnvVar("GIT_TERMINAL_PROMPT", "0"));
+    env.add(new EnvVar("GH_PROMPT_DISABLED", "1"));
     String root = options.getServerRootUrl();
     if (root != null && !root.isEmpty()) {
-      env.add("WARP_SERVER_ROOT_URL=" + root);
+      env.add(new EnvVar("WARP_SERVER_ROOT_URL", root));
     }
     for (Map.Entry<String, String> e : a.envVars().entrySet()) {
-      env.add(e.getKey() + "=" + e.getValue());
-    }
-    for (EnvEntry e : options.getDocker().getEnvironment()) {
-      env.add(e.name() + "=" + e.value());
+      env.add(new EnvVar(e.getKey(), e.getValue()));
     }
     return env;
   }
 
-  private List<TaskSpec.SidecarMount> sidecars(TaskAssignment a) {
-    List<TaskSpec.SidecarMount> out = new ArrayList<>();
+  private List<SidecarMount> sidecars(TaskAssignment a) {
+    List<SidecarMount> out = new ArrayList<>();
     if (a.sidecarImage() != null && !a.sidecarImage().isEmpty()) {
-      out.add(new TaskSpec.SidecarMount(a.sidecarImage(), "/agent", false));
+      out.add(new SidecarMount(a.sidecarImage(), "/agent", false));
     }
     for (TaskAssignment.SidecarRequest s : a.additionalSidecars()) {
-      out.add(new TaskSpec.SidecarMount(s.image(), s.mountPath(), s.readWrite()));
+      out.add(new SidecarMount(s.image(), s.mountPath(), s.readWrite()));
     }
     return out;
   }
@@ -84,10 +79,10 @@ public final class TaskSpecResolver {
     return out;
   }
 
-  /** {@code /agent/entrypoint.sh agent run ...}, in the exact order of PROTOCOL.md section 4. */
-  List<String> command(TaskAssignment a) {
+  /** {@code agent run ...} (the executable is the backend's), in the exact order of PROTOCOL.md section 4. */
+  List<String> agentArgs(TaskAssignment a) {
     Task task = a.task();
-    List<String> args = new ArrayList<>(List.of(TaskSpec.ENTRYPOINT, "agent", "run"));
+    List<String> args = new ArrayList<>(List.of("agent", "run"));
     if (task.owner() != null && "TEAM".equals(task.owner().type())) {
       args.addAll(List.of("--share", "team:edit"));
     }

@@ -1,6 +1,5 @@
-package dev.oz.worker.task;
+package dev.oz.worker.backend;
 
-import dev.oz.worker.logs.TaskOutput;
 import io.vertx.core.Future;
 
 /**
@@ -21,7 +20,7 @@ public interface TaskBackend {
    *
    * @param output where the task's stdout/stderr goes while it runs (a no-op sink when streaming is off)
    */
-  Future<TaskOutcome> execute(TaskSpec spec, TaskOutput output);
+  Future<TaskOutcome> execute(TaskDescription task, TaskOutput output);
 
   /** Stops a running task; its {@link #execute} future then completes (a cancelled or failed outcome). */
   Future<Void> cancel(String taskId, CancelReason reason);

@@ -1,4 +1,4 @@
-package dev.oz.worker.task;
+package dev.oz.worker.backend;
 
 /** Why a running task is being stopped; decides how its end is reported. */
 public enum CancelReason {

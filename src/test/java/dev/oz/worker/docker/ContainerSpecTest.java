@@ -1,31 +1,39 @@
-package dev.oz.worker.task;
+package dev.oz.worker.docker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import dev.oz.worker.backend.TaskDescription;
+import dev.oz.worker.backend.TaskDescription.SidecarMount;
 import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.TaskAssignment;
+import dev.oz.worker.task.TaskDescriptionResolver;
 import dev.oz.worker.testing.Assignments;
+import dev.oz.worker.testing.DockerSettings;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** PROTOCOL.md section 4, case by case, without Docker. */
-class TaskSpecResolverTest {
+/**
+ * PROTOCOL.md section 4, case by case, without Docker: the backend-neutral description the lifecycle resolves, made
+ * into the task container by the Docker backend.
+ */
+class ContainerSpecTest {
 
   private static WorkerOptions options() {
     WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("w").setServerRootUrl("https://oz.example");
-    o.getDocker().putEnv(new EnvEntry("WORKER_VAR", "wv"));
-    return o;
+    return DockerSettings.edit(o, d -> d.setEnvironment(List.of(new EnvEntry("WORKER_VAR", "wv"))));
   }
 
-  private static TaskSpec resolve(WorkerOptions o, JsonObject data) throws Exception {
+  private static ContainerSpec resolve(WorkerOptions o, JsonObject data) throws Exception {
     TaskAssignment a = (TaskAssignment) ProtocolJson.decode(Assignments.envelope("task_assignment", data).encode());
-    return new TaskSpecResolver(o).resolve(a);
+    TaskDescription task = new TaskDescriptionResolver(o).resolve(a);
+    return ContainerSpec.of(task, DockerOptions.fromJson(o.getBackendBlock("docker"), Map.of()), o.getEnvironment());
   }
 
   private static JsonObject withSnapshot(String taskId, JsonObject snapshot) {
@@ -34,7 +42,7 @@ class TaskSpecResolverTest {
     return d;
   }
 
-  private static List<String> args(TaskSpec spec) {
+  private static List<String> args(ContainerSpec spec) {
     return spec.command().subList(1, spec.command().size());
   }
 
@@ -42,7 +50,7 @@ class TaskSpecResolverTest {
   void minimalUserTask() throws Exception {
     JsonObject d = Assignments.data("t1");
     d.getJsonObject("task").put("owner", new JsonObject().put("Type", "USER").put("Id", 42));
-    TaskSpec spec = resolve(options(), d);
+    ContainerSpec spec = resolve(options(), d);
     assertEquals("ubuntu:22.04", spec.image());
     assertEquals("/agent/entrypoint.sh", spec.command().get(0));
     assertEquals(List.of("agent", "run", "--task-id", "t1", "--sandboxed", "--server-root-url", "https://oz.example",
@@ -85,7 +93,7 @@ class TaskSpecResolverTest {
         .put("env_vars", new JsonObject().put("ZED", "z-secret-1").put("ALPHA", "a").put("MID", "mmmm"))
         .put("instance_shape", new JsonObject().put("vcpus", 2).put("memory_gb", 4));
     d.getJsonObject("task").put("owner", new JsonObject().put("Type", "TEAM").put("Id", 7));
-    TaskSpec spec = resolve(options().setSessionSharingServerUrl("ws://127.0.0.1:8081"), d);
+    ContainerSpec spec = resolve(options().setSessionSharingServerUrl("ws://127.0.0.1:8081"), d);
 
     assertEquals("my/image:1", spec.image());
     assertEquals(List.of(
@@ -102,8 +110,8 @@ class TaskSpecResolverTest {
         "--session-sharing-server-url", "ws://127.0.0.1:8081"), args(spec));
     assertEquals(List.of("TASK_ID=t2", "GIT_TERMINAL_PROMPT=0", "GH_PROMPT_DISABLED=1",
         "WARP_SERVER_ROOT_URL=https://oz.example", "ZED=z-secret-1", "ALPHA=a", "MID=mmmm", "WORKER_VAR=wv"), spec.env());
-    assertEquals(List.of(new TaskSpec.SidecarMount("warpdotdev/agent:latest", "/agent", false),
-        new TaskSpec.SidecarMount("tools:1", "/tools", true)), spec.sidecars());
+    assertEquals(List.of(new SidecarMount("warpdotdev/agent:latest", "/agent", false),
+        new SidecarMount("tools:1", "/tools", true)), spec.sidecars());
     assertEquals(2_000_000_000L, spec.nanoCpus());
     assertEquals(4L << 30, spec.memoryBytes());
     assertEquals(List.of("z-secret-1", "mmmm"), spec.secrets(), "values shorter than 4 characters are not secrets");
@@ -112,7 +120,7 @@ class TaskSpecResolverTest {
 
   @Test
   void otherHarnessSkipsModelAndDefaultsComputerUseOff() throws Exception {
-    TaskSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
+    ContainerSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
         .put("model_id", "m").put("harness", new JsonObject().put("type", " claude "))));
     assertEquals(List.of("agent", "run", "--task-id", "t", "--sandboxed", "--server-root-url", "https://oz.example",
         "--no-computer-use", "--harness", "claude", "--idle-on-complete"), args(spec));
@@ -120,7 +128,7 @@ class TaskSpecResolverTest {
 
   @Test
   void emptySnapshotDefaultsToComputerUseForOz() throws Exception {
-    TaskSpec spec = resolve(options(), withSnapshot("t", new JsonObject()).put("additional_oz_args",
+    ContainerSpec spec = resolve(options(), withSnapshot("t", new JsonObject()).put("additional_oz_args",
         new JsonArray().add("--skip-initial-turn")));
     assertEquals(List.of("agent", "run", "--task-id", "t", "--sandboxed", "--server-root-url", "https://oz.example",
         "--computer-use", "--skip-initial-turn", "--idle-on-complete"), args(spec));
@@ -128,14 +136,14 @@ class TaskSpecResolverTest {
 
   @Test
   void harnessWithNullTypeIsOz() throws Exception {
-    TaskSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
+    ContainerSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
         .put("model_id", "m").put("harness", new JsonObject().putNull("type"))));
     assertEquals(List.of("--model", "m", "--computer-use"), args(spec).subList(7, 10));
   }
 
   @Test
   void explicitComputerUseWinsForOtherHarness() throws Exception {
-    TaskSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
+    ContainerSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
         .put("computer_use_enabled", true).put("harness", new JsonObject().put("type", "codex"))));
     assertEquals(List.of("--computer-use", "--harness", "codex"), args(spec).subList(7, 10));
   }
@@ -146,11 +154,11 @@ class TaskSpecResolverTest {
         new JsonObject().put("disabled", true).put("role_arn", "arn").put("region", "r"),
         new JsonObject().put("disabled", false).put("role_arn", "  ").put("region", "r"));
     for (JsonObject aws : cases) {
-      TaskSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
+      ContainerSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
           .put("inference_providers", new JsonObject().put("aws", aws))));
       assertFalse(spec.command().contains("--bedrock-inference-role"), aws.encode());
     }
-    TaskSpec noRegion = resolve(options(), withSnapshot("t", new JsonObject()
+    ContainerSpec noRegion = resolve(options(), withSnapshot("t", new JsonObject()
         .put("inference_providers", new JsonObject().put("aws", new JsonObject().put("role_arn", "arn").put("region", " ")))));
     assertEquals(List.of("--bedrock-inference-role", "arn", "--idle-on-complete"), args(noRegion).subList(8, 11));
   }
@@ -163,7 +171,7 @@ class TaskSpecResolverTest {
   }
 
   private List<String> shareArgs(String access) throws Exception {
-    TaskSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
+    ContainerSpec spec = resolve(options(), withSnapshot("t", new JsonObject()
         .put("session_sharing", new JsonObject().put("public_access", access))));
     List<String> out = new ArrayList<>();
     List<String> a = spec.command();
@@ -178,18 +186,18 @@ class TaskSpecResolverTest {
 
   @Test
   void idleOnCompleteFallsBackToWorkerSetting() throws Exception {
-    TaskSpec spec = resolve(options().setIdleOnComplete("10m"), Assignments.data("t"));
+    ContainerSpec spec = resolve(options().setIdleOnComplete("10m"), Assignments.data("t"));
     assertEquals(List.of("--idle-on-complete", "10m"), args(spec).subList(7, 9));
-    TaskSpec zero = resolve(options().setIdleOnComplete("10m"), withSnapshot("t", new JsonObject().put("idle_timeout_minutes", 0)));
+    ContainerSpec zero = resolve(options().setIdleOnComplete("10m"), withSnapshot("t", new JsonObject().put("idle_timeout_minutes", 0)));
     assertEquals(List.of("--idle-on-complete", "10m"), args(zero).subList(8, 10));
   }
 
   @Test
   void configuredDefaultImageAndNoRootUrl() throws Exception {
     WorkerOptions o = options();
-    o.getDocker().setDefaultImage("local/base:1");
+    DockerSettings.edit(o, d -> d.setDefaultImage("local/base:1"));
     o.setServerRootUrl("");
-    TaskSpec spec = resolve(o, Assignments.data("t").put("docker_image", ""));
+    ContainerSpec spec = resolve(o, Assignments.data("t").put("docker_image", ""));
     assertEquals("local/base:1", spec.image());
     assertFalse(spec.env().stream().anyMatch(e -> e.startsWith("WARP_SERVER_ROOT_URL=")));
     assertEquals(List.of("--server-root-url", ""), args(spec).subList(5, 7));
@@ -197,7 +205,7 @@ class TaskSpecResolverTest {
 
   @Test
   void nonPositiveShapeMeansNoLimit() throws Exception {
-    TaskSpec spec = resolve(options(), Assignments.data("t")
+    ContainerSpec spec = resolve(options(), Assignments.data("t")
         .put("instance_shape", new JsonObject().put("vcpus", 0).put("memory_gb", -1)));
     assertEquals(0, spec.nanoCpus());
     assertEquals(0, spec.memoryBytes());

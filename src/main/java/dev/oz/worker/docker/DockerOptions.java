@@ -1,5 +1,9 @@
-package dev.oz.worker.config;
+package dev.oz.worker.docker;
 
+import dev.oz.worker.config.ConfigException;
+import dev.oz.worker.config.ConfigReader;
+import dev.oz.worker.config.Durations;
+import dev.oz.worker.config.EnvEntry;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -35,7 +39,9 @@ public class DockerOptions {
     host = other.host;
   }
 
-  static DockerOptions read(ConfigReader r, Map<String, String> hostEnv) {
+  /** Reads and validates the {@code docker} block; unknown keys are errors. */
+  public static DockerOptions fromJson(JsonObject block, Map<String, String> hostEnv) {
+    ConfigReader r = new ConfigReader(block, DockerBackendFactory.NAME);
     DockerOptions o = new DockerOptions();
     r.stringList("volumes", o::setVolumes);
     List<EnvEntry> env = new ArrayList<>();
@@ -54,6 +60,7 @@ public class DockerOptions {
     r.intValue("blocking_pool_size", o::setBlockingPoolSize);
     r.string("host", o::setHost);
     r.rejectUnknownKeys();
+    o.validate();
     return o;
   }
 
@@ -70,7 +77,7 @@ public class DockerOptions {
     return List.copyOf(out);
   }
 
-  void validate() {
+  public void validate() {
     if (defaultImage == null || defaultImage.isBlank()) {
       throw new ConfigException("docker.default_image must not be empty");
     }
@@ -145,13 +152,6 @@ public class DockerOptions {
 
   public DockerOptions setEnvironment(List<EnvEntry> environment) {
     this.environment = new ArrayList<>(environment);
-    return this;
-  }
-
-  /** Adds or replaces a variable; a later entry for the same name wins, like the Go worker's map. */
-  public DockerOptions putEnv(EnvEntry entry) {
-    environment.removeIf(e -> e.name().equals(entry.name()));
-    environment.add(entry);
     return this;
   }
 

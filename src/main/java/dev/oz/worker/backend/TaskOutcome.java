@@ -1,4 +1,6 @@
-package dev.oz.worker.task;
+package dev.oz.worker.backend;
+
+import dev.oz.worker.protocol.FailureReason;
 
 /**
  * How a task ended, as a backend reports it; the lifecycle maps it onto {@code task_completed} or
@@ -10,11 +12,19 @@ package dev.oz.worker.task;
 public record TaskOutcome(Status status, String cause, FailureReason reason, int exitCode) {
 
   public enum Status {
-    SUCCEEDED, FAILED, CANCELLED
+    SUCCEEDED,
+    FAILED,
+    CANCELLED,
+    /** Handed to another system, which reports to the control plane itself (the Go worker's "spawned"). */
+    DISPATCHED
   }
 
   public static TaskOutcome succeeded() {
     return new TaskOutcome(Status.SUCCEEDED, null, null, 0);
+  }
+
+  public static TaskOutcome dispatched() {
+    return new TaskOutcome(Status.DISPATCHED, null, null, 0);
   }
 
   public static TaskOutcome cancelled() {

@@ -1,0 +1,38 @@
+package dev.oz.worker.task;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.oz.worker.backend.TaskDescription;
+import dev.oz.worker.backend.TaskDescription.EnvVar;
+import dev.oz.worker.backend.TaskDescription.Shape;
+import dev.oz.worker.config.EnvEntry;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.protocol.ProtocolJson;
+import dev.oz.worker.protocol.TaskAssignment;
+import dev.oz.worker.testing.Assignments;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The description every backend gets carries nothing of any one backend (the container form: docker.ContainerSpecTest). */
+class TaskDescriptionResolverTest {
+
+  @Test
+  void neutralDescription() throws Exception {
+    WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("w").setServerRootUrl("https://oz.example")
+        .putEnv(new EnvEntry("OPERATOR", "x"));
+    JsonObject data = Assignments.data("t1").put("env_vars", new JsonObject().put("A", "secret-a"))
+        .put("instance_shape", new JsonObject().put("vcpus", 2));
+    TaskAssignment a = (TaskAssignment) ProtocolJson.decode(Assignments.envelope("task_assignment", data).encode());
+    TaskDescription d = new TaskDescriptionResolver(o).resolve(a);
+    assertNull(d.image(), "no image named: the backend picks its default");
+    assertEquals(List.of("agent", "run", "--task-id", "t1", "--sandboxed", "--server-root-url", "https://oz.example",
+        "--idle-on-complete"), d.agentArgs(), "no executable: each backend has its own");
+    assertEquals(List.of(new EnvVar("TASK_ID", "t1"), new EnvVar("GIT_TERMINAL_PROMPT", "0"),
+        new EnvVar("GH_PROMPT_DISABLED", "1"), new EnvVar("WARP_SERVER_ROOT_URL", "https://oz.example"),
+        new EnvVar("A", "secret-a")), d.env(), "operator variables are the backend's to add");
+    assertEquals(new Shape(2, 0), d.shape());
+    assertEquals(List.of("secret-a"), d.secrets());
+  }
+}
