@@ -1,6 +1,6 @@
 package dev.oz.worker.docker;
 
-import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.protocol.FailureReason;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.WorkerExecutor;

@@ -6,7 +6,7 @@ import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.AuthConfig;
 import com.github.dockerjava.api.model.PullResponseItem;
 import dev.oz.worker.config.PullPolicy;
-import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.protocol.FailureReason;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayList;

@@ -7,7 +7,7 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Volume;
 import dev.oz.worker.config.PullPolicy;
-import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.task.TaskSpec.SidecarMount;
 import io.vertx.core.Future;
 import java.io.InputStream;

@@ -1,6 +1,6 @@
 package dev.oz.worker.docker;
 
-import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.protocol.FailureReason;
 
 /** A task phase failed: carries the protocol reason; the message is the cause reported to the control plane. */
 final class TaskFailure extends RuntimeException {

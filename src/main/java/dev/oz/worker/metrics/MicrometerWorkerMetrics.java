@@ -1,6 +1,6 @@
 package dev.oz.worker.metrics;
 
-import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.protocol.FailureReason;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;

@@ -4,6 +4,7 @@ import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.protocol.FailureReason;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.time.Duration;

@@ -1,5 +1,7 @@
 package dev.oz.worker.task;
 
+import dev.oz.worker.protocol.FailureReason;
+
 /**
  * How a task ended, as a backend reports it; the lifecycle maps it onto {@code task_completed} or
  * {@code task_failed}.

@@ -5,7 +5,9 @@ import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.Task;
 import dev.oz.worker.protocol.Task.AgentConfigSnapshot;
+import dev.oz.worker.protocol.Task.AwsInference;
 import dev.oz.worker.protocol.TaskAssignment;
+import dev.oz.worker.protocol.TaskAssignment.InstanceShape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +26,7 @@ public final class TaskSpecResolver {
 
   public TaskSpec resolve(TaskAssignment a) {
     Task task = a.task();
+    InstanceShape shape = a.instanceShape() == null ? new InstanceShape(0, 0) : a.instanceShape();
     return new TaskSpec(
         a.taskId(),
         a.executionId(),
@@ -33,8 +36,8 @@ public final class TaskSpecResolver {
         command(a),
         TaskSpec.WORKING_DIR,
         sidecars(a),
-        a.instanceShape().vcpus() > 0 ? a.instanceShape().vcpus() * 1_000_000_000L : 0,
-        a.instanceShape().memoryGb() > 0 ? a.instanceShape().memoryGb() * GIB : 0,
+        shape.vcpus() > 0 ? shape.vcpus() * 1_000_000_000L : 0,
+        shape.memoryGb() > 0 ? shape.memoryGb() * GIB : 0,
         secrets(a));
   }
 
@@ -115,14 +118,16 @@ public final class TaskSpecResolver {
     }
     boolean computerUse = s.computerUseEnabled() != null ? s.computerUseEnabled() : oz;
     args.add(computerUse ? "--computer-use" : "--no-computer-use");
-    if (s.aws() != null && !s.aws().disabled() && !isBlank(s.aws().roleArn())) {
-      args.addAll(List.of("--bedrock-inference-role", s.aws().roleArn().strip()));
-      addValue(args, "--bedrock-role-region", s.aws().region());
+    AwsInference aws = s.inferenceProviders() == null ? null : s.inferenceProviders().aws();
+    if (aws != null && !aws.disabled() && !isBlank(aws.roleArn())) {
+      args.addAll(List.of("--bedrock-inference-role", aws.roleArn().strip()));
+      addValue(args, "--bedrock-role-region", aws.region());
     }
     addValue(args, "--harness", s.harness() == null ? null : s.harness().type());
-    if ("VIEWER".equals(s.sessionSharingPublicAccess())) {
+    String publicAccess = s.sessionSharing() == null ? null : s.sessionSharing().publicAccess();
+    if ("VIEWER".equals(publicAccess)) {
       args.addAll(List.of("--share", "public:view"));
-    } else if ("EDITOR".equals(s.sessionSharingPublicAccess())) {
+    } else if ("EDITOR".equals(publicAccess)) {
       args.addAll(List.of("--share", "public:edit"));
     }
     if (Boolean.TRUE.equals(s.snapshotDisabled())) {

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.config.WorkerOptions;
-import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.task.TaskOutcome;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.FakeBackend;

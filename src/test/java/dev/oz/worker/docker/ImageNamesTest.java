@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.github.dockerjava.api.model.AuthConfig;
-import dev.oz.worker.task.FailureReason;
+import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.task.TaskSpec.SidecarMount;
 import java.nio.file.Files;
 import java.nio.file.Path;

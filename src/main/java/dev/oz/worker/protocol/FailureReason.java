@@ -1,4 +1,4 @@
-package dev.oz.worker.task;
+package dev.oz.worker.protocol;
 
 /** The {@code failure_reason} values of PROTOCOL.md section 3 that this worker produces. */
 public enum FailureReason {
