@@ -15,6 +15,7 @@ import dev.oz.worker.controlplane.ControlPlaneConnection;
 import dev.oz.worker.docker.DockerBackend;
 import dev.oz.worker.logs.LogStreamingVerticle;
 import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.ServerMessage;
 import dev.oz.worker.protocol.TaskAssignment;
 import dev.oz.worker.protocol.TaskRejected;
@@ -130,7 +131,11 @@ public final class WorkerVerticle extends VerticleBase {
       }
     });
     log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
-    return vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown))
+    return vertx.executeBlocking(() -> {
+          ProtocolJson.prepare(); // Jackson's first use is slow: not on an event loop
+          return null;
+        })
+        .compose(v -> vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown)))
         .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
         .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, bus, metrics, shutdown))
             .onFailure(err -> shutdown.markDrained()))

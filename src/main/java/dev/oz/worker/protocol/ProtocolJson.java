@@ -26,6 +26,7 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -59,6 +60,24 @@ public final class ProtocolJson {
   }
 
   private ProtocolJson() {
+  }
+
+  /**
+   * Builds the (de)serializers of every message type now. Their first use would, and on a busy machine that
+   * takes long enough to stall an event loop: call this on a worker thread before frames flow.
+   */
+  public static void prepare() {
+    for (Map<String, ? extends Class<?>> types : List.of(SERVER_TYPES, WORKER_TYPES)) {
+      for (Class<?> type : types.values()) {
+        MAPPER.readerFor(type);
+        MAPPER.writerFor(type);
+      }
+    }
+    try {
+      decode(encode(new TaskCancellation("t", "")));
+    } catch (ProtocolException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** The worker's side: parses a frame from the control plane. */
