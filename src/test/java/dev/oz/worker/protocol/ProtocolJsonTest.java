@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -169,6 +170,8 @@ class ProtocolJsonTest {
     assertEquals("\"data\" must be an object", reason("{\"type\":\"task_cancellation\"}"));
     assertEquals("message has no \"type\"", reason("{\"data\":{}}"));
     assertEquals("message is not a JSON object", reason("[1,2]"));
+    assertTrue(reason("{\"type\":\"task_cancellation\",\"data\":{\"task_id\":\"t\"}} {}").startsWith("invalid JSON: "),
+        "one message per frame, as Go's decoder reads it");
     assertEquals("unknown message type \"task_claimed\"", reason("{\"type\":\"task_claimed\",\"data\":{\"task_id\":\"t\"}}"),
         "a worker's message is not one the worker accepts");
   }
