@@ -222,7 +222,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
 
   private WorkerStatus status() {
     List<WorkerStatus.ActiveTask> tasks = active.values().stream()
-        .map(t -> new WorkerStatus.ActiveTask(t.taskId, t.executionId, t.title, t.startedAt))
+        // /status says null, not "", for an assignment without an execution id
+        .map(t -> new WorkerStatus.ActiveTask(t.taskId, t.executionId.isEmpty() ? null : t.executionId, t.title, t.startedAt))
         .toList();
     return new WorkerStatus(tasks, options.getMaxConcurrentTasks(), shuttingDown);
   }
