@@ -16,6 +16,7 @@ import dev.oz.worker.backend.BackendFactory;
 import dev.oz.worker.backend.BackendRegistry;
 import dev.oz.worker.logs.LogStreamingVerticle;
 import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.ServerMessage;
 import dev.oz.worker.protocol.TaskAssignment;
 import dev.oz.worker.protocol.TaskRejected;
@@ -155,7 +156,11 @@ public final class WorkerVerticle extends VerticleBase {
     log.info("{}; server root URL for agents: {}; task_log streaming {}", options.getEndpoint().why(),
         options.getServerRootUrl(), options.getLogs().isStream() ? "on" : "off");
     options.getWarnings().forEach(w -> log.warn("{}", w));
-    return vertx.deployVerticle(backend)
+    return vertx.executeBlocking(() -> {
+          ProtocolJson.prepare(); // Jackson's first use is slow: not on an event loop
+          return null;
+        })
+        .compose(v -> vertx.deployVerticle(backend))
         .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
         .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, backend.capabilities(), bus, metrics,
             shutdown))

@@ -2,6 +2,8 @@ package dev.oz.worker.backend;
 
 import dev.oz.worker.protocol.FailureReason;
 
+import dev.oz.worker.protocol.FailureReason;
+
 /**
  * How a task ended, as a backend reports it; the lifecycle maps it onto {@code task_completed} or
  * {@code task_failed}.

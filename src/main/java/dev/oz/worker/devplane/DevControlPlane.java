@@ -1,6 +1,10 @@
 package dev.oz.worker.devplane;
 
-import dev.oz.worker.devplane.DevTask.State;
+import dev.oz.worker.protocol.ProtocolException;
+import dev.oz.worker.protocol.ProtocolJson;
+import dev.oz.worker.protocol.TaskAssignment.InstanceShape;
+import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.WorkerMessage;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -15,37 +19,31 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.security.MessageDigest;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
+import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A local control plane for development and tests: the worker WebSocket endpoint of PROTOCOL.md plus a small
  * HTTP API to submit, watch and cancel tasks. Everything lives in memory; it is not a production control
- * plane. Tasks are spread round-robin across connected workers; a rejected task is offered to another.
+ * plane. This class is the HTTP side (routes, server-sent events, frames through {@link ProtocolJson}); the
+ * {@link Dispatcher} decides which worker runs what.
  */
 public final class DevControlPlane extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(DevControlPlane.class);
   public static final String WS_PATH = "/api/v1/selfhosted/worker/ws";
-  private static final long RETRY_AFTER_REJECT_MS = 1_000;
-
-  /** A connected worker. */
-  private record Worker(String id, ServerWebSocket socket) {
-  }
 
   private final String host;
   private final int port;
   private final String adminKey;
-  private final Map<String, DevTask> tasks = new LinkedHashMap<>();
-  private final List<Worker> workers = new ArrayList<>();
-  private int nextWorker;
-  private long retryTimer = -1;
+  private Dispatcher dispatcher;
   private HttpServer server;
 
   public DevControlPlane(String host, int port, String adminKey) {
@@ -56,22 +54,27 @@ public final class DevControlPlane extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    dispatcher = new Dispatcher(vertx);
     Router router = Router.router(vertx);
     router.route("/api/v1/*").handler(this::requireAdminKey);
     router.route("/api/v1/*").handler(BodyHandler.create().setBodyLimit(1024 * 1024));
     router.post("/api/v1/tasks").handler(this::submit);
     router.get("/api/v1/tasks").handler(ctx -> json(ctx.response(), 200,
-        new JsonObject().put("tasks", new JsonArray(tasks.values().stream().map(DevTask::toJson).toList()))));
+        new JsonObject().put("tasks", new JsonArray(dispatcher.tasks().stream().map(DevTask::toJson).toList()))));
     router.get("/api/v1/tasks/:id").handler(ctx -> withTask(ctx, t -> json(ctx.response(), 200, t.toJson())));
     router.get("/api/v1/tasks/:id/logs").handler(ctx -> withTask(ctx, t -> logs(ctx, t)));
     router.post("/api/v1/tasks/:id/cancel").handler(ctx -> withTask(ctx, t -> cancel(ctx, t)));
     router.route().last().handler(ctx -> json(ctx.response(), 404, error("no such endpoint: " + ctx.request().path())));
-    return vertx.createHttpServer(new HttpServerOptions()
-            .setMaxWebSocketFrameSize(1024 * 1024).setMaxWebSocketMessageSize(16 * 1024 * 1024))
-        .requestHandler(router)
-        .webSocketHandshakeHandler(this::handshake)
-        .webSocketHandler(this::onWorker)
-        .listen(port, host)
+    return vertx.executeBlocking(() -> {
+          ProtocolJson.prepare(); // Jackson's first use is slow: not on an event loop
+          return null;
+        })
+        .compose(v -> vertx.createHttpServer(new HttpServerOptions()
+                .setMaxWebSocketFrameSize(1024 * 1024).setMaxWebSocketMessageSize(16 * 1024 * 1024))
+            .requestHandler(router)
+            .webSocketHandshakeHandler(this::handshake)
+            .webSocketHandler(this::onWorker)
+            .listen(port, host))
         .onSuccess(s -> server = s);
   }
 
@@ -105,112 +108,26 @@ public final class DevControlPlane extends VerticleBase {
     }
     for (String p : query.split("&")) {
       if (p.startsWith("worker_id=") && p.length() > "worker_id=".length()) {
-        return java.net.URLDecoder.decode(p.substring("worker_id=".length()), StandardCharsets.UTF_8);
+        return URLDecoder.decode(p.substring("worker_id=".length()), StandardCharsets.UTF_8);
       }
     }
     return null;
   }
 
   private void onWorker(ServerWebSocket ws) {
-    Worker w = new Worker(workerId(ws.query()), ws);
-    workers.add(w);
-    log.info("Worker {} connected ({} connected)", w.id(), workers.size());
-    ws.textMessageHandler(text -> onWorkerMessage(w, text));
-    ws.closeHandler(v -> {
-      workers.remove(w);
-      log.info("Worker {} disconnected ({} connected)", w.id(), workers.size());
-      // an offer nobody answered goes to the next worker; claimed tasks stay with theirs (it reports on reconnect)
-      tasks.values().stream().filter(t -> t.offered && w.id().equals(t.workerId)).forEach(t -> t.offered = false);
-      dispatch();
+    Dispatcher.Worker w = new Dispatcher.Worker(workerId(ws.query()), m -> ws.writeTextMessage(ProtocolJson.encode(m)));
+    ws.textMessageHandler(text -> {
+      WorkerMessage message;
+      try {
+        message = ProtocolJson.decodeWorkerMessage(text);
+      } catch (ProtocolException e) {
+        log.warn("Ignoring a message from worker {}: {}", w.id(), e.getMessage());
+        return;
+      }
+      dispatcher.onMessage(w, message);
     });
-    dispatch();
-  }
-
-  private void onWorkerMessage(Worker w, String text) {
-    JsonObject msg;
-    try {
-      msg = new JsonObject(text);
-    } catch (DecodeException e) {
-      log.warn("Invalid JSON from worker {}", w.id());
-      return;
-    }
-    JsonObject d = msg.getJsonObject("data", new JsonObject());
-    DevTask t = tasks.get(d.getString("task_id", ""));
-    if (t == null) {
-      return;
-    }
-    switch (msg.getString("type", "")) {
-      case "task_claimed" -> {
-        t.offered = false;
-        t.workerId = d.getString("worker_id", w.id());
-        if (!t.state.finished()) {
-          t.setState(State.CLAIMED);
-        }
-      }
-      case "task_rejected" -> {
-        log.info("Worker {} rejected task {} ({}); re-queueing it", w.id(), t.id, d.getString("reason"));
-        t.rejectedBy.add(w.id());
-        t.offered = false;
-        t.workerId = null;
-        t.nextDispatchNanos = System.nanoTime() + RETRY_AFTER_REJECT_MS * 1_000_000;
-        t.setState(State.QUEUED);
-        dispatch();
-      }
-      case "task_log" -> t.addChunk(new DevTask.Chunk(d.getLong("seq", -1L), d.getString("stream", "stdout"),
-          d.getString("data", ""), d.getLong("dropped_bytes", 0L), d.getBoolean("truncated", false)));
-      case "task_completed" -> {
-        t.message = d.getString("message");
-        t.setState("CANCELLED".equals(d.getString("task_state")) ? State.CANCELLED : State.SUCCEEDED);
-        dispatch();
-      }
-      case "task_failed" -> {
-        t.message = d.getString("message");
-        t.failureReason = d.getString("failure_reason");
-        t.exitCode = d.getInteger("exit_code");
-        t.setState(State.FAILED);
-        dispatch();
-      }
-      default -> { }
-    }
-  }
-
-  /** Offers queued tasks to workers, round-robin, skipping workers that rejected the task. */
-  private void dispatch() {
-    long now = System.nanoTime();
-    long earliestRetry = Long.MAX_VALUE;
-    for (DevTask t : tasks.values()) {
-      if (t.state != State.QUEUED || t.offered || workers.isEmpty()) {
-        continue;
-      }
-      if (t.nextDispatchNanos > now) {
-        earliestRetry = Math.min(earliestRetry, t.nextDispatchNanos);
-        continue;
-      }
-      Worker chosen = null;
-      for (int i = 0; i < workers.size() && chosen == null; i++) {
-        Worker candidate = workers.get((nextWorker + i) % workers.size());
-        if (!t.rejectedBy.contains(candidate.id())) {
-          chosen = candidate;
-          nextWorker = (nextWorker + i + 1) % workers.size();
-        }
-      }
-      if (chosen == null) {
-        // everyone said no: ask again later, maybe a slot has freed
-        t.rejectedBy.clear();
-        t.nextDispatchNanos = now + RETRY_AFTER_REJECT_MS * 1_000_000;
-        earliestRetry = Math.min(earliestRetry, t.nextDispatchNanos);
-        continue;
-      }
-      t.workerId = chosen.id();
-      t.offered = true; // stays queued until the worker claims or rejects it
-      chosen.socket().writeTextMessage(t.assignment().encode());
-    }
-    if (earliestRetry != Long.MAX_VALUE && retryTimer < 0) {
-      retryTimer = vertx.setTimer(Math.max(1, (earliestRetry - now) / 1_000_000), id -> {
-        retryTimer = -1;
-        dispatch();
-      });
-    }
+    ws.closeHandler(v -> dispatcher.disconnected(w));
+    dispatcher.connected(w);
   }
 
   // ---- HTTP API ----
@@ -248,12 +165,13 @@ public final class DevControlPlane extends VerticleBase {
     }
     String id = "task-" + UUID.randomUUID().toString().substring(0, 8);
     String prompt = body.getString("prompt");
+    Map<String, String> env = new LinkedHashMap<>();
+    body.getJsonObject("env", new JsonObject()).forEach(e -> env.put(e.getKey(), (String) e.getValue()));
+    JsonObject shape = body.getJsonObject("shape", new JsonObject());
     DevTask t = new DevTask(id, UUID.randomUUID().toString(), body.getString("title", prompt.length() > 60
         ? prompt.substring(0, 60) : prompt), prompt, body.getString("image"), body.getString("sidecar_image"),
-        body.getJsonObject("env", new JsonObject()), body.getJsonObject("shape", new JsonObject()));
-    tasks.put(id, t);
-    log.info("Task {} submitted", id);
-    dispatch();
+        env, shape.isEmpty() ? null : new InstanceShape(shape.getLong("vcpus", 0L), shape.getLong("memory_gb", 0L)));
+    dispatcher.submit(t);
     json(ctx.response(), 201, new JsonObject().put("task_id", id).put("state", t.state.wire()));
   }
 
@@ -301,8 +219,8 @@ public final class DevControlPlane extends VerticleBase {
     return null;
   }
 
-  private void withTask(RoutingContext ctx, java.util.function.Consumer<DevTask> action) {
-    DevTask t = tasks.get(ctx.pathParam("id"));
+  private void withTask(RoutingContext ctx, Consumer<DevTask> action) {
+    DevTask t = dispatcher.task(ctx.pathParam("id"));
     if (t == null) {
       json(ctx.response(), 404, error("no task " + ctx.pathParam("id")));
     } else {
@@ -315,13 +233,7 @@ public final class DevControlPlane extends VerticleBase {
       json(ctx.response(), 409, error("task " + t.id + " already " + t.state.wire()));
       return;
     }
-    if (t.state == State.QUEUED && !t.offered) {
-      t.message = "cancelled before it was assigned";
-      t.setState(State.CANCELLED);
-    } else {
-      workers.stream().filter(w -> w.id().equals(t.workerId)).forEach(w -> w.socket().writeTextMessage(
-          new JsonObject().put("type", "task_cancellation").put("data", new JsonObject().put("task_id", t.id)).encode()));
-    }
+    dispatcher.cancel(t);
     json(ctx.response(), 202, t.toJson());
   }
 
@@ -338,7 +250,7 @@ public final class DevControlPlane extends VerticleBase {
     long[] sent = {-1};
     Runnable[] watcher = new Runnable[1];
     watcher[0] = () -> {
-      for (DevTask.Chunk c : t.chunks.tailMap(sent[0], false).values()) {
+      for (TaskLog c : t.chunks.tailMap(sent[0], false).values()) {
         res.write(event(c));
         sent[0] = c.seq();
       }
@@ -353,7 +265,7 @@ public final class DevControlPlane extends VerticleBase {
   }
 
   /** One SSE event per chunk: the stream name as event type, one data line per output line. */
-  private static String event(DevTask.Chunk c) {
+  private static String event(TaskLog c) {
     StringBuilder e = new StringBuilder("id: ").append(c.seq()).append('\n').append("event: ").append(c.stream()).append('\n');
     if (c.droppedBytes() > 0) {
       e.append(": ").append(c.droppedBytes()).append(" bytes of output were dropped before this\n");

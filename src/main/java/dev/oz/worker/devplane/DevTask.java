@@ -1,12 +1,19 @@
 package dev.oz.worker.devplane;
 
+import dev.oz.worker.protocol.Task;
+import dev.oz.worker.protocol.TaskAssignment;
+import dev.oz.worker.protocol.TaskAssignment.InstanceShape;
+import dev.oz.worker.protocol.TaskLog;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** One task of the local control plane, with its streamed output. Touched on the control plane's event loop only. */
 final class DevTask {
@@ -25,18 +32,14 @@ final class DevTask {
     }
   }
 
-  /** A chunk of output as the worker sent it. */
-  record Chunk(long seq, String stream, String data, long droppedBytes, boolean truncated) {
-  }
-
   final String id;
   final String executionId;
   final String title;
   final String prompt;
   final String image;
   final String sidecarImage;
-  final JsonObject env;
-  final JsonObject shape;
+  final Map<String, String> env;
+  final InstanceShape shape;
   final Instant createdAt = Instant.now();
   Instant updatedAt = createdAt;
   State state = State.QUEUED;
@@ -47,13 +50,13 @@ final class DevTask {
   boolean offered;
   long nextDispatchNanos;
   final Set<String> rejectedBy = new HashSet<>();
-  final TreeMap<Long, Chunk> chunks = new TreeMap<>();
+  final TreeMap<Long, TaskLog> chunks = new TreeMap<>();
   long logBytes;
   long forgottenBytes;
   final List<Runnable> watchers = new ArrayList<>();
 
   DevTask(String id, String executionId, String title, String prompt, String image, String sidecarImage,
-      JsonObject env, JsonObject shape) {
+      Map<String, String> env, InstanceShape shape) {
     this.id = id;
     this.executionId = executionId;
     this.title = title;
@@ -71,14 +74,14 @@ final class DevTask {
   }
 
   /** Keeps a chunk once per seq (workers may resend after a reconnect). */
-  void addChunk(Chunk c) {
+  void addChunk(TaskLog c) {
     if (chunks.containsKey(c.seq())) {
       return;
     }
     chunks.put(c.seq(), c);
     logBytes += c.data().length();
     while (logBytes > MAX_LOG_BYTES && chunks.size() > 1) {
-      Chunk oldest = chunks.pollFirstEntry().getValue();
+      TaskLog oldest = chunks.pollFirstEntry().getValue();
       logBytes -= oldest.data().length();
       forgottenBytes += oldest.data().length();
     }
@@ -96,30 +99,10 @@ final class DevTask {
   }
 
   /** The protocol's task_assignment for this task. */
-  JsonObject assignment() {
-    JsonObject data = new JsonObject()
-        .put("task_id", id)
-        .put("execution_id", executionId)
-        .put("task", new JsonObject()
-            .put("id", id)
-            .put("title", title)
-            .put("task_definition", new JsonObject().put("prompt", prompt))
-            .put("created_at", createdAt.toString())
-            .put("updated_at", updatedAt.toString())
-            .put("owner", new JsonObject().put("Type", "USER").put("Id", 0)));
-    if (image != null) {
-      data.put("docker_image", image);
-    }
-    if (sidecarImage != null) {
-      data.put("sidecar_image", sidecarImage);
-    }
-    if (!env.isEmpty()) {
-      data.put("env_vars", env);
-    }
-    if (!shape.isEmpty()) {
-      data.put("instance_shape", shape);
-    }
-    return new JsonObject().put("type", "task_assignment").put("data", data);
+  TaskAssignment assignment() {
+    Task task = new Task(id, title, new Task.TaskDefinition(prompt), createdAt.toString(), updatedAt.toString(),
+        new Task.Owner("USER", 0), null, null);
+    return new TaskAssignment(id, executionId, task, image, sidecarImage, env, List.of(), List.of(), shape, null);
   }
 
   JsonObject toJson() {
@@ -144,7 +127,7 @@ final class DevTask {
       json.put("exit_code", exitCode);
     }
     if (!rejectedBy.isEmpty()) {
-      json.put("rejected_by", new io.vertx.core.json.JsonArray(List.copyOf(new java.util.TreeSet<>(rejectedBy))));
+      json.put("rejected_by", new JsonArray(List.copyOf(new TreeSet<>(rejectedBy))));
     }
     return json;
   }

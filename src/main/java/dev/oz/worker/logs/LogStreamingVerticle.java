@@ -116,7 +116,7 @@ public final class LogStreamingVerticle extends VerticleBase {
       log.warn("Task {}: dropped {} bytes of output the control plane could not take in time", ts.taskId, dropped);
     }
     TaskLog chunk = new TaskLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(),
-        new String(bytes, StandardCharsets.UTF_8), dropped, truncated);
+        new String(bytes, StandardCharsets.UTF_8), dropped, truncated, null);
     inFlight++;
     bus.requestUntimed(Addresses.OUTBOUND, chunk).onComplete(ar -> {
       inFlight--;

@@ -1,44 +1,111 @@
 package dev.oz.worker.protocol;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.JsonTypeName;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.io.CharacterEscapes;
 import com.fasterxml.jackson.core.io.SerializedString;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.cfg.CoercionAction;
+import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.oz.worker.protocol.TaskAssignment.InstanceShape;
-import dev.oz.worker.protocol.TaskAssignment.SidecarRequest;
+import com.fasterxml.jackson.databind.type.LogicalType;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The wire format, both directions: the one place where a frame is parsed into a message record and where
- * a message record becomes a frame. Unknown fields are ignored; field names, casing and omit-when-empty
- * rules follow the protocol exactly.
+ * The wire format, both directions and for both sides: frames become message records and records become
+ * frames here and nowhere else. The records carry the rules as annotations: snake_case names, unknown fields
+ * ignored, Go's {@code omitempty} ({@link OmitEmpty}, {@link OmitNull}), and a Go string's null or absence
+ * read as "". A value of the wrong JSON type is refused, as Go's decoder refuses it.
  */
 public final class ProtocolJson {
-  private static final ObjectMapper MAPPER = new ObjectMapper()
-      .setNodeFactory(JsonNodeFactory.withExactBigDecimals(true))
-      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+  private static final ObjectMapper MAPPER = JsonMapper.builder()
+      .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES) // the server adds fields over time
+      // opaque JSON (mcp_servers, failure_details) keeps its numbers exactly: 1.10 stays 1.10
+      .nodeFactory(JsonNodeFactory.withExactBigDecimals(true))
+      .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+      // no "2" for 2, 2.5 for an integer or 1 for a string
+      .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+      .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+      .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS) // one message per frame
+      .withCoercionConfig(LogicalType.Textual, c -> c.setCoercion(CoercionInputShape.Integer, CoercionAction.Fail)
+          .setCoercion(CoercionInputShape.Float, CoercionAction.Fail)
+          .setCoercion(CoercionInputShape.Boolean, CoercionAction.Fail))
+      .withConfigOverride(String.class, o -> o.setSetterInfo(JsonSetter.Value.forValueNulls(Nulls.AS_EMPTY)))
+      .build();
+
+  private static final Map<String, Class<? extends ServerMessage>> SERVER_TYPES = byTypeName(ServerMessage.class);
+  private static final Map<String, Class<? extends WorkerMessage>> WORKER_TYPES = byTypeName(WorkerMessage.class);
+
+  /** The envelope: {@code {"type": ..., "data": {...}}}. */
+  record Envelope(String type, ProtocolMessage data) {
+  }
 
   private ProtocolJson() {
   }
 
-  // ---- server -> worker ----
+  /**
+   * Builds the (de)serializers of every message type now. Their first use would, and on a busy machine that
+   * takes long enough to stall an event loop: call this on a worker thread before frames flow.
+   */
+  public static void prepare() {
+    for (Map<String, ? extends Class<?>> types : List.of(SERVER_TYPES, WORKER_TYPES)) {
+      for (Class<?> type : types.values()) {
+        MAPPER.readerFor(type);
+        MAPPER.writerFor(type);
+      }
+    }
+    try {
+      decode(encode(new TaskCancellation("t", "")));
+    } catch (ProtocolException e) {
+      throw new IllegalStateException(e);
+    }
+  }
 
-  /** Parses one text frame. Throws with a specific reason for invalid JSON, unknown types and missing fields. */
+  /** The worker's side: parses a frame from the control plane. */
   public static ServerMessage decode(String frame) throws ProtocolException {
+    return decode(frame, SERVER_TYPES);
+  }
+
+  /** The control plane's side: parses a frame from a worker. */
+  public static WorkerMessage decodeWorkerMessage(String frame) throws ProtocolException {
+    return decode(frame, WORKER_TYPES);
+  }
+
+  /** One frame for {@code message}, either direction. */
+  public static String encode(ProtocolMessage message) {
+    try {
+      return MAPPER.writeValueAsString(new Envelope(message.type(), message));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot encode " + message.type(), e);
+    }
+  }
+
+  /**
+   * Throws with a specific reason for invalid JSON, unknown types, wrong field types and missing fields. An
+   * assignment whose {@code task_id} is readable carries it in the exception, so it can be rejected.
+   */
+  private static <T extends ProtocolMessage> T decode(String frame, Map<String, Class<? extends T>> types)
+      throws ProtocolException {
     JsonNode root;
     try {
       root = MAPPER.readTree(frame);
@@ -52,252 +119,66 @@ public final class ProtocolJson {
     if (type == null || !type.isTextual()) {
       throw new ProtocolException("message has no \"type\"");
     }
+    Class<? extends T> recordType = types.get(type.asText());
+    if (recordType == null) {
+      throw new ProtocolException("unknown message type \"" + type.asText() + "\"");
+    }
     JsonNode data = root.get("data");
-    switch (type.asText()) {
-      case "task_assignment":
-        JsonNode body = object(data, "data");
-        try {
-          return assignment(body);
-        } catch (ProtocolException e) {
-          JsonNode id = body.get("task_id");
-          throw id != null && id.isTextual() && !id.asText().isEmpty()
-              ? new ProtocolException(e.getMessage(), id.asText()) : e;
-        }
-      case "task_cancellation":
-        return new TaskCancellation(requiredString(object(data, "data"), "task_id"));
-      default:
-        throw new ProtocolException("unknown message type \"" + type.asText() + "\"");
+    if (data == null || !data.isObject()) {
+      throw new ProtocolException("\"data\" must be an object");
     }
+    JsonNode id = data.get("task_id");
+    String rejectable = recordType == TaskAssignment.class && id != null && id.isTextual() && !id.asText().isEmpty()
+        ? id.asText() : null;
+    T message;
+    try {
+      message = MAPPER.treeToValue(data, recordType);
+    } catch (JsonProcessingException e) {
+      throw new ProtocolException(e instanceof JsonMappingException m ? reason(m) : e.getOriginalMessage(), rejectable);
+    }
+    if (message.taskId().isEmpty()) {
+      throw new ProtocolException("missing \"task_id\"");
+    }
+    if (message instanceof TaskAssignment a && a.task() == null) {
+      throw new ProtocolException("task_assignment " + a.taskId() + " has no \"task\"", rejectable);
+    }
+    return message;
   }
 
-  private static TaskAssignment assignment(JsonNode d) throws ProtocolException {
-    String taskId = requiredString(d, "task_id");
-    JsonNode taskNode = d.get("task");
-    if (taskNode == null || taskNode.isNull()) {
-      throw new ProtocolException("task_assignment " + taskId + " has no \"task\"");
-    }
-    Task task = task(object(taskNode, "task"), taskId);
-    Map<String, String> env = new LinkedHashMap<>();
-    JsonNode envNode = d.get("env_vars");
-    if (present(envNode)) {
-      Iterator<Map.Entry<String, JsonNode>> it = object(envNode, "env_vars").fields();
-      while (it.hasNext()) {
-        Map.Entry<String, JsonNode> e = it.next();
-        if (!e.getValue().isTextual() && !e.getValue().isNull()) {
-          throw new ProtocolException("env_vars." + e.getKey() + " must be a string");
-        }
-        env.put(e.getKey(), e.getValue().isNull() ? "" : e.getValue().asText()); // null decodes to "", as in Go
+  /** {@code env_vars.A must be a string}: where, and what was expected there. */
+  private static String reason(JsonMappingException e) {
+    StringBuilder path = new StringBuilder();
+    for (JsonMappingException.Reference r : e.getPath()) {
+      if (r.getFieldName() != null) {
+        path.append(path.isEmpty() ? "" : ".").append(r.getFieldName());
+      } else {
+        path.append('[').append(r.getIndex()).append(']');
       }
     }
-    List<SidecarRequest> sidecars = new ArrayList<>();
-    JsonNode sidecarNode = d.get("additional_sidecars");
-    if (present(sidecarNode)) {
-      if (!sidecarNode.isArray()) {
-        throw new ProtocolException("additional_sidecars must be a list");
-      }
-      for (JsonNode s : sidecarNode) {
-        JsonNode o = object(s, "additional_sidecars[]");
-        String image = optionalString(o, "image");
-        String mount = optionalString(o, "mount_path");
-        sidecars.add(new SidecarRequest(image == null ? "" : image, mount == null ? "" : mount,
-            optionalBool(o, "read_write", false)));
-      }
-    }
-    List<String> ozArgs = new ArrayList<>();
-    JsonNode argsNode = d.get("additional_oz_args");
-    if (present(argsNode)) {
-      if (!argsNode.isArray()) {
-        throw new ProtocolException("additional_oz_args must be a list of strings");
-      }
-      for (JsonNode a : argsNode) {
-        if (!a.isTextual() && !a.isNull()) {
-          throw new ProtocolException("additional_oz_args must be a list of strings");
-        }
-        ozArgs.add(a.isNull() ? "" : a.asText());
-      }
-    }
-    InstanceShape shape = InstanceShape.NONE;
-    JsonNode shapeNode = d.get("instance_shape");
-    if (present(shapeNode)) {
-      JsonNode o = object(shapeNode, "instance_shape");
-      shape = new InstanceShape(optionalLong(o, "vcpus", 0L), optionalLong(o, "memory_gb", 0L));
-    }
-    return new TaskAssignment(taskId, optionalString(d, "execution_id"), task,
-        optionalString(d, "docker_image"), optionalString(d, "sidecar_image"),
-        java.util.Collections.unmodifiableMap(env), List.copyOf(sidecars), List.copyOf(ozArgs), shape);
+    Class<?> expected = e instanceof MismatchedInputException m ? m.getTargetType()
+        : e.getCause() instanceof InputCoercionException c ? c.getTargetType() : null;
+    return expected == null ? path + ": " + e.getOriginalMessage() : path + " must be " + describe(expected);
   }
 
-  private static Task task(JsonNode t, String taskId) throws ProtocolException {
-    String id = optionalString(t, "id");
-    String prompt = null;
-    JsonNode def = t.get("task_definition");
-    if (present(def)) {
-      prompt = optionalString(object(def, "task.task_definition"), "prompt");
+  private static String describe(Class<?> type) {
+    if (type == String.class) {
+      return "a string";
+    } else if (type == boolean.class || type == Boolean.class) {
+      return "true or false";
+    } else if (type.isPrimitive() || Number.class.isAssignableFrom(type)) {
+      return "an integer";
+    } else if (Collection.class.isAssignableFrom(type)) {
+      return "a list";
     }
-    Task.Owner owner = null;
-    JsonNode ownerNode = t.get("owner");
-    if (present(ownerNode)) {
-      JsonNode o = object(ownerNode, "task.owner");
-      owner = new Task.Owner(optionalString(o, "Type"), optionalLong(o, "Id", 0L));
-    }
-    Task.AgentConfigSnapshot snapshot = null;
-    JsonNode snap = t.get("agent_config_snapshot");
-    if (present(snap)) {
-      snapshot = snapshot(object(snap, "task.agent_config_snapshot"));
-    }
-    return new Task(id == null || id.isEmpty() ? taskId : id, optionalString(t, "title"), prompt,
-        optionalString(t, "created_at"), optionalString(t, "updated_at"), owner, snapshot,
-        optionalString(t, "agent_conversation_id"));
+    return "an object";
   }
 
-  private static Task.AgentConfigSnapshot snapshot(JsonNode s) throws ProtocolException {
-    Map<String, JsonNode> mcp = null;
-    JsonNode mcpNode = s.get("mcp_servers");
-    if (present(mcpNode)) {
-      mcp = new LinkedHashMap<>();
-      Iterator<Map.Entry<String, JsonNode>> it = object(mcpNode, "mcp_servers").fields();
-      while (it.hasNext()) {
-        Map.Entry<String, JsonNode> e = it.next();
-        mcp.put(e.getKey(), e.getValue());
-      }
+  private static <T> Map<String, Class<? extends T>> byTypeName(Class<T> sealedType) {
+    Map<String, Class<? extends T>> types = new HashMap<>();
+    for (Class<?> c : sealedType.getPermittedSubclasses()) {
+      types.put(c.getAnnotation(JsonTypeName.class).value(), c.asSubclass(sealedType));
     }
-    Task.Harness harness = null;
-    JsonNode h = s.get("harness");
-    if (present(h)) {
-      harness = new Task.Harness(optionalString(object(h, "harness"), "type"));
-    }
-    Task.AwsInference aws = null;
-    JsonNode providers = s.get("inference_providers");
-    if (present(providers)) {
-      JsonNode awsNode = object(providers, "inference_providers").get("aws");
-      if (present(awsNode)) {
-        JsonNode a = object(awsNode, "inference_providers.aws");
-        aws = new Task.AwsInference(optionalBool(a, "disabled", false), optionalString(a, "role_arn"),
-            optionalString(a, "region"));
-      }
-    }
-    String publicAccess = null;
-    JsonNode sharing = s.get("session_sharing");
-    if (present(sharing)) {
-      publicAccess = optionalString(object(sharing, "session_sharing"), "public_access");
-    }
-    return new Task.AgentConfigSnapshot(
-        optionalString(s, "environment_id"),
-        optionalString(s, "base_prompt"),
-        optionalString(s, "model_id"),
-        optionalString(s, "profile_id"),
-        optionalString(s, "skill_spec"),
-        mcp,
-        optionalBoolean(s, "computer_use_enabled"),
-        optionalLong(s, "idle_timeout_minutes", null),
-        harness,
-        aws,
-        publicAccess,
-        optionalBoolean(s, "snapshot_disabled"),
-        optionalLong(s, "snapshot_upload_timeout_secs", null),
-        optionalLong(s, "snapshot_script_timeout_secs", null));
-  }
-
-  private static boolean present(JsonNode n) {
-    return n != null && !n.isNull();
-  }
-
-  private static JsonNode object(JsonNode n, String what) throws ProtocolException {
-    if (n == null || !n.isObject()) {
-      throw new ProtocolException("\"" + what + "\" must be an object");
-    }
-    return n;
-  }
-
-  private static String requiredString(JsonNode o, String field) throws ProtocolException {
-    String v = optionalString(o, field);
-    if (v == null || v.isEmpty()) {
-      throw new ProtocolException("missing \"" + field + "\"");
-    }
-    return v;
-  }
-
-  private static String optionalString(JsonNode o, String field) throws ProtocolException {
-    JsonNode n = o.get(field);
-    if (!present(n)) {
-      return null;
-    }
-    if (!n.isTextual()) {
-      throw new ProtocolException("\"" + field + "\" must be a string");
-    }
-    return n.asText();
-  }
-
-  private static boolean optionalBool(JsonNode o, String field, boolean dflt) throws ProtocolException {
-    Boolean b = optionalBoolean(o, field);
-    return b == null ? dflt : b;
-  }
-
-  private static Boolean optionalBoolean(JsonNode o, String field) throws ProtocolException {
-    JsonNode n = o.get(field);
-    if (!present(n)) {
-      return null;
-    }
-    if (!n.isBoolean()) {
-      throw new ProtocolException("\"" + field + "\" must be true or false");
-    }
-    return n.asBoolean();
-  }
-
-  private static Long optionalLong(JsonNode o, String field, Long dflt) throws ProtocolException {
-    JsonNode n = o.get(field);
-    if (!present(n)) {
-      return dflt;
-    }
-    if (!n.isIntegralNumber() || !n.canConvertToLong()) {
-      throw new ProtocolException("\"" + field + "\" must be an integer");
-    }
-    return n.asLong();
-  }
-
-  // ---- worker -> server ----
-
-  /** One frame for {@code message}: {@code {"type": ..., "data": {...}}}. */
-  public static String encode(WorkerMessage message) {
-    ObjectNode data = MAPPER.createObjectNode();
-    data.put("task_id", message.taskId());
-    if (message instanceof TaskClaimed m) {
-      data.put("worker_id", m.workerId());
-    } else if (message instanceof TaskRejected m) {
-      data.put("reason", m.reason());
-    } else if (message instanceof TaskCompleted m) {
-      putIfSet(data, "execution_id", m.executionId());
-      data.put("message", m.message());
-      putIfSet(data, "task_state", m.taskState());
-    } else if (message instanceof TaskFailed m) {
-      putIfSet(data, "execution_id", m.executionId());
-      data.put("message", m.message());
-      putIfSet(data, "failure_reason", m.failureReason());
-      if (m.exitCode() != 0) {
-        data.put("exit_code", m.exitCode());
-      }
-    } else if (message instanceof TaskLog m) {
-      putIfSet(data, "execution_id", m.executionId());
-      data.put("seq", m.seq());
-      data.put("stream", m.stream());
-      data.put("data", m.data());
-      if (m.droppedBytes() > 0) {
-        data.put("dropped_bytes", m.droppedBytes());
-      }
-      if (m.truncated()) {
-        data.put("truncated", true);
-      }
-    }
-    ObjectNode root = MAPPER.createObjectNode();
-    root.put("type", message.type());
-    root.set("data", data);
-    return root.toString();
-  }
-
-  private static void putIfSet(ObjectNode node, String field, String value) {
-    if (value != null && !value.isEmpty()) {
-      node.put(field, value);
-    }
+    return Map.copyOf(types);
   }
 
   // ---- Go-compatible JSON for arguments ----

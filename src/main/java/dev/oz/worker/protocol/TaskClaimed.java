@@ -1,9 +1,8 @@
 package dev.oz.worker.protocol;
 
+import com.fasterxml.jackson.annotation.JsonTypeName;
+
 /** {@code task_claimed}: sent before a task starts executing. */
-public record TaskClaimed(String taskId, String workerId) implements WorkerMessage {
-  @Override
-  public String type() {
-    return "task_claimed";
-  }
+@JsonTypeName("task_claimed")
+public record TaskClaimed(String taskId, @OmitEmpty String executionId, String workerId) implements WorkerMessage {
 }

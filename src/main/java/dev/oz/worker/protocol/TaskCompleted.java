@@ -1,7 +1,11 @@
 package dev.oz.worker.protocol;
 
+import com.fasterxml.jackson.annotation.JsonTypeName;
+
 /** {@code task_completed}: success, or (with {@code task_state} CANCELLED) a cancellation the server asked for. */
-public record TaskCompleted(String taskId, String executionId, String message, String taskState) implements WorkerMessage {
+@JsonTypeName("task_completed")
+public record TaskCompleted(String taskId, @OmitEmpty String executionId, String message, @OmitNull String taskState)
+    implements WorkerMessage {
   public static final String SUCCESS_MESSAGE = "Task completed successfully";
   public static final String CANCELLED_MESSAGE = "Task cancelled by user request.";
   public static final String CANCELLED = "CANCELLED";
@@ -12,11 +16,6 @@ public record TaskCompleted(String taskId, String executionId, String message, S
 
   public static TaskCompleted cancelled(String taskId, String executionId) {
     return new TaskCompleted(taskId, executionId, CANCELLED_MESSAGE, CANCELLED);
-  }
-
-  @Override
-  public String type() {
-    return "task_completed";
   }
 
   @Override

@@ -1,15 +1,18 @@
 package dev.oz.worker.protocol;
 
-/** {@code task_failed}: {@code message} is "Failed to execute task: cause"; {@code exitCode} 0 means none. */
-public record TaskFailed(String taskId, String executionId, String message, String failureReason, int exitCode)
-    implements WorkerMessage {
+import com.fasterxml.jackson.annotation.JsonTypeName;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code task_failed}: {@code message} is "Failed to execute task: cause"; {@code exitCode} 0 means none.
+ * {@code failureDetails} is the newer Go worker's backend diagnostics ({@code {"kubernetes": {...}}}), passed
+ * through as JSON.
+ */
+@JsonTypeName("task_failed")
+public record TaskFailed(String taskId, @OmitEmpty String executionId, String message, @OmitEmpty String failureReason,
+    @OmitEmpty int exitCode, @OmitNull ObjectNode failureDetails) implements WorkerMessage {
 
   public static final String MESSAGE_PREFIX = "Failed to execute task: ";
-
-  @Override
-  public String type() {
-    return "task_failed";
-  }
 
   @Override
   public boolean terminal() {

@@ -8,7 +8,9 @@ import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.Task;
 import dev.oz.worker.protocol.Task.AgentConfigSnapshot;
+import dev.oz.worker.protocol.Task.AwsInference;
 import dev.oz.worker.protocol.TaskAssignment;
+import dev.oz.worker.protocol.TaskAssignment.InstanceShape;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +33,7 @@ public final class TaskDescriptionResolver {
   public TaskDescription resolve(TaskAssignment a) {
     Task task = a.task();
     String image = a.dockerImage() == null || a.dockerImage().isBlank() ? null : a.dockerImage().strip();
+    InstanceShape shape = a.instanceShape() == null ? new InstanceShape(0, 0) : a.instanceShape();
     return new TaskDescription(
         a.taskId(),
         a.executionId(),
@@ -39,7 +42,7 @@ public final class TaskDescriptionResolver {
         env(a),
         agentArgs(a),
         sidecars(a),
-        new Shape(Math.max(0, a.instanceShape().vcpus()), Math.max(0, a.instanceShape().memoryGb())),
+        new Shape(Math.max(0, shape.vcpus()), Math.max(0, shape.memoryGb())),
         secrets(a));
   }
 
@@ -110,14 +113,16 @@ public final class TaskDescriptionResolver {
     }
     boolean computerUse = s.computerUseEnabled() != null ? s.computerUseEnabled() : oz;
     args.add(computerUse ? "--computer-use" : "--no-computer-use");
-    if (s.aws() != null && !s.aws().disabled() && !isBlank(s.aws().roleArn())) {
-      args.addAll(List.of("--bedrock-inference-role", s.aws().roleArn().strip()));
-      addValue(args, "--bedrock-role-region", s.aws().region());
+    AwsInference aws = s.inferenceProviders() == null ? null : s.inferenceProviders().aws();
+    if (aws != null && !aws.disabled() && !isBlank(aws.roleArn())) {
+      args.addAll(List.of("--bedrock-inference-role", aws.roleArn().strip()));
+      addValue(args, "--bedrock-role-region", aws.region());
     }
     addValue(args, "--harness", s.harness() == null ? null : s.harness().type());
-    if ("VIEWER".equals(s.sessionSharingPublicAccess())) {
+    String publicAccess = s.sessionSharing() == null ? null : s.sessionSharing().publicAccess();
+    if ("VIEWER".equals(publicAccess)) {
       args.addAll(List.of("--share", "public:view"));
-    } else if ("EDITOR".equals(s.sessionSharingPublicAccess())) {
+    } else if ("EDITOR".equals(publicAccess)) {
       args.addAll(List.of("--share", "public:edit"));
     }
     if (Boolean.TRUE.equals(s.snapshotDisabled())) {

@@ -116,7 +116,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     if (active.containsKey(a.taskId())) {
       // not started twice; the claim is repeated in case the first one was lost with a connection
       log.atWarn().addKeyValue("task_id", a.taskId()).log("Task {} is already running: not starting it again", a.taskId());
-      report(new TaskClaimed(a.taskId(), options.getWorkerId()));
+      report(new TaskClaimed(a.taskId(), a.executionId(), options.getWorkerId()));
       return;
     }
     int max = options.getMaxConcurrentTasks();
@@ -128,7 +128,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     }
     Running task = new Running(a.taskId(), a.executionId(), a.task().title());
     active.put(a.taskId(), task);
-    report(new TaskClaimed(a.taskId(), options.getWorkerId()));
+    report(new TaskClaimed(a.taskId(), a.executionId(), options.getWorkerId()));
     metrics.taskClaimed();
     metrics.tasksActive(active.size());
 
@@ -234,7 +234,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       metrics.taskFailure(task.failurePhase, FailureReason.GRACEFUL_SHUTDOWN.wireName());
       return new TaskFailed(task.taskId, task.executionId,
           TaskFailed.MESSAGE_PREFIX + "the worker shut down while the task was running",
-          FailureReason.GRACEFUL_SHUTDOWN.wireName(), outcome.exitCode());
+          FailureReason.GRACEFUL_SHUTDOWN.wireName(), outcome.exitCode(), null);
     }
     if (task.cancelReason == CancelReason.USER || outcome.status() == TaskOutcome.Status.CANCELLED) {
       log.atInfo().addKeyValue("task_id", task.taskId).log("Task execution cancelled by user request: taskID={}", task.taskId);
@@ -247,7 +247,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     metrics.taskEnded(WorkerMetrics.FAILED, took);
     metrics.taskFailure(task.failurePhase, reason.wireName());
     return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + outcome.cause(),
-        reason.wireName(), outcome.exitCode());
+        reason.wireName(), outcome.exitCode(), null);
   }
 
   private void report(WorkerMessage message) {
@@ -256,7 +256,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
 
   private WorkerStatus status() {
     List<WorkerStatus.ActiveTask> tasks = active.values().stream()
-        .map(t -> new WorkerStatus.ActiveTask(t.taskId, t.executionId, t.title, t.startedAt))
+        // /status says null, not "", for an assignment without an execution id
+        .map(t -> new WorkerStatus.ActiveTask(t.taskId, t.executionId.isEmpty() ? null : t.executionId, t.title, t.startedAt))
         .toList();
     return new WorkerStatus(tasks, options.getMaxConcurrentTasks(), shuttingDown);
   }

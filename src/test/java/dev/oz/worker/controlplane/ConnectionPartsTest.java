@@ -47,9 +47,9 @@ class ConnectionPartsTest {
   @Test
   void outboxKeepsOrderAndRequeuesUnconfirmedWrites() {
     Outbox o = new Outbox(100, 0);
-    o.add(new TaskClaimed("a", "w"), null);
-    o.add(new TaskClaimed("b", "w"), null);
-    o.add(new TaskClaimed("c", "w"), null);
+    o.add(new TaskClaimed("a", null, "w"), null);
+    o.add(new TaskClaimed("b", null, "w"), null);
+    o.add(new TaskClaimed("c", null, "w"), null);
     assertEquals("a", o.nextUnsent(1).message.taskId());
     assertEquals("b", o.nextUnsent(2).message.taskId());
     assertEquals("a", o.confirmOldest().message.taskId());
@@ -64,8 +64,8 @@ class ConnectionPartsTest {
   void fullOutboxDropsOldestClaimButNeverTerminalReportsOrLogs() {
     Outbox o = new Outbox(2, 0);
     assertNull(o.add(TaskCompleted.success("done1", null), null));
-    assertNull(o.add(new TaskLog("x", null, 0, "stdout", "hi", 0, false), null));
-    assertNull(o.add(new TaskClaimed("c1", "w"), null));
+    assertNull(o.add(new TaskLog("x", null, 0, "stdout", "hi", 0, false, null), null));
+    assertNull(o.add(new TaskClaimed("c1", null, "w"), null));
     Outbox.Entry dropped = o.add(new TaskRejected("r1", "worker at maximum concurrency"), null);
     assertEquals("c1", dropped.message.taskId());
     assertEquals("r1", o.add(TaskCompleted.success("done2", null), null).message.taskId());
@@ -81,10 +81,10 @@ class ConnectionPartsTest {
   @Test
   void writtenTerminalReportsAndChunksAreReplayedAfterABreakButNotClaims() {
     Outbox o = new Outbox(100, 10_000);
-    o.add(new TaskLog("t", null, 0, "stdout", "a", 0, false), null);
-    o.add(new TaskClaimed("t2", "w"), null);
+    o.add(new TaskLog("t", null, 0, "stdout", "a", 0, false, null), null);
+    o.add(new TaskClaimed("t2", null, "w"), null);
     o.add(TaskCompleted.success("t", null), null);
-    o.add(new TaskLog("t3", null, 0, "stdout", "b", 0, false), null);
+    o.add(new TaskLog("t3", null, 0, "stdout", "b", 0, false, null), null);
     for (int i = 0; i < 4; i++) {
       o.nextUnsent(i);
     }
@@ -104,7 +104,7 @@ class ConnectionPartsTest {
   void replayWindowIsBoundedByBytes() {
     Outbox o = new Outbox(100, 200);
     for (int i = 0; i < 10; i++) {
-      o.add(new TaskLog("t", null, i, "stdout", "x".repeat(50), 0, false), null);
+      o.add(new TaskLog("t", null, i, "stdout", "x".repeat(50), 0, false, null), null);
       o.nextUnsent(0);
       o.confirmOldest();
     }

@@ -122,6 +122,23 @@ class WorkerControlPlaneTest {
   }
 
   @Test
+  void executionIdIsOnEveryReportOfATaskAssignedWithOne() {
+    deploy(options());
+    cp.send(Assignments.envelope("task_assignment", Assignments.data("t1").put("execution_id", "ex-1")));
+    cp.send(Assignments.envelope("task_assignment", Assignments.data("t2").put("execution_id", "ex-2")));
+    assertEquals(msg("task_claimed", new JsonObject().put("task_id", "t1").put("execution_id", "ex-1").put("worker_id", "worker-1")),
+        cp.awaitMessage("task_claimed", "t1", WAIT));
+    Waits.until(() -> backend.isRunning("t1") && backend.isRunning("t2"), WAIT, () -> "tasks not started");
+    backend.complete("t1", TaskOutcome.succeeded());
+    assertEquals(msg("task_completed", new JsonObject().put("task_id", "t1").put("execution_id", "ex-1")
+        .put("message", "Task completed successfully")), cp.awaitMessage("task_completed", "t1", WAIT));
+    cp.send(Assignments.cancellation("t2"));
+    assertEquals(msg("task_completed", new JsonObject().put("task_id", "t2").put("execution_id", "ex-2")
+            .put("message", "Task cancelled by user request.").put("task_state", "CANCELLED")),
+        cp.awaitMessage("task_completed", "t2", WAIT));
+  }
+
+  @Test
   void rejectsAtCapacityWithoutClaiming() {
     WorkerOptions o = options().setMaxConcurrentTasks(1);
     deploy(o);
@@ -216,6 +233,8 @@ class WorkerControlPlaneTest {
       cp.send(Assignments.minimal("t1"));
       cp.awaitMessage("task_claimed", "t1", WAIT);
       assertEquals(1, cp.handshakes().size(), "connection stayed up");
+      // the claim goes out before the backend starts the task; what came before t1 has been dealt with by then
+      Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "t1 not started");
       assertEquals(List.of("t1"), backend.executed().stream().map(s -> s.taskId()).toList());
       String log = logs.all();
       assertTrue(log.contains("invalid JSON"), log);
