@@ -25,7 +25,9 @@ import dev.oz.worker.protocol.WorkerMessage;
 import dev.oz.worker.task.BackendVerticle;
 import dev.oz.worker.task.ShutdownCoordinator;
 import dev.oz.worker.task.TaskLifecycleVerticle;
+import dev.oz.worker.config.ConfigException;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
 import java.time.Instant;
 import org.slf4j.Logger;
@@ -46,6 +48,7 @@ public final class WorkerVerticle extends VerticleBase {
   private final BackendFactory<?> fixedBackend;
   private final PrometheusMeterRegistry presetRegistry;
   private final ShutdownCoordinator shutdown = new ShutdownCoordinator();
+  private final Promise<Void> finished = Promise.promise();
   private final List<AutoCloseable> closeOnStop = new ArrayList<>();
   private WorkerOptions options;
   private WorkerBus bus;
@@ -103,6 +106,9 @@ public final class WorkerVerticle extends VerticleBase {
         factory = backends.get(options.getBackend());
       }
       backend = new BackendVerticle<>(options, bus, factory, shutdown);
+      if (options.isOneShot() && !backend.capabilities().oneShot()) {
+        throw new ConfigException("backend \"" + factory.name() + "\" does not support one-shot mode");
+      }
     } catch (RuntimeException e) {
       bus.close();
       return Future.failedFuture(e);
@@ -123,7 +129,7 @@ public final class WorkerVerticle extends VerticleBase {
       closeOnStop.addAll(JvmMeters.bind(registry));
       metrics = meters;
     }
-    connection = new ControlPlaneConnection(vertx, options, metrics, new ControlPlaneConnection.Listener() {
+    connection = new ControlPlaneConnection(vertx, options, Version.get(), metrics, new ControlPlaneConnection.Listener() {
       @Override
       public void onMessage(ServerMessage message) {
         if (shutdown.tasksDrained().isComplete() && message instanceof TaskAssignment a) {
@@ -162,9 +168,12 @@ public final class WorkerVerticle extends VerticleBase {
         })
         .compose(v -> vertx.deployVerticle(backend))
         .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
-        .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, backend.capabilities(), bus, metrics,
-            shutdown))
-            .onFailure(err -> shutdown.markDrained()))
+        .compose(id -> {
+          TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, backend.capabilities(), bus, metrics,
+              shutdown);
+          lifecycle.oneShotDone().onComplete(finished);
+          return vertx.deployVerticle(lifecycle).onFailure(err -> shutdown.markDrained());
+        })
         .compose(id -> deployOps())
         .onSuccess(id -> connection.start())
         .onFailure(err -> {
@@ -183,6 +192,14 @@ public final class WorkerVerticle extends VerticleBase {
   }
 
   /** The port of the metrics and health server, or -1 when metrics are off (useful with {@code metrics.port} 0). */
+  /**
+   * Completes when the worker has nothing more to do: a one-shot worker after its task's report. The owner then
+   * undeploys it (the command line exits 0); never completes for an ordinary worker.
+   */
+  public Future<Void> finished() {
+    return finished.future();
+  }
+
   public int metricsPort() {
     return ops == null ? -1 : ops.port();
   }

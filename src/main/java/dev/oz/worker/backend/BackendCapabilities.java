@@ -9,11 +9,16 @@ import java.time.Duration;
  *     running instead of cancelling them
  * @param cancelTimeout how long a cancel may take before the task counts as stopped (e.g. SIGTERM, then SIGKILL
  *     after a grace period)
+ * @param oneShot whether {@code --one-shot} (run one task, then exit) makes sense for this backend
  */
-public record BackendCapabilities(boolean preservesTasksOnShutdown, Duration cancelTimeout) {
+public record BackendCapabilities(boolean preservesTasksOnShutdown, Duration cancelTimeout, boolean oneShot) {
 
   /** Tasks end with the worker, and a cancel takes at most {@code cancelTimeout}. */
   public static BackendCapabilities local(Duration cancelTimeout) {
-    return new BackendCapabilities(false, cancelTimeout);
+    return new BackendCapabilities(false, cancelTimeout, false);
+  }
+
+  public BackendCapabilities withOneShot() {
+    return new BackendCapabilities(preservesTasksOnShutdown, cancelTimeout, true);
   }
 }

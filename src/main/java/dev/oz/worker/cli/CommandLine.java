@@ -40,6 +40,13 @@ public final class CommandLine {
     flag(List.of("--log-level"), "LEVEL", "Log level (debug, info, warn, error)", WorkerOptions::setLogLevel);
     flag(List.of("--log-format"), "FORMAT", "Log format: text, or json for one JSON object per line",
         WorkerOptions::setLogFormat);
+    flag(List.of("--one-shot"), null, "Run one task, then exit 0 (direct backend; forces concurrency 1)",
+        (o, v) -> {
+          // as in the Go worker, a true flag wins; false leaves the config file's value
+          if (parseBool("--one-shot", v)) {
+            o.setOneShot(true);
+          }
+        });
     flag(List.of("--no-cleanup"), null, "Do not remove containers after execution (for debugging)",
         (o, v) -> o.setCleanup(!parseBool("--no-cleanup", v)));
     flag(List.of("-e", "--env"), "KEY[=VALUE]",

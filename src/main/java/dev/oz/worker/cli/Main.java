@@ -110,11 +110,16 @@ public final class Main {
       }
       if (worker != null) {
         stop.deployed(vertx.deployVerticle(worker).await());
+        worker.finished().onSuccess(v -> {
+          log.info("One-shot task reported: shutting down");
+          stop.request();
+          shutdownRequested.countDown();
+        });
       }
     } catch (Exception e) {
       log.error("Failed to start: {}", e.getMessage());
       vertx.close().await();
-      return EXIT_FAILED;
+      return e instanceof ConfigException ? EXIT_USAGE : EXIT_FAILED;
     }
     int exitCode = EXIT_OK;
     try {

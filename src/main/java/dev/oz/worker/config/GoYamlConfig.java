@@ -21,6 +21,7 @@ final class GoYamlConfig {
       @JsonProperty("cleanup") Boolean cleanup,
       @JsonProperty("max_concurrent_tasks") Integer maxConcurrentTasks,
       @JsonProperty("idle_on_complete") String idleOnComplete,
+      @JsonProperty("one_shot") Boolean oneShot,
       @JsonProperty("backend") JsonNode backend) {
   }
 
@@ -48,6 +49,9 @@ final class GoYamlConfig {
     }
     if (file.idleOnComplete() != null) {
       json.put("idle_on_complete", file.idleOnComplete());
+    }
+    if (file.oneShot() != null) {
+      json.put("one_shot", file.oneShot());
     }
     JsonNode backend = file.backend();
     if (backend == null || backend.isNull()) {

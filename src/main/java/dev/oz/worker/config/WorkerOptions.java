@@ -36,6 +36,7 @@ public class WorkerOptions {
   private String logLevel = "info";
   private String logFormat = "text";
   private boolean cleanup = true;
+  private boolean oneShot;
   private int maxConcurrentTasks;
   private String idleOnComplete;
   private String sessionSharingServerUrl;
@@ -65,6 +66,7 @@ public class WorkerOptions {
     logLevel = other.logLevel;
     logFormat = other.logFormat;
     cleanup = other.cleanup;
+    oneShot = other.oneShot;
     maxConcurrentTasks = other.maxConcurrentTasks;
     idleOnComplete = other.idleOnComplete;
     sessionSharingServerUrl = other.sessionSharingServerUrl;
@@ -94,6 +96,7 @@ public class WorkerOptions {
     r.string("log_level", o::setLogLevel);
     r.string("log_format", o::setLogFormat);
     r.bool("cleanup", o::setCleanup);
+    r.bool("one_shot", o::setOneShot);
     r.intValue("max_concurrent_tasks", o::setMaxConcurrentTasks);
     r.string("idle_on_complete", o::setIdleOnComplete);
     r.string("session_sharing_server_url", o::setSessionSharingServerUrl);
@@ -127,6 +130,7 @@ public class WorkerOptions {
         .put("log_level", logLevel)
         .put("log_format", logFormat)
         .put("cleanup", cleanup)
+        .put("one_shot", oneShot)
         .put("max_concurrent_tasks", maxConcurrentTasks);
     putIfSet(json, "idle_on_complete", idleOnComplete);
     putIfSet(json, "session_sharing_server_url", sessionSharingServerUrl);
@@ -351,6 +355,16 @@ public class WorkerOptions {
 
   public WorkerOptions setCleanup(boolean cleanup) {
     this.cleanup = cleanup;
+    return this;
+  }
+
+  /** Run one task, then exit (the Go worker's {@code --one-shot}); forces a concurrency of 1. */
+  public boolean isOneShot() {
+    return oneShot;
+  }
+
+  public WorkerOptions setOneShot(boolean oneShot) {
+    this.oneShot = oneShot;
     return this;
   }
 

@@ -46,6 +46,7 @@ public final class ControlPlaneConnection {
   private final ConnectionOptions timing;
   private final String url;
   private final String apiKey;
+  private final String version;
   private final WorkerMetrics metrics;
   private final Listener listener;
   private final Backoff backoff;
@@ -60,8 +61,11 @@ public final class ControlPlaneConnection {
   private long lastInboundNanos;
   private long lastPingNanos;
 
-  public ControlPlaneConnection(Vertx vertx, WorkerOptions options, WorkerMetrics metrics, Listener listener) {
+  /** @param version sent as {@code X-Warp-Worker-Version} (opaque to the server, at most 128 UTF-8 bytes) */
+  public ControlPlaneConnection(Vertx vertx, WorkerOptions options, String version, WorkerMetrics metrics,
+      Listener listener) {
     this.vertx = vertx;
+    this.version = DialHeaders.version(version);
     this.timing = options.getConnection();
     this.url = ConnectionUrl.withWorkerId(options.getWsUrl(), options.getWorkerId());
     this.apiKey = options.getApiKey();
@@ -155,6 +159,8 @@ public final class ControlPlaneConnection {
     WebSocketConnectOptions connect = new WebSocketConnectOptions()
         .setAbsoluteURI(url)
         .addHeader("Authorization", "Bearer " + apiKey)
+        .addHeader(DialHeaders.VERSION, version)
+        .addHeader(DialHeaders.CAPABILITIES, DialHeaders.CAPABILITY_LIST)
         .setTimeout(timing.getHandshakeTimeout().toMillis());
     client.connect(connect).onComplete(ar -> {
       if (stopped) {

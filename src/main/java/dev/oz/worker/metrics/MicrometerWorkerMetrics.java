@@ -56,7 +56,7 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
         .description("Task output bytes streamed to the control plane").register(registry);
     logBytesDropped = Counter.builder("oz_worker_log_stream_dropped_bytes")
         .description("Task output bytes dropped (announced with dropped_bytes)").register(registry);
-    for (String reason : List.of(AT_CAPACITY, SHUTTING_DOWN)) {
+    for (String reason : List.of(AT_CAPACITY, SHUTTING_DOWN, ONE_SHOT_COMPLETE)) {
       rejected(reason);
     }
     for (String result : List.of(SUCCEEDED, FAILED, CANCELLED)) {

@@ -15,6 +15,7 @@ public interface WorkerMetrics {
   /** Rejection reasons (label {@code reason}). */
   String AT_CAPACITY = "at_capacity";
   String SHUTTING_DOWN = "shutting_down";
+  String ONE_SHOT_COMPLETE = "one_shot_complete";
 
   /** Task results (label {@code result}). */
   String SUCCEEDED = "succeeded";

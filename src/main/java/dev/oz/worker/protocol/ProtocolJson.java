@@ -204,6 +204,18 @@ public final class ProtocolJson {
     return out.toString();
   }
 
+  /** A protocol record as Go's {@code json.Marshal} writes its struct: fields in order, omit rules, HTML escapes. */
+  public static String goJson(Object record) {
+    StringWriter out = new StringWriter();
+    try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {
+      g.setCharacterEscapes(GoEscapes.INSTANCE);
+      MAPPER.writeValue(g, record);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString();
+  }
+
   /** Go's encoder HTML-escapes by default; mirror it so argument bytes match. */
   private static final class GoEscapes extends CharacterEscapes {
     static final GoEscapes INSTANCE = new GoEscapes();

@@ -6,5 +6,6 @@ import com.fasterxml.jackson.annotation.JsonTypeName;
 @JsonTypeName("task_rejected")
 public record TaskRejected(String taskId, String reason) implements WorkerMessage {
   public static final String AT_CAPACITY = "worker at maximum concurrency";
-  public static final String SHUTTING_DOWN = "worker shutting down";
+  public static final String SHUTTING_DOWN = "worker is shutting down";
+  public static final String ONE_SHOT_USED = "one-shot worker has already accepted a task";
 }

@@ -9,6 +9,7 @@ import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.Task;
 import dev.oz.worker.protocol.Task.AgentConfigSnapshot;
 import dev.oz.worker.protocol.Task.AwsInference;
+import dev.oz.worker.protocol.Task.RepositoryHeadOverride;
 import dev.oz.worker.protocol.TaskAssignment;
 import dev.oz.worker.protocol.TaskAssignment.InstanceShape;
 import java.util.ArrayList;
@@ -95,6 +96,13 @@ public final class TaskDescriptionResolver {
       snapshotArgs(s, args);
     }
     addValue(args, "--environment", s == null ? null : s.environmentId());
+    if (s != null && s.repositoryHeadOverrides() != null && !s.repositoryHeadOverrides().isEmpty()) {
+      // as the newer Go worker: one flag per override (its Go JSON), then one flag to drop the origins
+      for (RepositoryHeadOverride o : s.repositoryHeadOverrides()) {
+        args.addAll(List.of("--repository-head-override-json", ProtocolJson.goJson(o)));
+      }
+      args.add("--remove-repository-origins");
+    }
     args.addAll(a.additionalOzArgs());
     idleOnComplete(s, args);
     addValue(args, "--session-sharing-server-url", options.getSessionSharingServerUrl());

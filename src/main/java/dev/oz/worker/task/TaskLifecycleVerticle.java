@@ -11,6 +11,7 @@ import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.logs.OpenTaskLog;
 import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.protocol.FailureReason;
+import dev.oz.worker.protocol.ExecutionClosed;
 import dev.oz.worker.protocol.ServerMessage;
 import dev.oz.worker.protocol.TaskAssignment;
 import dev.oz.worker.protocol.TaskCancellation;
@@ -42,6 +43,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   /** How long after cancelling on shutdown a backend may take before the worker reports the task itself. */
   private static final Duration CANCEL_REPORT_SLACK = Duration.ofSeconds(20);
   private static final int DISPATCHED_REMEMBERED = 4096;
+  private static final int CLOSED_REMEMBERED = 4096;
 
   private final WorkerOptions options;
   private final WorkerBus bus;
@@ -57,6 +59,15 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       return size() > DISPATCHED_REMEMBERED;
     }
   };
+  /** Executions that ended, by "task id/execution id": a repeated execution-scoped cancellation is answered again. */
+  private final Map<String, Boolean> closed = new LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+      return size() > CLOSED_REMEMBERED;
+    }
+  };
+  private final Promise<Void> oneShotDone = Promise.promise();
+  private boolean oneShotTaken;
   private boolean shuttingDown;
   private Promise<Void> allEnded;
 
@@ -68,6 +79,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     final Instant startedAt = Instant.now();
     final long startNanos = System.nanoTime();
     CancelReason cancelReason;
+    /** The cancellation named this execution: {@code execution_closed} follows the terminal report. */
+    boolean closeRequested;
     String failurePhase = WorkerMetrics.PHASE_BACKEND;
     boolean reported;
 
@@ -105,27 +118,40 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     }
   }
 
+  /** Completes once a one-shot worker's task has been reported (never for other workers). */
+  public Future<Void> oneShotDone() {
+    return oneShotDone.future();
+  }
+
+  /** The checks of the Go worker, in its order: shutting down, one-shot slot used, no slot. */
   private void onAssignment(TaskAssignment a) {
     log.atInfo().addKeyValue("task_id", a.taskId()).log("Received task assignment: taskID={}, title={}", a.taskId(), a.task().title());
+    Running running = active.get(a.taskId());
+    if (running != null && !shuttingDown) {
+      if (running.executionId.equals(a.executionId())) {
+        // not started twice; the claim is repeated in case the first one was lost with a connection
+        log.atWarn().addKeyValue("task_id", a.taskId()).log("Task {} is already running: not starting it again", a.taskId());
+        report(new TaskClaimed(a.taskId(), a.executionId(), options.getWorkerId()));
+      } else {
+        // one execution of a task at a time here (backends key their resources by task id)
+        reject(a, WorkerMetrics.AT_CAPACITY, "task already running here as execution \"" + running.executionId + "\"");
+      }
+      return;
+    }
     if (shuttingDown) {
-      log.atWarn().addKeyValue("task_id", a.taskId()).log("Rejecting task {}: worker shutting down", a.taskId());
-      metrics.taskRejected(WorkerMetrics.SHUTTING_DOWN);
-      report(new TaskRejected(a.taskId(), TaskRejected.SHUTTING_DOWN));
+      reject(a, WorkerMetrics.SHUTTING_DOWN, TaskRejected.SHUTTING_DOWN);
       return;
     }
-    if (active.containsKey(a.taskId())) {
-      // not started twice; the claim is repeated in case the first one was lost with a connection
-      log.atWarn().addKeyValue("task_id", a.taskId()).log("Task {} is already running: not starting it again", a.taskId());
-      report(new TaskClaimed(a.taskId(), a.executionId(), options.getWorkerId()));
+    if (options.isOneShot() && oneShotTaken) {
+      reject(a, WorkerMetrics.ONE_SHOT_COMPLETE, TaskRejected.ONE_SHOT_USED);
       return;
     }
-    int max = options.getMaxConcurrentTasks();
+    int max = options.isOneShot() ? 1 : options.getMaxConcurrentTasks();
     if (max > 0 && active.size() >= max) {
-      log.atWarn().addKeyValue("task_id", a.taskId()).log("Rejecting task {}: worker at maximum concurrency ({})", a.taskId(), max);
-      metrics.taskRejected(WorkerMetrics.AT_CAPACITY);
-      report(new TaskRejected(a.taskId(), TaskRejected.AT_CAPACITY));
+      reject(a, WorkerMetrics.AT_CAPACITY, TaskRejected.AT_CAPACITY);
       return;
     }
+    oneShotTaken = true;
     Running task = new Running(a.taskId(), a.executionId(), a.task().title());
     active.put(a.taskId(), task);
     report(new TaskClaimed(a.taskId(), a.executionId(), options.getWorkerId()));
@@ -157,14 +183,34 @@ public final class TaskLifecycleVerticle extends VerticleBase {
         });
   }
 
+  private void reject(TaskAssignment a, String metricReason, String reason) {
+    log.atWarn().addKeyValue("task_id", a.taskId()).log("Rejecting task {}: {}", a.taskId(), reason);
+    metrics.taskRejected(metricReason);
+    report(new TaskRejected(a.taskId(), reason));
+  }
+
   private List<String> secretsOf(TaskDescription spec) {
     List<String> secrets = new ArrayList<>(spec.secrets());
     secrets.add(options.getApiKey());
     return secrets;
   }
 
+  /**
+   * A cancellation with an execution id stops only that execution and is answered with {@code execution_closed} once
+   * it is gone (again, without touching the backend, when it repeats); one without stops whatever runs for the task.
+   */
   private void onCancellation(TaskCancellation c) {
     Running task = active.get(c.taskId());
+    boolean scoped = !c.executionId().isEmpty();
+    if (scoped && task == null && closed.containsKey(c.taskId() + "/" + c.executionId())) {
+      report(new ExecutionClosed(c.taskId(), c.executionId()));
+      return;
+    }
+    if (scoped && task != null && !task.executionId.equals(c.executionId())) {
+      log.atInfo().addKeyValue("task_id", c.taskId()).log("Ignoring cancellation of execution {} of task {}: running {}",
+          c.executionId(), c.taskId(), task.executionId.isEmpty() ? "one without an execution id" : task.executionId);
+      return;
+    }
     if (task == null && dispatched.remove(c.taskId()) != null) {
       // it runs elsewhere now: the backend forwards the cancellation, whoever runs it reports
       log.atInfo().addKeyValue("task_id", c.taskId()).log("Cancelling dispatched task: taskID={}", c.taskId());
@@ -175,6 +221,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       log.warn("Received cancellation for inactive task: taskID={}", c.taskId());
       return;
     }
+    task.closeRequested |= scoped;
     if (task.cancelReason != null || task.reported) {
       return;
     }
@@ -206,7 +253,17 @@ public final class TaskLifecycleVerticle extends VerticleBase {
           if (terminal != null) {
             report(terminal);
           }
+          if (!task.executionId.isEmpty()) {
+            closed.put(task.taskId + "/" + task.executionId, true);
+            if (task.closeRequested) {
+              // the backend's execute future completes once the execution's resources are gone
+              report(new ExecutionClosed(task.taskId, task.executionId));
+            }
+          }
           active.remove(task.taskId);
+          if (options.isOneShot()) {
+            oneShotDone.tryComplete();
+          }
           metrics.tasksActive(active.size());
           if (allEnded != null && active.isEmpty()) {
             allEnded.tryComplete();

@@ -196,7 +196,7 @@ class WorkerJarIT {
         Waits.until(() -> p.output().contains("shutting down gracefully"), Duration.ofSeconds(10), p::output);
         cp.send(new JsonObject().put("type", "task_assignment").put("data", WorkerHarness.scriptTask("late", "true")));
         JsonObject rejected = cp.awaitMessage("task_rejected", "late", Duration.ofSeconds(10));
-        assertEquals("worker shutting down", rejected.getJsonObject("data").getString("reason"));
+        assertEquals("worker is shutting down", rejected.getJsonObject("data").getString("reason"));
         Waits.sleep(1_000);
         assertTrue(cp.received("task_failed").isEmpty(), "the grace period (10m) lets the task run");
 

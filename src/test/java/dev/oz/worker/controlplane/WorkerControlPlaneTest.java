@@ -83,6 +83,8 @@ class WorkerControlPlaneTest {
     assertEquals(LoopbackControlPlane.PATH, hs.path());
     assertEquals("region=eu&worker_id=worker-1", hs.query());
     assertEquals("Bearer " + KEY, hs.authorization());
+    assertEquals("dev", hs.version(), "the version of a worker run from classes");
+    assertEquals("execution-scoped-cancellation-v1", hs.capabilities());
   }
 
   @Test

@@ -35,4 +35,30 @@ class TaskDescriptionResolverTest {
     assertEquals(new Shape(2, 0), d.shape());
     assertEquals(List.of("secret-a"), d.secrets());
   }
+
+  @Test
+  void repositoryHeadOverridesBecomeOneFlagEachThenOneRemoveOriginsFlag() throws Exception {
+    WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("w").setServerRootUrl("https://oz.example");
+    JsonObject snapshot = new JsonObject().put("environment_id", "env-1").put("repository_head_overrides",
+        new io.vertx.core.json.JsonArray()
+            .add(new JsonObject().put("code_forge", "GITHUB").put("repo_owner", "warpdotdev").put("repo_name", "warp")
+                .put("head", new JsonObject().put("type", "COMMIT_SHA").put("value", "0123abc"))
+                .put("clone_from", new JsonObject().put("code_forge", "GITHUB").put("owner", "warpdotdev")
+                    .put("repo", "warp-for-benchmarks"))
+                .put("preserve_origin", true))
+            .add(new JsonObject().put("code_forge", "GITHUB").put("repo_owner", "a<b").put("repo_name", "r")
+                .put("head", new JsonObject().put("type", "BRANCH").put("value", "develop")).put("preserve_origin", false)));
+    JsonObject data = Assignments.data("t1").put("additional_oz_args", new io.vertx.core.json.JsonArray().add("--extra"));
+    data.getJsonObject("task").put("agent_config_snapshot", snapshot);
+    TaskAssignment a = (TaskAssignment) ProtocolJson.decode(Assignments.envelope("task_assignment", data).encode());
+    List<String> args = new TaskDescriptionResolver(o).resolve(a).agentArgs();
+    int at = args.indexOf("--environment");
+    assertEquals(List.of("--environment", "env-1",
+        "--repository-head-override-json", "{\"code_forge\":\"GITHUB\",\"repo_owner\":\"warpdotdev\",\"repo_name\":\"warp\","
+            + "\"head\":{\"type\":\"COMMIT_SHA\",\"value\":\"0123abc\"},\"clone_from\":{\"code_forge\":\"GITHUB\","
+            + "\"owner\":\"warpdotdev\",\"repo\":\"warp-for-benchmarks\"},\"preserve_origin\":true}",
+        "--repository-head-override-json", "{\"code_forge\":\"GITHUB\",\"repo_owner\":\"a\\u003cb\",\"repo_name\":\"r\","
+            + "\"head\":{\"type\":\"BRANCH\",\"value\":\"develop\"}}",
+        "--remove-repository-origins", "--extra"), args.subList(at, at + 8));
+  }
 }

@@ -45,9 +45,15 @@ public final class FakeBackend implements TaskBackend, BackendFactory<Void> {
     return null;
   }
 
+  private volatile BackendCapabilities capabilities = BackendCapabilities.local(Duration.ofSeconds(1));
+
   @Override
   public BackendCapabilities capabilities(Void options) {
-    return BackendCapabilities.local(Duration.ofSeconds(1));
+    return capabilities;
+  }
+
+  public void setCapabilities(BackendCapabilities capabilities) {
+    this.capabilities = capabilities;
   }
 
   @Override

@@ -24,7 +24,7 @@ public final class LoopbackControlPlane implements AutoCloseable {
   public static final String PATH = "/api/v1/selfhosted/worker/ws";
 
   /** What the worker sent when it connected. */
-  public record Handshake(String path, String query, String authorization) {
+  public record Handshake(String path, String query, String authorization, String version, String capabilities) {
   }
 
   private final Vertx vertx;
@@ -65,7 +65,8 @@ public final class LoopbackControlPlane implements AutoCloseable {
     }
     server = vertx.createHttpServer(serverOptions)
         .webSocketHandshakeHandler(hs -> {
-          handshakes.add(new Handshake(hs.path(), hs.query(), hs.headers().get("Authorization")));
+          handshakes.add(new Handshake(hs.path(), hs.query(), hs.headers().get("Authorization"),
+              hs.headers().get("X-Warp-Worker-Version"), hs.headers().get("X-Warp-Worker-Capabilities")));
           if (rejectStatus != 0) {
             hs.reject(rejectStatus);
           } else {

@@ -1,0 +1,174 @@
+package dev.oz.worker.task;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oz.worker.WorkerVerticle;
+import dev.oz.worker.backend.BackendCapabilities;
+import dev.oz.worker.backend.TaskOutcome;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.testing.Assignments;
+import dev.oz.worker.testing.FakeBackend;
+import dev.oz.worker.testing.LoopbackControlPlane;
+import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.Waits;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The newer Go worker's lifecycle rules: execution-scoped cancellation, one-shot mode, the shutdown rejection. */
+class ExecutionsAndOneShotTest {
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private TestVertx testVertx;
+  private LoopbackControlPlane cp;
+  private FakeBackend backend;
+  private WorkerVerticle worker;
+  private String deploymentId;
+
+  @BeforeEach
+  void setUp() {
+    testVertx = TestVertx.create();
+    cp = LoopbackControlPlane.start(testVertx.vertx());
+    backend = new FakeBackend();
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    // the worker goes first, while its control plane still listens: no wait for a flush that cannot happen
+    if (deploymentId != null && testVertx.vertx().deploymentIDs().contains(deploymentId)) {
+      testVertx.vertx().undeploy(deploymentId).await(10, TimeUnit.SECONDS);
+    }
+    testVertx.close();
+  }
+
+  private void deploy(WorkerOptions o) throws Exception {
+    worker = new WorkerVerticle(o, backend, null);
+    deploymentId = testVertx.vertx().deployVerticle(worker).await(10, TimeUnit.SECONDS);
+    cp.awaitConnections(1, WAIT);
+  }
+
+  private WorkerOptions options() {
+    WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("w-exec").setWsUrl(cp.wsUrl());
+    o.getMetrics().setEnabled(false);
+    return o;
+  }
+
+  private static JsonObject assignment(String taskId, String executionId) {
+    return Assignments.envelope("task_assignment", Assignments.data(taskId).put("execution_id", executionId));
+  }
+
+  private static JsonObject cancellation(String taskId, String executionId) {
+    return Assignments.envelope("task_cancellation", new JsonObject().put("task_id", taskId).put("execution_id", executionId));
+  }
+
+  private List<String> types(String taskId) {
+    return cp.received().stream().filter(m -> taskId.equals(m.getJsonObject("data").getString("task_id")))
+        .map(m -> m.getString("type")).toList();
+  }
+
+  @Test
+  void cancellationOfAnotherExecutionIsIgnoredAndTheNamedOneIsClosedOnceThenReplayed() throws Exception {
+    deploy(options());
+    cp.send(assignment("t1", "ex-2"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+    cp.send(cancellation("t1", "ex-1"));
+    cp.send(Assignments.minimal("probe"));
+    cp.awaitMessage("task_claimed", "probe", WAIT); // the cancellation was handled before the probe
+    assertTrue(backend.isRunning("t1"), "a cancellation of another execution leaves this one running");
+    assertEquals(List.of(), backend.cancels());
+
+    cp.send(cancellation("t1", "ex-2"));
+    assertEquals(new JsonObject().put("type", "execution_closed")
+        .put("data", new JsonObject().put("task_id", "t1").put("execution_id", "ex-2")),
+        cp.awaitMessage("execution_closed", "t1", WAIT));
+    assertEquals(List.of("task_claimed", "task_completed", "execution_closed"), types("t1"),
+        "closed after the terminal report, once the backend confirmed the end");
+    assertEquals(List.of("t1:USER"), backend.cancels());
+
+    cp.send(cancellation("t1", "ex-2"));
+    Waits.until(() -> types("t1").size() == 4, WAIT, () -> "types " + types("t1"));
+    assertEquals("execution_closed", types("t1").get(3), "a repeat is answered again");
+    assertEquals(List.of("t1:USER"), backend.cancels(), "without touching the backend");
+  }
+
+  @Test
+  void cancellationWithoutAnExecutionIdCancelsWhateverRunsAndSendsNoExecutionClosed() throws Exception {
+    deploy(options());
+    cp.send(assignment("t1", "ex-1"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+    cp.send(Assignments.cancellation("t1"));
+    assertEquals("CANCELLED", cp.awaitMessage("task_completed", "t1", WAIT).getJsonObject("data").getString("task_state"));
+    cp.send(Assignments.minimal("probe"));
+    cp.awaitMessage("task_claimed", "probe", WAIT);
+    assertEquals(List.of("task_claimed", "task_completed"), types("t1"));
+  }
+
+  @Test
+  void cancellationNamingAnEndedExecutionIsAnsweredWithExecutionClosed() throws Exception {
+    deploy(options());
+    cp.send(assignment("t1", "ex-1"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+    backend.complete("t1", TaskOutcome.succeeded());
+    cp.awaitMessage("task_completed", "t1", WAIT);
+    cp.send(cancellation("t1", "ex-1"));
+    cp.awaitMessage("execution_closed", "t1", WAIT);
+    assertEquals(List.of(), backend.cancels());
+  }
+
+  @Test
+  void anotherExecutionOfARunningTaskIsRejectedNotStarted() throws Exception {
+    deploy(options());
+    cp.send(assignment("t1", "ex-1"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+    cp.send(assignment("t1", "ex-2"));
+    assertEquals("task already running here as execution \"ex-1\"",
+        cp.awaitMessage("task_rejected", "t1", WAIT).getJsonObject("data").getString("reason"));
+    assertEquals(1, backend.executed().size());
+  }
+
+  @Test
+  void assignmentsDuringShutdownAreRejectedWithTheGoReason() throws Exception {
+    WorkerOptions o = options().setShutdownGracePeriod(Duration.ofSeconds(30));
+    deploy(o);
+    cp.send(Assignments.minimal("t1"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+    var undeploying = testVertx.vertx().undeploy(deploymentId);
+    cp.send(Assignments.minimal("late"));
+    assertEquals(new JsonObject().put("task_id", "late").put("reason", "worker is shutting down"),
+        cp.awaitMessage("task_rejected", "late", WAIT).getJsonObject("data"));
+    backend.complete("t1", TaskOutcome.succeeded());
+    undeploying.await(10, TimeUnit.SECONDS);
+    assertEquals(List.of("task_rejected"), types("late"));
+  }
+
+  @Test
+  void oneShotWorkerTakesOneTaskRejectsTheRestAndFinishesAfterItsReport() throws Exception {
+    backend.setCapabilities(BackendCapabilities.local(Duration.ofSeconds(1)).withOneShot());
+    deploy(options().setOneShot(true).setMaxConcurrentTasks(5));
+    cp.send(Assignments.minimal("first"));
+    cp.awaitMessage("task_claimed", "first", WAIT);
+    cp.send(Assignments.minimal("second"));
+    assertEquals("one-shot worker has already accepted a task",
+        cp.awaitMessage("task_rejected", "second", WAIT).getJsonObject("data").getString("reason"));
+    assertTrue(!worker.finished().isComplete());
+    backend.complete("first", TaskOutcome.succeeded());
+    cp.awaitMessage("task_completed", "first", WAIT);
+    worker.finished().await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void oneShotIsRefusedAtStartByABackendWithoutIt() {
+    WorkerOptions o = options().setOneShot(true);
+    try {
+      testVertx.vertx().deployVerticle(new WorkerVerticle(o, backend, null)).await(10, TimeUnit.SECONDS);
+      throw new AssertionError("deployed");
+    } catch (Exception e) {
+      assertEquals("backend \"fake\" does not support one-shot mode", e.getMessage());
+    }
+  }
+}
