@@ -27,6 +27,9 @@ public record TaskDescription(
     Shape shape,
     List<String> secrets) {
 
+  /** Where the agent sidecar ({@code sidecar_image}) is mounted. */
+  public static final String AGENT_MOUNT = "/agent";
+
   /** One environment variable; the value may be a secret. */
   public record EnvVar(String name, String value) {
     @Override

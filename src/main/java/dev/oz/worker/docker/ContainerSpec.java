@@ -54,10 +54,21 @@ record ContainerSpec(
         env,
         command,
         WORKING_DIR,
-        task.sidecars(),
+        sidecars(task, docker),
         task.shape().vcpus() > 0 ? task.shape().vcpus() * 1_000_000_000L : 0,
         task.shape().memoryGb() > 0 ? task.shape().memoryGb() * GIB : 0,
         task.secrets());
+  }
+
+  /** {@code docker.sidecar_image} replaces the agent sidecar the server sent (not the additional ones). */
+  private static List<SidecarMount> sidecars(TaskDescription task, DockerOptions docker) {
+    if (docker.getSidecarImage() == null) {
+      return task.sidecars();
+    }
+    return task.sidecars().stream()
+        .map(s -> s.mountPath().equals(TaskDescription.AGENT_MOUNT) ? new SidecarMount(docker.getSidecarImage(),
+            s.mountPath(), s.readWrite()) : s)
+        .toList();
   }
 
   ContainerSpec {

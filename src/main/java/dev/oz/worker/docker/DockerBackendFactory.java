@@ -21,7 +21,8 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
       @JsonProperty("volumes") List<String> volumes,
       @JsonProperty("environment") List<GoEnv> environment,
       @JsonProperty("pull_policy") List<String> pullPolicy,
-      @JsonProperty("image_pull_policy") String imagePullPolicy) {
+      @JsonProperty("image_pull_policy") String imagePullPolicy,
+      @JsonProperty("sidecar_image") String sidecarImage) {
   }
 
   record GoEnv(@JsonProperty(value = "name", required = true) String name, @JsonProperty("value") String value) {
@@ -73,6 +74,9 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
       json.put("pull_policy", new JsonArray(List.copyOf(docker.pullPolicy())));
     } else if (docker.imagePullPolicy() != null) {
       json.put("pull_policy", new JsonArray().add(docker.imagePullPolicy()));
+    }
+    if (docker.sidecarImage() != null) {
+      json.put("sidecar_image", docker.sidecarImage());
     }
     return json;
   }

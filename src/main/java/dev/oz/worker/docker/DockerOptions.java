@@ -25,6 +25,7 @@ public class DockerOptions {
   private Duration cancelGracePeriod = DEFAULT_CANCEL_GRACE_PERIOD;
   private int blockingPoolSize = DEFAULT_BLOCKING_POOL_SIZE;
   private String host;
+  private String sidecarImage;
 
   public DockerOptions() {
   }
@@ -37,6 +38,7 @@ public class DockerOptions {
     cancelGracePeriod = other.cancelGracePeriod;
     blockingPoolSize = other.blockingPoolSize;
     host = other.host;
+    sidecarImage = other.sidecarImage;
   }
 
   /** Reads and validates the {@code docker} block; unknown keys are errors. */
@@ -59,6 +61,7 @@ public class DockerOptions {
     r.duration("cancel_grace_period", o::setCancelGracePeriod);
     r.intValue("blocking_pool_size", o::setBlockingPoolSize);
     r.string("host", o::setHost);
+    r.string("sidecar_image", o::setSidecarImage);
     r.rejectUnknownKeys();
     o.validate();
     return o;
@@ -129,6 +132,9 @@ public class DockerOptions {
     if (host != null) {
       json.put("host", host);
     }
+    if (sidecarImage != null) {
+      json.put("sidecar_image", sidecarImage);
+    }
     return json;
   }
 
@@ -188,6 +194,16 @@ public class DockerOptions {
 
   public DockerOptions setBlockingPoolSize(int blockingPoolSize) {
     this.blockingPoolSize = blockingPoolSize;
+    return this;
+  }
+
+  /** Replaces the agent sidecar ({@code /agent}) an assignment names, when it names one; null keeps the server's. */
+  public String getSidecarImage() {
+    return sidecarImage;
+  }
+
+  public DockerOptions setSidecarImage(String sidecarImage) {
+    this.sidecarImage = sidecarImage == null || sidecarImage.isBlank() ? null : sidecarImage.strip();
     return this;
   }
 

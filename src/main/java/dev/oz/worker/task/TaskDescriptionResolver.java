@@ -65,7 +65,7 @@ public final class TaskDescriptionResolver {
   private List<SidecarMount> sidecars(TaskAssignment a) {
     List<SidecarMount> out = new ArrayList<>();
     if (a.sidecarImage() != null && !a.sidecarImage().isEmpty()) {
-      out.add(new SidecarMount(a.sidecarImage(), "/agent", false));
+      out.add(new SidecarMount(a.sidecarImage(), TaskDescription.AGENT_MOUNT, false));
     }
     for (TaskAssignment.SidecarRequest s : a.additionalSidecars()) {
       out.add(new SidecarMount(s.image(), s.mountPath(), s.readWrite()));

@@ -158,7 +158,7 @@ class WorkerConfigLoaderTest {
   void yamlUnknownKeyNamesLine() throws Exception {
     Path yaml = file("w.yaml", "worker_id: w\nbackend:\n  docker:\n    volumes: []\n    netwrk: host\n");
     assertEquals(yaml + ": line 5: unknown key \"netwrk\" in backend.docker"
-        + " (valid: environment, image_pull_policy, pull_policy, volumes)", error(null, yaml));
+        + " (valid: environment, image_pull_policy, pull_policy, sidecar_image, volumes)", error(null, yaml));
   }
 
   @Test
@@ -177,6 +177,17 @@ class WorkerConfigLoaderTest {
   void yamlAtMostOneBackend() throws Exception {
     Path yaml = file("w.yaml", "worker_id: w\nbackend:\n  docker: {}\n  direct: {}\n");
     assertTrue(error(null, yaml).endsWith("invalid config: at most one backend may be configured"), error(null, yaml));
+  }
+
+  @Test
+  void yamlDockerBlockInTheNewerGoSpelling() throws Exception {
+    Path yaml = file("go.yaml", "worker_id: w\none_shot: false\nbackend:\n  docker:\n    image_pull_policy: IfNotPresent\n"
+        + "    sidecar_image: local/agent:1\n");
+    WorkerOptions o = load(null, yaml, Map.of("OZ_API_KEY", "k"));
+    assertEquals(List.of(PullPolicy.IF_NOT_PRESENT), docker(o).getPullPolicy());
+    assertEquals("local/agent:1", docker(o).getSidecarImage());
+    assertFalse(o.isOneShot());
+    assertTrue(load(null, yaml, Map.of("OZ_API_KEY", "k"), "--one-shot").isOneShot(), "a true flag wins");
   }
 
   @Test

@@ -210,4 +210,15 @@ class ContainerSpecTest {
     assertEquals(0, spec.nanoCpus());
     assertEquals(0, spec.memoryBytes());
   }
+
+  @Test
+  void configuredSidecarImageReplacesOnlyTheAgentSidecarTheServerSent() throws Exception {
+    WorkerOptions o = DockerSettings.edit(options(), d -> d.setSidecarImage("local/agent:pinned"));
+    JsonObject d = Assignments.data("t").put("sidecar_image", "warpdotdev/agent:latest")
+        .put("additional_sidecars", new JsonArray()
+            .add(new JsonObject().put("image", "tools:1").put("mount_path", "/tools")));
+    assertEquals(List.of(new SidecarMount("local/agent:pinned", "/agent", false), new SidecarMount("tools:1", "/tools", false)),
+        resolve(o, d).sidecars());
+    assertEquals(List.of(), resolve(o, Assignments.data("t")).sidecars(), "no agent sidecar sent: none added");
+  }
 }
