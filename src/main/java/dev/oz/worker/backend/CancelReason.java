@@ -5,5 +5,7 @@ public enum CancelReason {
   /** The control plane sent {@code task_cancellation}: reported as CANCELLED. */
   USER,
   /** The worker is shutting down: reported as {@code task_failed} with {@code graceful_shutdown}. */
-  SHUTDOWN
+  SHUTDOWN,
+  /** The task ran longer than {@code task_timeout}: reported as {@code task_failed} with {@code task_timeout}. */
+  TIMEOUT
 }

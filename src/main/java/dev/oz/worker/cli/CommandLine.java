@@ -79,6 +79,9 @@ public final class CommandLine {
         WorkerOptions::setSessionSharingServerUrl);
     flag(List.of("--metrics-port"), "PORT", "Port of /metrics, /healthz, /readyz and /status (default 9464)",
         (o, v) -> o.getMetrics().setPort(parseInt("--metrics-port", v)));
+    flag(List.of("--task-timeout"), "DURATION",
+        "Stop a task that runs longer than this and report it as timed out (default 0s: no limit)",
+        (o, v) -> o.setTaskTimeout(Durations.parse("--task-timeout", v)));
     flag(List.of("--shutdown-grace-period"), "DURATION",
         "On SIGTERM, let running tasks finish for this long before cancelling them (default 0s)",
         (o, v) -> o.setShutdownGracePeriod(Durations.parse("--shutdown-grace-period", v)));

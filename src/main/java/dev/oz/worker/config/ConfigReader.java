@@ -81,6 +81,18 @@ public final class ConfigReader {
     setter.accept(((Number) v).longValue());
   }
 
+  /** Any number, e.g. {@code 0.5}. */
+  public void number(String name, Consumer<Double> setter) {
+    Object v = raw(name);
+    if (v == null) {
+      return;
+    }
+    if (!(v instanceof Number)) {
+      throw new ConfigException(key(name) + " must be a number, got " + describe(v));
+    }
+    setter.accept(((Number) v).doubleValue());
+  }
+
   /** A whole number that must fit an int (no silent wrap-around of huge values). */
   public void intValue(String name, Consumer<Integer> setter) {
     integer(name, n -> {

@@ -5,6 +5,7 @@ import java.time.Duration;
 
 /** Keepalive, reconnect and outbox limits of the control-plane connection ({@code connection} in the config). */
 public class ConnectionOptions {
+  public static final int DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
   private Duration pingInterval = Duration.ofSeconds(30);
   private Duration idleTimeout = Duration.ofSeconds(60);
   private Duration writeTimeout = Duration.ofSeconds(10);
@@ -14,6 +15,7 @@ public class ConnectionOptions {
   private int outboxLimit = 10_000;
   private long replayBytes = 16L * 1024 * 1024;
   private Duration closeTimeout = Duration.ofSeconds(30);
+  private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
 
   public ConnectionOptions() {
   }
@@ -28,6 +30,7 @@ public class ConnectionOptions {
     outboxLimit = other.outboxLimit;
     replayBytes = other.replayBytes;
     closeTimeout = other.closeTimeout;
+    maxMessageBytes = other.maxMessageBytes;
   }
 
   static ConnectionOptions read(ConfigReader r) {
@@ -41,6 +44,7 @@ public class ConnectionOptions {
     r.intValue("outbox_limit", o::setOutboxLimit);
     r.integer("replay_bytes", o::setReplayBytes);
     r.duration("close_timeout", o::setCloseTimeout);
+    r.intValue("max_message_bytes", o::setMaxMessageBytes);
     r.rejectUnknownKeys();
     return o;
   }
@@ -60,6 +64,9 @@ public class ConnectionOptions {
     }
     if (replayBytes < 0) {
       throw new ConfigException("connection.replay_bytes must not be negative, got " + replayBytes);
+    }
+    if (maxMessageBytes < 64 * 1024) {
+      throw new ConfigException("connection.max_message_bytes must be at least 65536, got " + maxMessageBytes);
     }
     if (outboxLimit < 1) {
       throw new ConfigException("connection.outbox_limit must be at least 1, got " + outboxLimit);

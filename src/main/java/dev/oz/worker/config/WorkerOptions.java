@@ -41,6 +41,7 @@ public class WorkerOptions {
   private String idleOnComplete;
   private String sessionSharingServerUrl;
   private Duration shutdownGracePeriod = Duration.ZERO;
+  private Duration taskTimeout = Duration.ZERO;
   /** {@code -e}: added to every backend's task environment, after the backend's own (a later entry wins). */
   private List<EnvEntry> environment = new ArrayList<>();
   /** Each backend's settings block by backend name, unread: the backend parses its own (see BackendSettings). */
@@ -71,6 +72,7 @@ public class WorkerOptions {
     idleOnComplete = other.idleOnComplete;
     sessionSharingServerUrl = other.sessionSharingServerUrl;
     shutdownGracePeriod = other.shutdownGracePeriod;
+    taskTimeout = other.taskTimeout;
     environment = new ArrayList<>(other.environment);
     other.backendBlocks.forEach((name, block) -> backendBlocks.put(name, block.copy()));
     hostEnv = other.hostEnv;
@@ -101,6 +103,7 @@ public class WorkerOptions {
     r.string("idle_on_complete", o::setIdleOnComplete);
     r.string("session_sharing_server_url", o::setSessionSharingServerUrl);
     r.duration("shutdown_grace_period", o::setShutdownGracePeriod);
+    r.duration("task_timeout", o::setTaskTimeout);
     List<JsonObject> env = r.objectList("environment");
     for (int i = 0; i < env.size(); i++) {
       o.environment.add(EnvEntry.fromJson("environment[" + i + "]", env.get(i), hostEnv));
@@ -135,6 +138,7 @@ public class WorkerOptions {
     putIfSet(json, "idle_on_complete", idleOnComplete);
     putIfSet(json, "session_sharing_server_url", sessionSharingServerUrl);
     json.put("shutdown_grace_period", Durations.format(shutdownGracePeriod))
+        .put("task_timeout", Durations.format(taskTimeout))
         .put("environment", new JsonArray(environment.stream().map(EnvEntry::toJson).toList()))
         .put("logs", logs.toJson())
         .put("metrics", metrics.toJson())
@@ -191,6 +195,9 @@ public class WorkerOptions {
     }
     if (shutdownGracePeriod.isNegative()) {
       throw new ConfigException("shutdown_grace_period must not be negative");
+    }
+    if (taskTimeout.isNegative()) {
+      throw new ConfigException("task_timeout must not be negative (0s: no limit)");
     }
     logs.validate();
     metrics.validate();
@@ -355,6 +362,16 @@ public class WorkerOptions {
 
   public WorkerOptions setCleanup(boolean cleanup) {
     this.cleanup = cleanup;
+    return this;
+  }
+
+  /** How long a task may run before it is stopped and reported as timed out; zero: no limit. */
+  public Duration getTaskTimeout() {
+    return taskTimeout;
+  }
+
+  public WorkerOptions setTaskTimeout(Duration taskTimeout) {
+    this.taskTimeout = taskTimeout;
     return this;
   }
 

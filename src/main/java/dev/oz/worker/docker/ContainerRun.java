@@ -83,12 +83,7 @@ final class ContainerRun {
       binds.add(Bind.parse(v));
     }
     HostConfig host = HostConfig.newHostConfig().withBinds(binds);
-    if (spec.nanoCpus() > 0) {
-      host.withNanoCPUs(spec.nanoCpus());
-    }
-    if (spec.memoryBytes() > 0) {
-      host.withMemory(spec.memoryBytes()).withMemorySwap(spec.memoryBytes());
-    }
+    rt.settings().getPolicy().applyTo(host, spec.nanoCpus(), spec.memoryBytes());
     Map<String, String> labels = new HashMap<>();
     labels.put(DockerRuntime.WORKER_LABEL, rt.workerId());
     labels.put(DockerRuntime.TASK_LABEL, spec.taskId());

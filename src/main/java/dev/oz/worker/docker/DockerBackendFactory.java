@@ -16,13 +16,25 @@ import java.util.Map;
 public final class DockerBackendFactory implements BackendFactory<DockerOptions> {
   public static final String NAME = "docker";
 
-  /** The Go worker's {@code backend.docker} schema (plus {@code pull_policy}, a list of ours). */
+  /**
+   * The Go worker's {@code backend.docker} schema, plus extensions of ours that its strict parser would refuse:
+   * {@code pull_policy} (a list) and the container policy keys (see {@link ContainerPolicy}).
+   */
   record GoDockerBlock(
       @JsonProperty("volumes") List<String> volumes,
       @JsonProperty("environment") List<GoEnv> environment,
       @JsonProperty("pull_policy") List<String> pullPolicy,
       @JsonProperty("image_pull_policy") String imagePullPolicy,
-      @JsonProperty("sidecar_image") String sidecarImage) {
+      @JsonProperty("sidecar_image") String sidecarImage,
+      @JsonProperty("default_vcpus") Double defaultVcpus,
+      @JsonProperty("default_memory_gb") Double defaultMemoryGb,
+      @JsonProperty("pids_limit") Long pidsLimit,
+      @JsonProperty("network") String network,
+      @JsonProperty("runtime") String runtime,
+      @JsonProperty("cap_drop") List<String> capDrop,
+      @JsonProperty("no_new_privileges") Boolean noNewPrivileges,
+      @JsonProperty("read_only_rootfs") Boolean readOnlyRootfs,
+      @JsonProperty("ulimits") List<String> ulimits) {
   }
 
   record GoEnv(@JsonProperty(value = "name", required = true) String name, @JsonProperty("value") String value) {
@@ -40,7 +52,33 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
             (block, v) -> list(block, "volumes").add(v)),
         new Flag(List.of("--pull-policy"), "POLICY[,POLICY]",
             "Image pull policy: always, if-not-present, never, or fallbacks in order (default always,if-not-present)",
-            (block, v) -> block.put("pull_policy", new JsonArray().add(v))));
+            (block, v) -> block.put("pull_policy", new JsonArray().add(v))),
+        new Flag(List.of("--default-vcpus"), "N", "CPUs for a task whose assignment names none (e.g. 2 or 0.5)",
+            (block, v) -> block.put("default_vcpus", number("--default-vcpus", v))),
+        new Flag(List.of("--default-memory-gb"), "N", "Memory (GiB) for a task whose assignment names none",
+            (block, v) -> block.put("default_memory_gb", number("--default-memory-gb", v))),
+        new Flag(List.of("--pids-limit"), "N", "At most N processes in each task container",
+            (block, v) -> block.put("pids_limit", (long) number("--pids-limit", v))),
+        new Flag(List.of("--network"), "NAME", "Network of task containers: bridge, none, host or a named network",
+            (block, v) -> block.put("network", v)),
+        new Flag(List.of("--runtime"), "NAME", "OCI runtime of task containers (e.g. runsc)",
+            (block, v) -> block.put("runtime", v)),
+        new Flag(List.of("--cap-drop"), "CAP", "Capability to drop from task containers (repeatable; ALL for all)",
+            (block, v) -> list(block, "cap_drop").add(v)),
+        new Flag(List.of("--no-new-privileges"), null, "Task processes cannot gain privileges (setuid)",
+            (block, v) -> block.put("no_new_privileges", Boolean.parseBoolean(v))),
+        new Flag(List.of("--read-only"), null, "Read-only root filesystem; /workspace and /tmp stay writable",
+            (block, v) -> block.put("read_only_rootfs", Boolean.parseBoolean(v))),
+        new Flag(List.of("--ulimit"), "NAME=SOFT[:HARD]", "ulimit of task containers (repeatable)",
+            (block, v) -> list(block, "ulimits").add(v)));
+  }
+
+  private static double number(String flag, String v) {
+    try {
+      return Double.parseDouble(v.trim());
+    } catch (NumberFormatException e) {
+      throw new dev.oz.worker.config.ConfigException(flag + ": expected a number, got \"" + v + "\"");
+    }
   }
 
   private static JsonArray list(JsonObject block, String key) {
@@ -75,9 +113,22 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
     } else if (docker.imagePullPolicy() != null) {
       json.put("pull_policy", new JsonArray().add(docker.imagePullPolicy()));
     }
-    if (docker.sidecarImage() != null) {
-      json.put("sidecar_image", docker.sidecarImage());
-    }
+    Map<String, Object> extensions = new java.util.LinkedHashMap<>();
+    extensions.put("sidecar_image", docker.sidecarImage());
+    extensions.put("default_vcpus", docker.defaultVcpus());
+    extensions.put("default_memory_gb", docker.defaultMemoryGb());
+    extensions.put("pids_limit", docker.pidsLimit());
+    extensions.put("network", docker.network());
+    extensions.put("runtime", docker.runtime());
+    extensions.put("cap_drop", docker.capDrop() == null ? null : new JsonArray(List.copyOf(docker.capDrop())));
+    extensions.put("no_new_privileges", docker.noNewPrivileges());
+    extensions.put("read_only_rootfs", docker.readOnlyRootfs());
+    extensions.put("ulimits", docker.ulimits() == null ? null : new JsonArray(List.copyOf(docker.ulimits())));
+    extensions.forEach((key, value) -> {
+      if (value != null) {
+        json.put(key, value);
+      }
+    });
     return json;
   }
 

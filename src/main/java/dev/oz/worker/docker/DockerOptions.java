@@ -26,6 +26,7 @@ public class DockerOptions {
   private int blockingPoolSize = DEFAULT_BLOCKING_POOL_SIZE;
   private String host;
   private String sidecarImage;
+  private ContainerPolicy policy = ContainerPolicy.NONE;
 
   public DockerOptions() {
   }
@@ -39,6 +40,7 @@ public class DockerOptions {
     blockingPoolSize = other.blockingPoolSize;
     host = other.host;
     sidecarImage = other.sidecarImage;
+    policy = other.policy;
   }
 
   /** Reads and validates the {@code docker} block; unknown keys are errors. */
@@ -62,6 +64,7 @@ public class DockerOptions {
     r.intValue("blocking_pool_size", o::setBlockingPoolSize);
     r.string("host", o::setHost);
     r.string("sidecar_image", o::setSidecarImage);
+    o.setPolicy(ContainerPolicy.read(r, o.policy));
     r.rejectUnknownKeys();
     o.validate();
     return o;
@@ -135,6 +138,7 @@ public class DockerOptions {
     if (sidecarImage != null) {
       json.put("sidecar_image", sidecarImage);
     }
+    policy.writeTo(json);
     return json;
   }
 
@@ -204,6 +208,16 @@ public class DockerOptions {
 
   public DockerOptions setSidecarImage(String sidecarImage) {
     this.sidecarImage = sidecarImage == null || sidecarImage.isBlank() ? null : sidecarImage.strip();
+    return this;
+  }
+
+  /** What the operator imposes on every task container (limits, isolation). */
+  public ContainerPolicy getPolicy() {
+    return policy;
+  }
+
+  public DockerOptions setPolicy(ContainerPolicy policy) {
+    this.policy = policy;
     return this;
   }
 

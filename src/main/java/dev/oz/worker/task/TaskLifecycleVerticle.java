@@ -7,6 +7,7 @@ import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.config.Durations;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.logs.OpenTaskLog;
 import dev.oz.worker.metrics.WorkerMetrics;
@@ -81,6 +82,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     CancelReason cancelReason;
     /** The cancellation named this execution: {@code execution_closed} follows the terminal report. */
     boolean closeRequested;
+    long deadlineTimer = -1;
     String failurePhase = WorkerMetrics.PHASE_BACKEND;
     boolean reported;
 
@@ -179,8 +181,23 @@ public final class TaskLifecycleVerticle extends VerticleBase {
             finish(task, TaskOutcome.cancelled());
           } else {
             bus.send(Addresses.EXECUTE, new ExecuteTask(spec, output));
+            startDeadline(task);
           }
         });
+  }
+
+  /** {@code task_timeout}: a task still running then is stopped like a cancellation and reported as timed out. */
+  private void startDeadline(Running task) {
+    long ms = options.getTaskTimeout().toMillis();
+    if (ms <= 0) {
+      return;
+    }
+    task.deadlineTimer = vertx.setTimer(ms, id -> {
+      if (!task.reported && task.cancelReason == null) {
+        task.cancelReason = CancelReason.TIMEOUT;
+        bus.send(Addresses.CANCEL, new CancelTask(task.taskId, CancelReason.TIMEOUT));
+      }
+    });
   }
 
   private void reject(TaskAssignment a, String metricReason, String reason) {
@@ -245,6 +262,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
    */
   private void finish(Running task, TaskOutcome outcome) {
     task.reported = true;
+    vertx.cancelTimer(task.deadlineTimer);
     WorkerMessage terminal = outcome.status() == TaskOutcome.Status.DISPATCHED && task.cancelReason == null
         ? dispatched(task) : terminalReport(task, outcome);
     bus.request(Addresses.LOG_CLOSE, task.taskId)
@@ -292,6 +310,16 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       return new TaskFailed(task.taskId, task.executionId,
           TaskFailed.MESSAGE_PREFIX + "the worker shut down while the task was running",
           FailureReason.GRACEFUL_SHUTDOWN.wireName(), outcome.exitCode(), null);
+    }
+    if (task.cancelReason == CancelReason.TIMEOUT) {
+      String limit = Durations.format(options.getTaskTimeout());
+      log.atWarn().addKeyValue("task_id", task.taskId).log("Task {} stopped: it ran longer than task_timeout {}",
+          task.taskId, limit);
+      metrics.taskEnded(WorkerMetrics.FAILED, took);
+      metrics.taskFailure(task.failurePhase, FailureReason.TASK_TIMEOUT.wireName());
+      return new TaskFailed(task.taskId, task.executionId,
+          TaskFailed.MESSAGE_PREFIX + "the task ran longer than its time limit (task_timeout " + limit + ") and was stopped",
+          FailureReason.TASK_TIMEOUT.wireName(), outcome.exitCode(), null);
     }
     if (task.cancelReason == CancelReason.USER || outcome.status() == TaskOutcome.Status.CANCELLED) {
       log.atInfo().addKeyValue("task_id", task.taskId).log("Task execution cancelled by user request: taskID={}", task.taskId);
