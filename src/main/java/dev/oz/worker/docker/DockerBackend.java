@@ -7,6 +7,7 @@ import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.logs.TaskOutput;
 import dev.oz.worker.task.CancelReason;
 import dev.oz.worker.task.TaskBackend;
+import dev.oz.worker.task.TaskBackendFactory;
 import dev.oz.worker.task.TaskOutcome;
 import dev.oz.worker.task.TaskSpec;
 import io.vertx.core.Context;
@@ -33,7 +34,7 @@ public final class DockerBackend implements TaskBackend {
   private final Vertx vertx;
   private final Context context;
   private final WorkerOptions options;
-  private final Map<String, String> env;
+  private final EngineDiscovery discovery;
   private final Map<String, ContainerRun> running = new HashMap<>();
   private final Map<String, Future<TaskOutcome>> inFlight = new HashMap<>();
   private final Map<String, CancelReason> earlyCancels = new HashMap<>();
@@ -43,15 +44,21 @@ public final class DockerBackend implements TaskBackend {
   private Future<Void> health;
   private long healthCheckedNanos;
 
-  private DockerBackend(Vertx vertx, WorkerOptions options, Map<String, String> env) {
+  private DockerBackend(Vertx vertx, WorkerOptions options, EngineDiscovery discovery) {
     this.vertx = vertx;
     this.context = vertx.getOrCreateContext();
     this.options = options;
-    this.env = env;
+    this.discovery = discovery;
   }
 
+  /** Finds the engine through this process's environment ({@link EngineDiscovery#fromEnvironment()}). */
   public static TaskBackend create(Vertx vertx, WorkerOptions options) {
-    return new DockerBackend(vertx, options, System.getenv());
+    return new DockerBackend(vertx, options, EngineDiscovery.fromEnvironment());
+  }
+
+  /** Finds the engine (and registry credentials) through {@code discovery} instead of this process's environment. */
+  public static TaskBackendFactory factory(EngineDiscovery discovery) {
+    return (vertx, options) -> new DockerBackend(vertx, options, discovery);
   }
 
   @Override
@@ -59,13 +66,18 @@ public final class DockerBackend implements TaskBackend {
     String pool = "oz-docker-" + options.getWorkerId() + "-" + UUID.randomUUID().toString().substring(0, 8);
     blocking = new Blocking(vertx.createSharedWorkerExecutor(pool, options.getDocker().getBlockingPoolSize()), context);
     return blocking.run(() -> {
-      docker = DockerEngine.connect(options.getDocker(), env);
-      String platform = DockerEngine.checkPlatform(docker, DockerEngine.address(options.getDocker(), env));
-      log.info("Docker daemon is reachable, platform: {}", platform);
+      EngineTarget target = discovery.resolve(options.getDocker());
+      if (target.certPathIgnored()) {
+        log.warn("DOCKER_CERT_PATH is set but DOCKER_TLS_VERIFY is not: connecting to {} without TLS, as the docker CLI"
+            + " does (set DOCKER_TLS_VERIFY=1 to use the certificates)", target.address());
+      }
+      docker = DockerEngine.connect(target);
+      String platform = DockerEngine.checkPlatform(docker, target);
+      log.info("Docker daemon is reachable, platform: {}, at {}", platform, target.describe());
       removeLeftovers();
       return platform;
     }).map(platform -> {
-      ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(env), platform);
+      ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(discovery.env()), platform);
       Map<String, String> helperLabels = Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId(), "oz.role", "sidecar-copy");
       SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, options.getDocker().getPullPolicy(), helperLabels);
       runtime = new DockerRuntime(vertx, options, docker, blocking, puller, sidecars);
