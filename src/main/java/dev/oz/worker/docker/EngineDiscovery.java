@@ -4,6 +4,7 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerConfigFile;
 import com.github.dockerjava.core.DockerContextMetaFile;
+import com.github.dockerjava.core.LocalDirectorySSLConfig;
 import dev.oz.worker.config.DockerOptions;
 import java.io.IOException;
 import java.net.URI;
@@ -87,7 +88,12 @@ public final class EngineDiscovery {
       String context = context();
       if (context != null) {
         // docker-java reads the context's endpoint (and its TLS material, if stored with it)
-        DockerClientConfig fromContext = builder.withDockerContext(context).build();
+        DockerClientConfig fromContext;
+        try {
+          fromContext = builder.withDockerContext(context).build();
+        } catch (RuntimeException e) {
+          throw new IllegalStateException("Docker context \"" + context + "\": " + e.getMessage(), e);
+        }
         return target(builder, fromContext.getDockerHost().toString(), "context " + context);
       }
       List<Path> candidates = socketCandidates();
@@ -124,8 +130,9 @@ public final class EngineDiscovery {
     } catch (RuntimeException e) {
       throw new IllegalStateException("Docker engine " + uri + " (from " + source + "): " + e.getMessage(), e);
     }
-    return new EngineTarget(config, source, config.getSSLConfig() != null ? certPath : null,
-        !tls && certPath != null && "tcp".equals(uri.getScheme()));
+    // the certificates come from DOCKER_CERT_PATH, or from the context's TLS folder
+    String usedCerts = config.getSSLConfig() instanceof LocalDirectorySSLConfig local ? local.getDockerCertPath() : null;
+    return new EngineTarget(config, source, usedCerts, usedCerts == null && certPath != null && "tcp".equals(uri.getScheme()));
   }
 
   /** Like the docker CLI: a tcp address without a port means 2376 with TLS and 2375 without. */

@@ -112,6 +112,19 @@ class EngineDiscoveryTest {
   }
 
   @Test
+  void aContextBringsItsOwnTlsMaterial() throws Exception {
+    context("secure", "tcp://engine.example:2376");
+    String id = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest("secure".getBytes(StandardCharsets.UTF_8)));
+    Path tls = home.resolve(".docker/contexts/tls/" + id + "/docker");
+    for (String f : EngineDiscovery.TLS_FILES) {
+      touch(tls.resolve(f));
+    }
+    env.put("DOCKER_CONTEXT", "secure");
+    EngineTarget target = resolve();
+    assertEquals("tcp://engine.example:2376 (context secure, TLS with certificates from " + tls + ")", target.describe());
+  }
+
+  @Test
   void aContextThatDoesNotExistIsAnError() {
     env.put("DOCKER_CONTEXT", "nowhere");
     IllegalStateException e = assertThrows(IllegalStateException.class, this::resolve);

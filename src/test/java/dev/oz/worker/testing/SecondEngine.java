@@ -72,22 +72,6 @@ public final class SecondEngine implements AutoCloseable {
     port = freePort();
     extraSockets = List.copyOf(b.extraSockets);
     daemonArgs = List.copyOf(b.daemonArgs);
-    withBaseLock(() -> {
-      removeLeftovers();
-      try {
-        Files.createDirectories(dir.resolve("run"));
-        Files.writeString(dir.resolve("owner"), ProcessHandle.current().pid() + " " + startOf(ProcessHandle.current()));
-        Files.writeString(dir.resolve("bridge"), bridge);
-        Files.writeString(dir.resolve("daemon.json"), "{}"); // not the machine's /etc/docker/daemon.json
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      String subnet = freeSubnet();
-      run("ip", "link", "add", bridge, "type", "bridge");
-      run("ip", "addr", "add", subnet + ".1/24", "dev", bridge);
-      run("ip", "link", "set", bridge, "up");
-    });
-    certificates = b.tls ? TestCertificates.create(dir.resolve("certs"), "oz-second-engine-" + id) : null;
     // a test JVM that exits without close() (interrupted run) still stops its engine
     exitHook = new Thread(() -> {
       Process p = dockerd;
@@ -99,6 +83,22 @@ public final class SecondEngine implements AutoCloseable {
     }, "second-engine-cleanup-" + id);
     Runtime.getRuntime().addShutdownHook(exitHook);
     try {
+      withBaseLock(() -> {
+        removeLeftovers();
+        try {
+          Files.createDirectories(dir.resolve("run"));
+          Files.writeString(dir.resolve("owner"), ProcessHandle.current().pid() + " " + startOf(ProcessHandle.current()));
+          Files.writeString(dir.resolve("bridge"), bridge);
+          Files.writeString(dir.resolve("daemon.json"), "{}"); // not the machine's /etc/docker/daemon.json
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+        String subnet = freeSubnet();
+        run("ip", "link", "add", bridge, "type", "bridge");
+        run("ip", "addr", "add", subnet + ".1/24", "dev", bridge);
+        run("ip", "link", "set", bridge, "up");
+      });
+      certificates = b.tls ? TestCertificates.create(dir.resolve("certs"), "oz-second-engine-" + id) : null;
       start();
     } catch (RuntimeException | Error e) {
       close();
