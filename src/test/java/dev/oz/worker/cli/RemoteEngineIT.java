@@ -210,6 +210,7 @@ class RemoteEngineIT {
     }
   }
 
+  /** In-process: the default socket is a parameter of discovery, pointed at a path that does not exist. */
   @Test
   void rootlessSocketsAreFoundWhenTheDefaultSocketIsAbsent() throws Exception {
     Path emptyHome = Files.createDirectories(tmp.resolve("empty-home"));
