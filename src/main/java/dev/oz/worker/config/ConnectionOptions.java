@@ -89,7 +89,8 @@ public class ConnectionOptions {
         .put("reconnect_max", Durations.format(reconnectMax))
         .put("outbox_limit", outboxLimit)
         .put("replay_bytes", replayBytes)
-        .put("close_timeout", Durations.format(closeTimeout));
+        .put("close_timeout", Durations.format(closeTimeout))
+        .put("max_message_bytes", maxMessageBytes);
   }
 
   public Duration getPingInterval() {
@@ -157,6 +158,19 @@ public class ConnectionOptions {
   }
 
   /** How long shutdown keeps trying to deliver the last reports (reconnecting if need be) before closing. */
+  /**
+   * The largest message (and frame) accepted from the control plane, however it is framed; a larger one closes the
+   * connection with 1009.
+   */
+  public int getMaxMessageBytes() {
+    return maxMessageBytes;
+  }
+
+  public ConnectionOptions setMaxMessageBytes(int maxMessageBytes) {
+    this.maxMessageBytes = maxMessageBytes;
+    return this;
+  }
+
   public Duration getCloseTimeout() {
     return closeTimeout;
   }

@@ -35,7 +35,7 @@ public final class DockerBackend implements TaskBackend {
   private final Context context;
   private final WorkerOptions options;
   private final DockerOptions settings;
-  private final Map<String, String> env;
+  private final EngineDiscovery discovery;
   private final Map<String, ContainerRun> running = new HashMap<>();
   private final Map<String, Future<TaskOutcome>> inFlight = new HashMap<>();
   private final Map<String, CancelReason> earlyCancels = new HashMap<>();
@@ -45,12 +45,13 @@ public final class DockerBackend implements TaskBackend {
   private Future<Void> health;
   private long healthCheckedNanos;
 
-  DockerBackend(BackendContext<DockerOptions> backend) {
+  /** @param discovery how the engine (and registry credentials) are found: the process environment, or a test's */
+  DockerBackend(BackendContext<DockerOptions> backend, EngineDiscovery discovery) {
     this.vertx = backend.vertx();
     this.context = vertx.getOrCreateContext();
     this.options = backend.worker();
     this.settings = backend.options();
-    this.env = backend.hostEnv();
+    this.discovery = discovery;
   }
 
   @Override
@@ -58,13 +59,18 @@ public final class DockerBackend implements TaskBackend {
     String pool = "oz-docker-" + options.getWorkerId() + "-" + UUID.randomUUID().toString().substring(0, 8);
     blocking = new Blocking(vertx.createSharedWorkerExecutor(pool, settings.getBlockingPoolSize()), context);
     return blocking.run(() -> {
-      docker = DockerEngine.connect(settings, env);
-      String platform = DockerEngine.checkPlatform(docker, DockerEngine.address(settings, env));
-      log.info("Docker daemon is reachable, platform: {}", platform);
+      EngineTarget target = discovery.resolve(settings);
+      if (target.certPathIgnored()) {
+        log.warn("DOCKER_CERT_PATH is set but DOCKER_TLS_VERIFY is not: connecting to {} without TLS, as the docker CLI"
+            + " does (set DOCKER_TLS_VERIFY=1 to use the certificates)", target.address());
+      }
+      docker = DockerEngine.connect(target);
+      String platform = DockerEngine.checkPlatform(docker, target);
+      log.info("Docker daemon is reachable, platform: {}, at {}", platform, target.describe());
       removeLeftovers();
       return platform;
     }).map(platform -> {
-      ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(env), platform);
+      ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(discovery.env()), platform);
       Map<String, String> helperLabels = Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId(), "oz.role", "sidecar-copy");
       SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, settings.getPullPolicy(), helperLabels);
       runtime = new DockerRuntime(vertx, options, settings, docker, blocking, puller, sidecars);

@@ -16,6 +16,19 @@ import java.util.Map;
 public final class DockerBackendFactory implements BackendFactory<DockerOptions> {
   public static final String NAME = "docker";
 
+  /** Null: the worker's environment ({@link BackendContext#hostEnv()}) and the default socket. */
+  private final EngineDiscovery discovery;
+
+  /** The registered backend: finds the engine through the worker's environment. */
+  public DockerBackendFactory() {
+    this(null);
+  }
+
+  /** Finds the engine (and registry credentials) through {@code discovery}: tests and embedding. */
+  public DockerBackendFactory(EngineDiscovery discovery) {
+    this.discovery = discovery;
+  }
+
   /**
    * The Go worker's {@code backend.docker} schema, plus extensions of ours that its strict parser would refuse:
    * {@code pull_policy} (a list) and the container policy keys (see {@link ContainerPolicy}).
@@ -139,7 +152,8 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
 
   @Override
   public TaskBackend create(BackendContext<DockerOptions> context) {
-    return new DockerBackend(context);
+    return new DockerBackend(context, discovery != null ? discovery
+        : EngineDiscovery.of(context.hostEnv(), EngineDiscovery.DEFAULT_SOCKET));
   }
 
   @Override

@@ -2,20 +2,16 @@ package dev.oz.worker.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Version;
-import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
-import dev.oz.worker.docker.DockerOptions;
+import java.nio.file.Path;
+import java.security.cert.CertPathBuilderException;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Set;
+import javax.net.ssl.SSLPeerUnverifiedException;
 
-/**
- * Finds and connects to the Docker engine the way operators expect: {@code DOCKER_HOST} (unix or tcp), the
- * default socket, {@code DOCKER_CONTEXT} / the config file's current context, {@code DOCKER_API_VERSION},
- * {@code DOCKER_TLS_VERIFY} + {@code DOCKER_CERT_PATH}; {@code docker.host} in the worker config wins.
- */
+/** Connects to the engine {@link EngineDiscovery} found, and explains in operator terms why that failed. */
 final class DockerEngine {
   static final Set<String> SUPPORTED_PLATFORMS = Set.of("linux/amd64", "linux/arm64");
 
@@ -23,26 +19,13 @@ final class DockerEngine {
   }
 
   /** Builds the client; does not contact the engine. */
-  static DockerClient connect(DockerOptions options, Map<String, String> env) {
-    DockerClientConfig config = config(options, env);
-    return DockerClientImpl.getInstance(config, httpClient(config));
-  }
-
-  /** Where the engine is, as discovered (for messages). */
-  static String address(DockerOptions options, Map<String, String> env) {
-    return config(options, env).getDockerHost().toString();
-  }
-
-  private static DockerClientConfig config(DockerOptions options, Map<String, String> env) {
-    DefaultDockerClientConfig.Builder builder = DefaultDockerClientConfig.createDefaultConfigBuilder();
-    if (options.getHost() != null && !options.getHost().isBlank()) {
-      builder.withDockerHost(options.getHost());
+  static DockerClient connect(EngineTarget target) {
+    DockerClientConfig config = target.config();
+    try {
+      return DockerClientImpl.getInstance(config, httpClient(config));
+    } catch (RuntimeException e) { // reading the TLS material
+      throw new IllegalStateException("Docker engine " + target.describe() + ": " + rootMessage(e), e);
     }
-    String apiVersion = env.get("DOCKER_API_VERSION");
-    if (apiVersion != null && !apiVersion.isBlank()) {
-      builder.withApiVersion(apiVersion.trim());
-    }
-    return builder.build();
   }
 
   private static ApacheDockerHttpClient httpClient(DockerClientConfig config) {
@@ -59,12 +42,12 @@ final class DockerEngine {
    * Pings the engine and returns its platform ({@code os/arch}); fails with an operator-facing message when
    * it is unreachable or not a supported platform. Blocking.
    */
-  static String checkPlatform(DockerClient docker, String address) {
+  static String checkPlatform(DockerClient docker, EngineTarget target) {
     try {
       docker.pingCmd().exec();
     } catch (RuntimeException e) {
-      throw new IllegalStateException("failed to reach Docker daemon at " + address + ": " + rootMessage(e)
-          + " (is the engine running, and are DOCKER_HOST / DOCKER_CONTEXT or the socket mount right?)", e);
+      throw new IllegalStateException("failed to reach Docker daemon at " + target.describe() + ": "
+          + unreachableBecause(e, target), e);
     }
     Version version;
     try {
@@ -78,6 +61,52 @@ final class DockerEngine {
           + " (only linux/amd64 and linux/arm64 are supported)");
     }
     return platform;
+  }
+
+  /** The likely cause first, then the error as the transport reported it. */
+  static String unreachableBecause(Throwable err, EngineTarget target) {
+    String raw = rootMessage(err);
+    String all = messages(err);
+    String why = null;
+    if (target.tls()) {
+      Path certs = Path.of(target.certPath());
+      if (has(err, CertPathBuilderException.class) || all.contains("PKIX path")) {
+        why = "TLS: the engine's certificate is not signed by the CA in " + certs.resolve("ca.pem");
+      } else if (has(err, SSLPeerUnverifiedException.class) || all.contains("subject alternative name")) {
+        why = "TLS: the engine's certificate is not issued for " + target.config().getDockerHost().getHost();
+      } else if (all.contains("Unsupported or unrecognized SSL message") || all.contains("plaintext connection")) {
+        why = "the engine does not speak TLS at this address (for a plain tcp:// engine, unset DOCKER_TLS_VERIFY)";
+      } else if (all.contains("Broken pipe") || all.contains("Connection reset") || all.contains("bad_certificate")
+          || all.contains("certificate_required") || all.contains("unknown_ca")) {
+        // the engine hangs up during the handshake; Java does not even send a certificate the engine's CA did not sign
+        why = "TLS: the engine ended the handshake: it does not accept the client certificate "
+            + certs.resolve("cert.pem") + " (is it signed by the CA the engine trusts, its --tlscacert?)";
+      }
+    } else if (all.contains("HTTP request to an HTTPS server")) {
+      why = "the engine expects TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder with ca.pem, cert.pem"
+          + " and key.pem";
+    }
+    if (why != null) {
+      return why + " (" + raw + ")";
+    }
+    return raw + " (is the engine running, and are DOCKER_HOST / DOCKER_CONTEXT or the socket mount right?)";
+  }
+
+  private static boolean has(Throwable t, Class<? extends Throwable> type) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (type.isInstance(c)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String messages(Throwable t) {
+    StringBuilder all = new StringBuilder();
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      all.append(c.getMessage()).append('\n');
+    }
+    return all.toString();
   }
 
   static String rootMessage(Throwable t) {

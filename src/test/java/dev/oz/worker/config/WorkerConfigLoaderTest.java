@@ -158,7 +158,9 @@ class WorkerConfigLoaderTest {
   void yamlUnknownKeyNamesLine() throws Exception {
     Path yaml = file("w.yaml", "worker_id: w\nbackend:\n  docker:\n    volumes: []\n    netwrk: host\n");
     assertEquals(yaml + ": line 5: unknown key \"netwrk\" in backend.docker"
-        + " (valid: environment, image_pull_policy, pull_policy, sidecar_image, volumes)", error(null, yaml));
+        + " (valid: cap_drop, default_memory_gb, default_vcpus, environment, image_pull_policy, network,"
+        + " no_new_privileges, pids_limit, pull_policy, read_only_rootfs, runtime, sidecar_image, ulimits, volumes)",
+        error(null, yaml));
   }
 
   @Test

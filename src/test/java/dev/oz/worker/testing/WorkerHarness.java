@@ -3,6 +3,8 @@ package dev.oz.worker.testing;
 import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.docker.PullPolicy;
 import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.backend.BackendFactory;
+import dev.oz.worker.docker.DockerBackendFactory;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -26,9 +28,10 @@ public final class WorkerHarness implements AutoCloseable {
   public final LoopbackControlPlane cp;
   private final Vertx cpVertx;
   public final WorkerOptions options;
+  private final BackendFactory<?> backend;
   private String deploymentId;
 
-  private WorkerHarness(VertxOptions vertxOptions, Consumer<WorkerOptions> customize) {
+  private WorkerHarness(VertxOptions vertxOptions, Consumer<WorkerOptions> customize, BackendFactory<?> backend) {
     Engine.docker();
     testVertx = TestVertx.create(vertxOptions);
     vertx = testVertx.vertx();
@@ -44,6 +47,7 @@ public final class WorkerHarness implements AutoCloseable {
         .setCloseTimeout(Duration.ofSeconds(5));
     options.getMetrics().setEnabled(false);
     customize.accept(options);
+    this.backend = backend;
   }
 
   public static WorkerHarness start(Consumer<WorkerOptions> customize) {
@@ -51,7 +55,12 @@ public final class WorkerHarness implements AutoCloseable {
   }
 
   public static WorkerHarness start(VertxOptions vertxOptions, Consumer<WorkerOptions> customize) {
-    WorkerHarness h = new WorkerHarness(vertxOptions, customize);
+    return start(vertxOptions, customize, new DockerBackendFactory());
+  }
+
+  /** With a Docker backend of the test's making, e.g. one that finds the engine through a given environment. */
+  public static WorkerHarness start(VertxOptions vertxOptions, Consumer<WorkerOptions> customize, BackendFactory<?> backend) {
+    WorkerHarness h = new WorkerHarness(vertxOptions, customize, backend);
     h.deploy();
     return h;
   }
@@ -59,7 +68,7 @@ public final class WorkerHarness implements AutoCloseable {
   public void deploy() {
     int before = cp.handshakes().size();
     try {
-      deploymentId = vertx.deployVerticle(new WorkerVerticle(options))
+      deploymentId = vertx.deployVerticle(new WorkerVerticle(options, backend, null))
           .await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError("worker did not start: " + e.getMessage(), e);
