@@ -5,15 +5,17 @@ ensure_engine() {
   if docker info >/dev/null 2>&1; then
     return 0
   fi
-  if ! command -v dockerd >/dev/null 2>&1 || ! command -v busybox >/dev/null 2>&1; then
+  # the tests also start engines of their own (ip for their bridges, openssl for their TLS certificates)
+  if ! command -v dockerd >/dev/null 2>&1 || ! command -v busybox >/dev/null 2>&1 \
+      || ! command -v ip >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
     if [ "$(id -u)" != 0 ]; then
-      echo "No Docker engine answers and installing one needs root: apt-get install -y docker.io busybox-static" >&2
+      echo "Installing the test tools needs root: apt-get install -y docker.io busybox-static iproute2 openssl" >&2
       return 1
     fi
-    echo "Installing the Docker engine (docker.io) and busybox-static..." >&2
+    echo "Installing the Docker engine (docker.io), busybox-static, iproute2 and openssl..." >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
-    apt-get install -y -qq docker.io busybox-static >/dev/null
+    apt-get install -y -qq docker.io busybox-static iproute2 openssl >/dev/null
   fi
   if ! docker info >/dev/null 2>&1; then
     # a dockerd that is still starting (or stopping) gets a moment; a pid file without a process is stale
