@@ -2,9 +2,6 @@
 # On a fresh Debian machine (root, no engine running) it installs Debian's engine and starts it.
 
 ensure_engine() {
-  if docker info >/dev/null 2>&1; then
-    return 0
-  fi
   # the tests also start engines of their own (ip for their bridges, openssl for their TLS certificates)
   if ! command -v dockerd >/dev/null 2>&1 || ! command -v busybox >/dev/null 2>&1 \
       || ! command -v ip >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
@@ -16,6 +13,9 @@ ensure_engine() {
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq docker.io busybox-static iproute2 openssl >/dev/null
+  fi
+  if docker info >/dev/null 2>&1; then
+    return 0
   fi
   if ! docker info >/dev/null 2>&1; then
     # a dockerd that is still starting (or stopping) gets a moment; a pid file without a process is stale
