@@ -163,7 +163,10 @@ public final class WorkerVerticle extends VerticleBase {
         options.getServerRootUrl(), options.getLogs().isStream() ? "on" : "off");
     options.getWarnings().forEach(w -> log.warn("{}", w));
     return vertx.executeBlocking(() -> {
-          ProtocolJson.prepare(); // Jackson's first use is slow: not on an event loop
+          // first uses that are slow, done here rather than on an event loop: Jackson, and Netty's pooled allocator
+          // (its first chunk registers a Flight Recorder event type, which loads JFR's metadata: up to a second)
+          ProtocolJson.prepare();
+          new io.netty.buffer.AdaptiveByteBufAllocator().directBuffer(1).release();
           return null;
         })
         .compose(v -> vertx.deployVerticle(backend))

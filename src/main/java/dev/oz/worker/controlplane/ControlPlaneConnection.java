@@ -31,7 +31,6 @@ import org.slf4j.LoggerFactory;
 public final class ControlPlaneConnection {
   private static final Logger log = LoggerFactory.getLogger(ControlPlaneConnection.class);
   private static final short NORMAL_CLOSURE = 1000;
-  private static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
   private static final int SEND_BUFFER_BYTES = 1024 * 1024;
   private static final long CLOSE_TIMEOUT_MS = 3_000;
 
@@ -75,8 +74,11 @@ public final class ControlPlaneConnection {
         () -> ThreadLocalRandom.current().nextDouble());
     this.outbox = new Outbox(timing.getOutboxLimit(), timing.getReplayBytes());
     this.client = vertx.createWebSocketClient(new WebSocketClientOptions()
-        .setMaxMessageSize(MAX_MESSAGE_BYTES)
-        .setMaxFrameSize(1024 * 1024)
+        // one limit however the control plane frames a message: a big assignment may come as one frame. Frames get
+        // twice the room so that an oversized single frame still reaches the message check, which answers 1009 (the
+        // frame decoder would only drop the connection); beyond that the decoder protects memory.
+        .setMaxMessageSize(timing.getMaxMessageBytes())
+        .setMaxFrameSize((int) Math.min(Integer.MAX_VALUE, 2L * timing.getMaxMessageBytes()))
         // a small kernel send buffer keeps what a dead peer can swallow within the replay window
         .setSendBufferSize(SEND_BUFFER_BYTES)
         .setClosingTimeout(2));
@@ -210,9 +212,18 @@ public final class ControlPlaneConnection {
     socket.textMessageHandler(this::onText);
     socket.drainHandler(v -> pump());
     socket.exceptionHandler(err -> {
-      if (gen == generation) {
-        log.debug("WebSocket error: {}", describe(err));
+      if (gen != generation) {
+        return;
       }
+      String tooBig = OversizedMessage.describe(err, timing.getMaxMessageBytes());
+      if (tooBig != null && ws == socket) {
+        log.warn("{}; closing the connection with 1009", tooBig);
+        // the rest of it would only be dropped piece by piece: start over (Netty may already be closing the channel
+        // after an oversized frame, but it does not tell the peer why)
+        socket.close(OversizedMessage.CLOSE_CODE, "message too big");
+        return;
+      }
+      log.debug("WebSocket error: {}", describe(err));
     });
     socket.closeHandler(v -> {
       if (gen == generation && ws == socket) {

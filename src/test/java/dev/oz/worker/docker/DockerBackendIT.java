@@ -35,6 +35,52 @@ class DockerBackendIT {
     return report.getJsonObject("data");
   }
 
+  /** The operator's container policy, given as flags, on the container the engine ran. */
+  @Test
+  void containerPolicyFlagsReachTheTaskContainer() {
+    List<String> flags = List.of("--default-vcpus", "0.5", "--default-memory-gb", "0.5", "--pids-limit", "64",
+        "--network", "none", "--runtime", "runc", "--cap-drop", "NET_RAW", "--cap-drop", "MKNOD",
+        "--no-new-privileges", "--read-only", "--ulimit", "nofile=1024:2048");
+    try (WorkerHarness h = WorkerHarness.start(o -> {
+      o.setCleanup(false);
+      dev.oz.worker.cli.CommandLine.parse(flags, dev.oz.worker.backend.BackendRegistry.load().settings())
+          .applyTo(o, Map.of());
+    })) {
+      // the root is read-only, /workspace and /tmp are not; no network but loopback
+      JsonObject done = h.run(scriptTask("policy", "touch /workspace/w && touch /tmp/t && ! touch /etc/x 2>/dev/null"
+          + " && test \"$(ls /sys/class/net)\" = lo"));
+      assertEquals("task_completed", done.getString("type"), done.encode());
+      InspectContainerResponse c = Engine.docker().inspectContainerCmd(Engine.containersOf(h.workerId()).get(0).getId()).exec();
+      var host = c.getHostConfig();
+      assertEquals(500_000_000L, host.getNanoCPUs());
+      assertEquals(512L << 20, host.getMemory());
+      assertEquals(512L << 20, host.getMemorySwap());
+      assertEquals(64L, host.getPidsLimit());
+      assertEquals("none", host.getNetworkMode());
+      assertEquals("runc", host.getRuntime());
+      assertEquals(List.of("NET_RAW", "MKNOD"), Arrays.stream(host.getCapDrop()).map(Enum::name).toList());
+      assertEquals(List.of("no-new-privileges"), host.getSecurityOpts());
+      assertTrue(host.getReadonlyRootfs());
+      assertEquals(Map.of("/workspace", "", "/tmp", ""), host.getTmpFs());
+      assertEquals("nofile", host.getUlimits()[0].getName());
+      assertEquals(List.of(1024L, 2048L), List.of(host.getUlimits()[0].getSoft().longValue(),
+          host.getUlimits()[0].getHard().longValue()));
+    }
+  }
+
+  @Test
+  void theAssignmentsShapeWinsOverThePolicyDefaults() {
+    try (WorkerHarness h = WorkerHarness.start(o -> {
+      o.setCleanup(false);
+      DockerSettings.edit(o, d -> d.setPolicy(new ContainerPolicy(2, 2, 0, null, null, List.of(), false, false, List.of())));
+    })) {
+      h.run(scriptTask("shaped", "true").put("instance_shape", new JsonObject().put("vcpus", 1).put("memory_gb", 1)));
+      var host = Engine.docker().inspectContainerCmd(Engine.containersOf(h.workerId()).get(0).getId()).exec().getHostConfig();
+      assertEquals(1_000_000_000L, host.getNanoCPUs());
+      assertEquals(1L << 30, host.getMemory());
+    }
+  }
+
   @Test
   void richTeamTaskContainerIsCreatedExactlyPerContract() throws Exception {
     Path shared = Files.createDirectories(tmp.resolve("shared"));

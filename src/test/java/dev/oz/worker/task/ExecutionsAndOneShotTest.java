@@ -20,7 +20,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** The newer Go worker's lifecycle rules: execution-scoped cancellation, one-shot mode, the shutdown rejection. */
+/**
+ * The newer Go worker's lifecycle rules (execution-scoped cancellation, one-shot mode, the shutdown rejection) and
+ * ours beyond it (task_timeout).
+ */
 class ExecutionsAndOneShotTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
@@ -170,5 +173,21 @@ class ExecutionsAndOneShotTest {
     } catch (Exception e) {
       assertEquals("backend \"fake\" does not support one-shot mode", e.getMessage());
     }
+  }
+
+  @Test
+  void aTaskRunningPastTaskTimeoutIsStoppedAndReportedAsTimedOut() throws Exception {
+    deploy(options().setTaskTimeout(Duration.ofMillis(300)));
+    cp.send(assignment("slow", "ex-1"));
+    cp.send(Assignments.minimal("quick"));
+    Waits.until(() -> backend.isRunning("quick"), WAIT, () -> "not started");
+    backend.complete("quick", TaskOutcome.succeeded());
+    assertEquals(new JsonObject().put("task_id", "slow").put("execution_id", "ex-1")
+            .put("message", "Failed to execute task: the task ran longer than its time limit (task_timeout 300ms) and was stopped")
+            .put("failure_reason", "task_timeout"),
+        cp.awaitMessage("task_failed", "slow", WAIT).getJsonObject("data"));
+    assertEquals(List.of("slow:TIMEOUT"), backend.cancels(), "stopped through the backend like a cancellation");
+    assertEquals("task_completed", cp.awaitMessage("task_completed", "quick", WAIT).getString("type"),
+        "a task that ends in time is not touched");
   }
 }

@@ -59,7 +59,7 @@ public final class LoopbackControlPlane implements AutoCloseable {
 
   private void listen(int onPort) {
     HttpServerOptions serverOptions = new HttpServerOptions()
-        .setMaxWebSocketFrameSize(1024 * 1024).setMaxWebSocketMessageSize(64 * 1024 * 1024);
+        .setMaxWebSocketFrameSize(64 * 1024 * 1024).setMaxWebSocketMessageSize(64 * 1024 * 1024);
     if (tls != null) {
       serverOptions.setSsl(true).setKeyCertOptions(tls);
     }
@@ -88,7 +88,12 @@ public final class LoopbackControlPlane implements AutoCloseable {
       }
     });
     ws.textMessageHandler(text -> received.add(new JsonObject(text)));
-    ws.closeHandler(v -> closeCodes.add(ws.closeStatusCode()));
+    ws.closeHandler(v -> {
+      closeCodes.add(ws.closeStatusCode());
+      if (current == ws) {
+        current = null; // connected() means a socket that is open now
+      }
+    });
   }
 
   public String wsUrl() {
@@ -119,6 +124,30 @@ public final class LoopbackControlPlane implements AutoCloseable {
 
   public void send(JsonObject message) {
     sendRaw(message.encode());
+  }
+
+  /** Sends {@code message} as one text frame of any size, as some control planes do. */
+  public void sendSingleFrame(JsonObject message) {
+    ServerWebSocket ws = current;
+    if (ws != null) {
+      vertx.runOnContext(v -> ws.writeFrame(io.vertx.core.http.WebSocketFrame.textFrame(message.encode(), true)));
+    }
+  }
+
+  /** Sends {@code message} in text frames of at most {@code frameBytes} each. */
+  public void sendFragmented(JsonObject message, int frameBytes) {
+    ServerWebSocket ws = current;
+    String text = message.encode();
+    if (ws != null) {
+      vertx.runOnContext(v -> {
+        for (int i = 0; i < text.length(); i += frameBytes) {
+          String part = text.substring(i, Math.min(text.length(), i + frameBytes));
+          boolean last = i + frameBytes >= text.length();
+          ws.writeFrame(i == 0 ? io.vertx.core.http.WebSocketFrame.textFrame(part, last)
+              : io.vertx.core.http.WebSocketFrame.continuationFrame(io.vertx.core.buffer.Buffer.buffer(part), last));
+        }
+      });
+    }
   }
 
   public void sendRaw(String text) {
