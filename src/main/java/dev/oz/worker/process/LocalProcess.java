@@ -32,20 +32,22 @@ public final class LocalProcess {
   private final Context context;
   private final OutputHandler output;
   private final boolean stopLeftoversOnExit;
+  private final byte[] stdin;
   private final Promise<Integer> exited = Promise.promise();
   private final Promise<Integer> ended = Promise.promise();
   private volatile boolean outputClosed;
-  private int pid;
+  private volatile int pid;
   private boolean stdoutClosed;
   private boolean stderrClosed;
   private boolean killSent;
   private long pollTimer = -1;
   private long killTimer = -1;
 
-  LocalProcess(Context context, OutputHandler output, boolean stopLeftoversOnExit) {
+  LocalProcess(Context context, OutputHandler output, boolean stopLeftoversOnExit, byte[] stdin) {
     this.context = context;
     this.output = output;
     this.stopLeftoversOnExit = stopLeftoversOnExit;
+    this.stdin = stdin;
   }
 
   /** The process id, which is also its process group id. */
@@ -93,14 +95,7 @@ public final class LocalProcess {
 
   // ---- called by LocalProcesses, and from NuProcess's thread ----
 
-  void started(NuProcess p, byte[] stdin) {
-    pid = p.getPID();
-    if (stdin == null) {
-      p.closeStdin(true);
-    } else {
-      p.writeStdin(ByteBuffer.wrap(stdin));
-      p.closeStdin(false);
-    }
+  void started() {
     if (exited.future().isComplete()) {
       return; // it was over before we got here
     }
@@ -113,6 +108,22 @@ public final class LocalProcess {
   }
 
   final NuAbstractProcessHandler handler = new NuAbstractProcessHandler() {
+    /** Before NuProcess reads anything, so stdin is still open even for a command that exits at once. */
+    @Override
+    public void onStart(NuProcess p) {
+      pid = p.getPID();
+      try {
+        if (stdin == null) {
+          p.closeStdin(true);
+        } else {
+          p.writeStdin(ByteBuffer.wrap(stdin));
+          p.closeStdin(false);
+        }
+      } catch (RuntimeException e) {
+        log.debug("Process {}: stdin: {}", p.getPID(), e.toString());
+      }
+    }
+
     @Override
     public void onStdout(ByteBuffer buffer, boolean closed) {
       read(StdStream.STDOUT, buffer, closed);

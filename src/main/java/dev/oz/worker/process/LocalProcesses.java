@@ -98,7 +98,7 @@ public final class LocalProcesses {
   public Future<LocalProcess> start(List<String> command, Map<String, String> env, Path workingDir, byte[] stdin,
       boolean stopLeftoversOnExit, LocalProcess.OutputHandler output) {
     Context context = vertx.getOrCreateContext();
-    LocalProcess p = new LocalProcess(context, output, stopLeftoversOnExit);
+    LocalProcess p = new LocalProcess(context, output, stopLeftoversOnExit, stdin);
     List<String> argv = new ArrayList<>(prefix);
     argv.addAll(command);
     NuProcessBuilder builder = new NuProcessBuilder(argv, env);
@@ -110,7 +110,7 @@ public final class LocalProcesses {
         p.failedToStart();
         return Future.failedFuture("could not start " + command.get(0));
       }
-      p.started(nu, stdin);
+      p.started();
       return Future.succeededFuture(p);
     });
   }

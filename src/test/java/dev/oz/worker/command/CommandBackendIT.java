@@ -140,7 +140,10 @@ class CommandBackendIT {
       }
     }, Duration.ofSeconds(60), () -> "the forwarded task never ran");
     JsonObject frontTask = new JsonObject(call(front, FRONT_KEY, "GET", "/api/v1/tasks/" + frontId, null).body());
-    assertEquals("claimed", frontTask.getString("state"), "dispatched: no report from the command worker");
+    // the dispatcher's output is the front task's log (which makes it "running"); no terminal report ever comes
+    assertEquals("running", frontTask.getString("state"), frontTask.encode());
+    assertEquals("dispatched run " + frontId + " as " + remoteId + "\n",
+        call(front, FRONT_KEY, "GET", "/api/v1/tasks/" + frontId + "/logs", null).body());
     assertEquals(remoteId, Files.readString(dir.resolve("state").resolve(frontId)).strip());
     List<String> containerEnv = List.of(Engine.docker().inspectContainerCmd(Engine.containersOf(dockerWorkerId).get(0)
         .getId()).exec().getConfig().getEnv());
@@ -150,6 +153,9 @@ class CommandBackendIT {
 
     assertEquals(202, call(front, FRONT_KEY, "POST", "/api/v1/tasks/" + frontId + "/cancel", null).statusCode());
     awaitRuntimeTask(frontId, "cancelled");
-    assertTrue(Files.notExists(dir.resolve("state").resolve(frontId)), "cancel.py cleared its record");
+    Waits.until(() -> Files.notExists(dir.resolve("state").resolve(frontId)), Duration.ofSeconds(10),
+        () -> "cancel.py did not clear its record");
+    assertEquals("running", new JsonObject(call(front, FRONT_KEY, "GET", "/api/v1/tasks/" + frontId, null).body())
+        .getString("state"), "the runtime's agent reports, not the command worker");
   }
 }
