@@ -4,6 +4,7 @@ import com.zaxxer.nuprocess.NuProcess;
 import com.zaxxer.nuprocess.NuProcessBuilder;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import java.io.IOException;
@@ -104,14 +105,19 @@ public final class LocalProcesses {
     NuProcessBuilder builder = new NuProcessBuilder(argv, env);
     builder.setCwd(workingDir);
     builder.setProcessListener(p.handler);
-    // the fork and exec take a few milliseconds: not on the event loop
-    return starters.<NuProcess>executeBlocking(builder::start, false).compose(nu -> {
-      if (nu == null) {
-        p.failedToStart();
-        return Future.failedFuture("could not start " + command.get(0));
-      }
-      p.started();
-      return Future.succeededFuture(p);
+    // the fork and exec take a few milliseconds: not on the event loop; then back on the process's context
+    return starters.<NuProcess>executeBlocking(builder::start, false).transform(ar -> {
+      Promise<LocalProcess> started = Promise.promise();
+      context.runOnContext(v -> {
+        if (ar.failed() || ar.result() == null) {
+          p.failedToStart();
+          started.fail("could not start " + command.get(0) + (ar.failed() ? ": " + ar.cause().getMessage() : ""));
+        } else {
+          p.started();
+          started.complete(p);
+        }
+      });
+      return started.future();
     });
   }
 
