@@ -15,6 +15,9 @@ import java.util.List;
  * @param sidecars the agent sidecar ({@code /agent}) first, then the assignment's additional sidecars
  * @param shape the requested resources; zero means no limit
  * @param secrets values that must never appear in streamed output or logs
+ * @param harness the agent harness ({@code agent_config_snapshot.harness.type}, e.g. {@code claude}); null for none
+ * @param taskJson the assignment's {@code task} object as the Go worker re-encodes it (compact JSON), for backends
+ *     that hand the whole task to another system; null when not resolved
  */
 public record TaskDescription(
     String taskId,
@@ -25,7 +28,9 @@ public record TaskDescription(
     List<String> agentArgs,
     List<SidecarMount> sidecars,
     Shape shape,
-    List<String> secrets) {
+    List<String> secrets,
+    String harness,
+    String taskJson) {
 
   /** Where the agent sidecar ({@code sidecar_image}) is mounted. */
   public static final String AGENT_MOUNT = "/agent";
@@ -54,11 +59,17 @@ public record TaskDescription(
     secrets = List.copyOf(secrets);
   }
 
+  /** Without harness and task object (backends that need neither). */
+  public TaskDescription(String taskId, String executionId, String title, String image, List<EnvVar> env,
+      List<String> agentArgs, List<SidecarMount> sidecars, Shape shape, List<String> secrets) {
+    this(taskId, executionId, title, image, env, agentArgs, sidecars, shape, secrets, null, null);
+  }
+
   /** Environment names only: values are secrets. */
   @Override
   public String toString() {
     return "TaskDescription[taskId=" + taskId + ", executionId=" + executionId + ", image=" + image + ", env="
         + env.stream().map(EnvVar::name).toList() + ", agentArgs=" + agentArgs + ", sidecars=" + sidecars
-        + ", shape=" + shape + "]";
+        + ", shape=" + shape + ", harness=" + harness + "]";
   }
 }

@@ -12,7 +12,15 @@ public enum FailureReason {
   TASK_TIMEOUT("task_timeout"),
   TASK_CANCELLED("task_cancelled"),
   GRACEFUL_SHUTDOWN("graceful_shutdown"),
-  UNKNOWN("unknown");
+  UNKNOWN("unknown"),
+  // the process backends (direct, command)
+  WORKSPACE_SETUP("workspace_setup"),
+  SETUP_COMMAND("setup_command"),
+  AGENT_INVOCATION("agent_invocation"),
+  TEARDOWN_COMMAND("teardown_command"),
+  DISPATCH_COMMAND("dispatch_command"),
+  DISPATCH_TIMEOUT("dispatch_timeout"),
+  CANCEL_COMMAND("cancel_command");
 
   private final String wireName;
 

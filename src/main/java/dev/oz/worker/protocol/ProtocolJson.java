@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
 import com.fasterxml.jackson.databind.cfg.CoercionInputShape;
@@ -204,12 +205,15 @@ public final class ProtocolJson {
     return out.toString();
   }
 
-  /** A protocol record as Go's {@code json.Marshal} writes its struct: fields in order, omit rules, HTML escapes. */
+  /**
+   * A protocol record as Go's {@code json.Marshal} writes its struct: fields in order, omit rules, map keys sorted,
+   * HTML escapes.
+   */
   public static String goJson(Object record) {
     StringWriter out = new StringWriter();
     try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {
       g.setCharacterEscapes(GoEscapes.INSTANCE);
-      MAPPER.writeValue(g, record);
+      MAPPER.writer().with(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).writeValue(g, record);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

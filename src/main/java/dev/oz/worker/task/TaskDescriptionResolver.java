@@ -44,7 +44,15 @@ public final class TaskDescriptionResolver {
         agentArgs(a),
         sidecars(a),
         new Shape(Math.max(0, shape.vcpus()), Math.max(0, shape.memoryGb())),
-        secrets(a));
+        secrets(a),
+        harness(task),
+        GoTaskJson.encode(task));
+  }
+
+  /** The harness type as sent (the direct backend keys config directories on it, trimmed). */
+  private static String harness(Task task) {
+    AgentConfigSnapshot s = task.agentConfigSnapshot();
+    return s == null || s.harness() == null ? null : s.harness().type();
   }
 
   private List<EnvVar> env(TaskAssignment a) {

@@ -61,4 +61,21 @@ class TaskDescriptionResolverTest {
             + "\"head\":{\"type\":\"BRANCH\",\"value\":\"develop\"}}",
         "--remove-repository-origins", "--extra"), args.subList(at, at + 8));
   }
+
+  @Test
+  void theTaskObjectAsTheGoWorkerReEncodesIt() throws Exception {
+    WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("w").setServerRootUrl("https://oz.example");
+    JsonObject data = Assignments.data("t2");
+    data.getJsonObject("task").remove("updated_at");
+    data.getJsonObject("task").put("created_at", "2026-11-24T10:00:00.500+00:00")
+        .put("agent_config_snapshot", new JsonObject().put("harness", new JsonObject().put("type", " codex"))
+            .put("inference_providers", new JsonObject().put("aws", new JsonObject().put("role_arn", "arn:x"))));
+    TaskAssignment a = (TaskAssignment) ProtocolJson.decode(Assignments.envelope("task_assignment", data).encode());
+    TaskDescription d = new TaskDescriptionResolver(o).resolve(a);
+    assertEquals(" codex", d.harness(), "as sent; the direct backend trims it as the Go worker does");
+    assertEquals("{\"id\":\"t2\",\"title\":\"Test task t2\",\"task_definition\":{\"prompt\":\"do something\"},"
+        + "\"created_at\":\"2026-11-24T10:00:00.5Z\",\"updated_at\":\"0001-01-01T00:00:00Z\","
+        + "\"agent_config_snapshot\":{\"harness\":{\"type\":\" codex\"},"
+        + "\"inference_providers\":{\"aws\":{\"role_arn\":\"arn:x\"}}}}", d.taskJson());
+  }
 }

@@ -1,0 +1,81 @@
+package dev.oz.worker.command;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.oz.worker.backend.BackendCapabilities;
+import dev.oz.worker.backend.BackendContext;
+import dev.oz.worker.backend.BackendFactory;
+import dev.oz.worker.backend.TaskBackend;
+import dev.oz.worker.config.EnvEntry;
+import dev.oz.worker.config.GoYamlBlock;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import java.util.Map;
+
+/** The {@code command} backend: its settings ({@code command} block, {@code backend.command} in YAML) and creation. */
+public final class CommandBackendFactory implements BackendFactory<CommandOptions> {
+  public static final String NAME = "command";
+
+  /** The Go worker's {@code backend.command} schema, plus {@code cancel_timeout} of ours. */
+  record GoCommandBlock(
+      @JsonProperty("dispatch_command") String dispatchCommand,
+      @JsonProperty("cancel_command") String cancelCommand,
+      @JsonProperty("dispatch_timeout") String dispatchTimeout,
+      @JsonProperty("cancel_timeout") String cancelTimeout,
+      @JsonProperty("environment") List<GoEnv> environment) {
+  }
+
+  record GoEnv(@JsonProperty(value = "name", required = true) String name, @JsonProperty("value") String value) {
+  }
+
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public JsonObject fromGoYaml(GoYamlBlock yaml, Map<String, String> hostEnv) {
+    GoCommandBlock c = yaml.bind(GoCommandBlock.class);
+    JsonObject json = new JsonObject();
+    putIfSet(json, "dispatch_command", c.dispatchCommand());
+    putIfSet(json, "cancel_command", c.cancelCommand());
+    putIfSet(json, "dispatch_timeout", c.dispatchTimeout());
+    putIfSet(json, "cancel_timeout", c.cancelTimeout());
+    if (c.environment() != null) {
+      JsonArray env = new JsonArray();
+      for (int i = 0; i < c.environment().size(); i++) {
+        GoEnv e = c.environment().get(i);
+        JsonObject entry = new JsonObject().put("name", e.name());
+        if (e.value() != null) {
+          entry.put("value", e.value());
+        }
+        EnvEntry.fromJson(yaml.setting("environment[" + i + "]"), entry, hostEnv);
+        env.add(entry);
+      }
+      json.put("environment", env);
+    }
+    return json;
+  }
+
+  private static void putIfSet(JsonObject json, String key, String value) {
+    if (value != null) {
+      json.put(key, value);
+    }
+  }
+
+  @Override
+  public CommandOptions options(JsonObject block, Map<String, String> hostEnv) {
+    return CommandOptions.fromJson(block, hostEnv);
+  }
+
+  @Override
+  public TaskBackend create(BackendContext<CommandOptions> context) {
+    return new CommandBackend(context);
+  }
+
+  /** Dispatched tasks run elsewhere: a worker shutdown leaves them (and a dispatch in flight) alone. */
+  @Override
+  public BackendCapabilities capabilities(CommandOptions options) {
+    return new BackendCapabilities(true, options.getCancelTimeout(), false);
+  }
+}
