@@ -4,6 +4,7 @@ import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.metrics.JvmMeters;
 import dev.oz.worker.metrics.MicrometerWorkerMetrics;
 import dev.oz.worker.metrics.OpsHttpVerticle;
+import dev.oz.worker.metrics.Telemetry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.ArrayList;
@@ -51,6 +52,7 @@ public final class WorkerVerticle extends VerticleBase {
   private OpsHttpVerticle ops;
   private PrometheusMeterRegistry registry;
   private WorkerMetrics metrics = WorkerMetrics.NOOP;
+  private Telemetry telemetry = Telemetry.OFF;
 
   /** Reads its options from the deployment config (the keys of conf/worker.json); runs tasks on Docker. */
   public WorkerVerticle() {
@@ -99,6 +101,14 @@ public final class WorkerVerticle extends VerticleBase {
       closeOnStop.addAll(JvmMeters.bind(registry));
       metrics = meters;
     }
+    return Telemetry.start(vertx, options, Version.get()).compose(t -> {
+      telemetry = t;
+      metrics = WorkerMetrics.fanOut(List.of(metrics, t.metrics()));
+      return startWorker();
+    });
+  }
+
+  private Future<?> startWorker() {
     bus = WorkerBus.create(vertx);
     connection = new ControlPlaneConnection(vertx, options, metrics, new ControlPlaneConnection.Listener() {
       @Override
@@ -132,7 +142,7 @@ public final class WorkerVerticle extends VerticleBase {
     log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
     return vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown))
         .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
-        .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, bus, metrics, shutdown))
+        .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, bus, metrics, telemetry.tracer(), shutdown))
             .onFailure(err -> shutdown.markDrained()))
         .compose(id -> deployOps())
         .onSuccess(id -> connection.start())
@@ -140,6 +150,7 @@ public final class WorkerVerticle extends VerticleBase {
           shutdown.markDrained();
           bus.close();
           closeAll();
+          telemetry.close(vertx);
         });
   }
 
@@ -179,7 +190,7 @@ public final class WorkerVerticle extends VerticleBase {
         .eventually(() -> {
           bus.close();
           closeAll();
-          return Future.succeededFuture();
+          return telemetry.close(vertx); // the last export carries the final counts; bounded
         })
         .onComplete(ar -> log.info("Worker shutdown complete"));
   }

@@ -136,6 +136,11 @@ final class ConfigReader {
     return new ConfigReader((JsonObject) v, key(name));
   }
 
+  /** The keys present, for objects whose keys are names chosen by the user. */
+  Set<String> fieldNames() {
+    return new TreeSet<>(json.fieldNames());
+  }
+
   /** Fails on keys that were never read: they are typos or settings this worker does not have. */
   void rejectUnknownKeys() {
     Set<String> unknown = new TreeSet<>(json.fieldNames());

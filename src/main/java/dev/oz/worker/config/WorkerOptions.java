@@ -37,6 +37,7 @@ public class WorkerOptions {
   private DockerOptions docker = new DockerOptions();
   private LogStreamOptions logs = new LogStreamOptions();
   private MetricsOptions metrics = new MetricsOptions();
+  private TelemetryOptions telemetry = new TelemetryOptions();
   private ConnectionOptions connection = new ConnectionOptions();
 
   public WorkerOptions() {
@@ -58,6 +59,7 @@ public class WorkerOptions {
     docker = new DockerOptions(other.docker);
     logs = new LogStreamOptions(other.logs);
     metrics = new MetricsOptions(other.metrics);
+    telemetry = new TelemetryOptions(other.telemetry);
     connection = new ConnectionOptions(other.connection);
   }
 
@@ -85,6 +87,7 @@ public class WorkerOptions {
     o.docker = DockerOptions.read(r.object("docker"), hostEnv);
     o.logs = LogStreamOptions.read(r.object("logs"));
     o.metrics = MetricsOptions.read(r.object("metrics"));
+    o.telemetry = TelemetryOptions.read(r.object("telemetry"));
     o.connection = ConnectionOptions.read(r.object("connection"));
     r.rejectUnknownKeys();
     return o;
@@ -107,6 +110,7 @@ public class WorkerOptions {
         .put("docker", docker.toJson())
         .put("logs", logs.toJson())
         .put("metrics", metrics.toJson())
+        .put("telemetry", telemetry.toJson())
         .put("connection", connection.toJson());
     return json;
   }
@@ -157,6 +161,7 @@ public class WorkerOptions {
     docker.validate();
     logs.validate();
     metrics.validate();
+    telemetry.validate();
     connection.validate();
     return this;
   }
@@ -187,12 +192,21 @@ public class WorkerOptions {
     }
   }
 
-  /** Never prints the API key or environment values. */
+  /** Never prints the API key, environment values, the status token or OTLP headers (they carry credentials). */
   @Override
   public String toString() {
     JsonObject json = toJson();
     if (json.containsKey("api_key")) {
       json.put("api_key", "<redacted>");
+    }
+    if (json.getJsonObject("metrics").containsKey("status_token")) {
+      json.getJsonObject("metrics").put("status_token", "<redacted>");
+    }
+    JsonObject otel = json.getJsonObject("telemetry");
+    for (String name : otel.fieldNames()) {
+      if (name.contains("HEADERS")) {
+        otel.put(name, "<redacted>");
+      }
     }
     json.getJsonObject("docker").put("environment",
         docker.getEnvironment().stream().map(e -> e.name() + "=<redacted>").toList());
@@ -331,6 +345,15 @@ public class WorkerOptions {
 
   public WorkerOptions setMetrics(MetricsOptions metrics) {
     this.metrics = metrics;
+    return this;
+  }
+
+  public TelemetryOptions getTelemetry() {
+    return telemetry;
+  }
+
+  public WorkerOptions setTelemetry(TelemetryOptions telemetry) {
+    this.telemetry = telemetry;
     return this;
   }
 

@@ -5,6 +5,7 @@ import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.logs.OpenTaskLog;
 import dev.oz.worker.logs.TaskOutput;
+import dev.oz.worker.metrics.TaskTracer;
 import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.protocol.ServerMessage;
 import dev.oz.worker.protocol.TaskAssignment;
@@ -40,6 +41,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   private final WorkerOptions options;
   private final WorkerBus bus;
   private final WorkerMetrics metrics;
+  private final TaskTracer tracer;
   private final ShutdownCoordinator shutdown;
   private final TaskSpecResolver resolver;
   private final Map<String, Running> active = new LinkedHashMap<>();
@@ -53,21 +55,25 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     final String title;
     final Instant startedAt = Instant.now();
     final long startNanos = System.nanoTime();
+    final TaskTracer.TaskSpan span;
     CancelReason cancelReason;
     String failurePhase = WorkerMetrics.PHASE_BACKEND;
     boolean reported;
 
-    Running(String taskId, String executionId, String title) {
+    Running(String taskId, String executionId, String title, TaskTracer.TaskSpan span) {
       this.taskId = taskId;
       this.executionId = executionId;
       this.title = title;
+      this.span = span;
     }
   }
 
-  public TaskLifecycleVerticle(WorkerOptions options, WorkerBus bus, WorkerMetrics metrics, ShutdownCoordinator shutdown) {
+  public TaskLifecycleVerticle(WorkerOptions options, WorkerBus bus, WorkerMetrics metrics, TaskTracer tracer,
+      ShutdownCoordinator shutdown) {
     this.options = options;
     this.bus = bus;
     this.metrics = metrics;
+    this.tracer = tracer;
     this.shutdown = shutdown;
     this.resolver = new TaskSpecResolver(options);
   }
@@ -93,6 +99,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     log.atInfo().addKeyValue("task_id", a.taskId()).log("Received task assignment: taskID={}, title={}", a.taskId(), a.task().title());
     if (shuttingDown) {
       log.atWarn().addKeyValue("task_id", a.taskId()).log("Rejecting task {}: worker shutting down", a.taskId());
+      tracer.assigned(a.taskId(), a.task().title()).rejected(WorkerMetrics.SHUTTING_DOWN);
       metrics.taskRejected(WorkerMetrics.SHUTTING_DOWN);
       report(new TaskRejected(a.taskId(), TaskRejected.SHUTTING_DOWN));
       return;
@@ -103,16 +110,19 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       report(new TaskClaimed(a.taskId(), options.getWorkerId()));
       return;
     }
+    TaskTracer.TaskSpan span = tracer.assigned(a.taskId(), a.task().title());
     int max = options.getMaxConcurrentTasks();
     if (max > 0 && active.size() >= max) {
       log.atWarn().addKeyValue("task_id", a.taskId()).log("Rejecting task {}: worker at maximum concurrency ({})", a.taskId(), max);
+      span.rejected(WorkerMetrics.AT_CAPACITY);
       metrics.taskRejected(WorkerMetrics.AT_CAPACITY);
       report(new TaskRejected(a.taskId(), TaskRejected.AT_CAPACITY));
       return;
     }
-    Running task = new Running(a.taskId(), a.executionId(), a.task().title());
+    Running task = new Running(a.taskId(), a.executionId(), a.task().title(), span);
     active.put(a.taskId(), task);
     report(new TaskClaimed(a.taskId(), options.getWorkerId()));
+    span.claimed();
     metrics.taskClaimed();
     metrics.tasksActive(active.size());
 
@@ -136,6 +146,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
             // cancelled while its log stream was being opened: never start it
             finish(task, TaskOutcome.cancelled());
           } else {
+            task.span.started(options.getBackend(), spec.image());
             bus.send(Addresses.EXECUTE, new ExecuteTask(spec, output));
           }
         });
@@ -158,6 +169,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     }
     log.atInfo().addKeyValue("task_id", c.taskId()).log("Cancelling task from server request: taskID={}", c.taskId());
     task.cancelReason = CancelReason.USER;
+    task.span.cancellationRequested("server");
     bus.send(Addresses.CANCEL, new CancelTask(c.taskId(), CancelReason.USER));
   }
 
@@ -178,6 +190,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
         .onFailure(err -> log.warn("Task {}: could not flush its log stream: {}", task.taskId, err.getMessage()))
         .onComplete(ar -> {
           report(terminal);
+          task.span.end();
           active.remove(task.taskId);
           metrics.tasksActive(active.size());
           if (allEnded != null && active.isEmpty()) {
@@ -191,19 +204,22 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     if (outcome.status() == TaskOutcome.Status.SUCCEEDED) {
       log.atInfo().addKeyValue("task_id", task.taskId).log("Task execution completed successfully: taskID={}", task.taskId);
       metrics.taskEnded(WorkerMetrics.SUCCEEDED, took);
+      task.span.completed();
       return TaskCompleted.success(task.taskId, task.executionId);
     }
     if (task.cancelReason == CancelReason.SHUTDOWN) {
       log.atWarn().addKeyValue("task_id", task.taskId).log("Task {} stopped by worker shutdown", task.taskId);
       metrics.taskEnded(WorkerMetrics.FAILED, took);
       metrics.taskFailure(task.failurePhase, FailureReason.GRACEFUL_SHUTDOWN.wireName());
-      return new TaskFailed(task.taskId, task.executionId,
-          TaskFailed.MESSAGE_PREFIX + "the worker shut down while the task was running",
+      String cause = "the worker shut down while the task was running";
+      task.span.failed(task.failurePhase, FailureReason.GRACEFUL_SHUTDOWN.wireName(), cause);
+      return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + cause,
           FailureReason.GRACEFUL_SHUTDOWN.wireName(), outcome.exitCode());
     }
     if (task.cancelReason == CancelReason.USER || outcome.status() == TaskOutcome.Status.CANCELLED) {
       log.atInfo().addKeyValue("task_id", task.taskId).log("Task execution cancelled by user request: taskID={}", task.taskId);
       metrics.taskEnded(WorkerMetrics.CANCELLED, took);
+      task.span.cancelled();
       return TaskCompleted.cancelled(task.taskId, task.executionId);
     }
     FailureReason reason = outcome.reason() == null ? FailureReason.UNKNOWN : outcome.reason();
@@ -211,6 +227,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
         .log("Task execution failed: taskID={}, reason={}, error={}", task.taskId, reason.wireName(), outcome.cause());
     metrics.taskEnded(WorkerMetrics.FAILED, took);
     metrics.taskFailure(task.failurePhase, reason.wireName());
+    task.span.failed(task.failurePhase, reason.wireName(), outcome.cause());
     return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + outcome.cause(),
         reason.wireName(), outcome.exitCode());
   }
@@ -260,6 +277,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     for (Running t : remaining) {
       if (t.cancelReason == null) {
         t.cancelReason = CancelReason.SHUTDOWN;
+        t.span.cancellationRequested("signal");
       }
       bus.send(Addresses.CANCEL, new CancelTask(t.taskId, CancelReason.SHUTDOWN));
     }

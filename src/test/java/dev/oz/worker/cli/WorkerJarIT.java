@@ -51,6 +51,7 @@ class WorkerJarIT {
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
       pb.environment().remove("OZ_API_KEY");
       pb.environment().remove("WARP_API_KEY");
+      pb.environment().put("OTEL_METRICS_EXPORTER", "none"); // no collector here; a test may say otherwise
       pb.environment().putAll(env);
       this.process = pb.start();
       this.output = output;

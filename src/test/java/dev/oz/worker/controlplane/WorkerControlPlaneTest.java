@@ -56,6 +56,7 @@ class WorkerControlPlaneTest {
     o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(400))
         .setCloseTimeout(Duration.ofSeconds(3));
     o.getMetrics().setEnabled(false);
+    o.getTelemetry().disableExport();
     return o;
   }
 

@@ -43,6 +43,7 @@ class OpsEndpointsTest {
     WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("ops-worker").setWsUrl(cp.wsUrl())
         .setMaxConcurrentTasks(1);
     o.getMetrics().setPort(0).setHost("127.0.0.1");
+    o.getTelemetry().disableExport();
     o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(300))
         .setCloseTimeout(Duration.ofSeconds(3));
     o.setShutdownGracePeriod(Duration.ofSeconds(3));
