@@ -11,10 +11,13 @@ import io.opentelemetry.sdk.metrics.data.MetricData;
 import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.Collection;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -35,6 +38,7 @@ final class ExportFailureLog {
   /** Signals whose failure was warned about and that have not worked since. */
   private final Set<String> warnedAbout = new HashSet<>();
   private boolean warnedOnce;
+  private boolean stopped;
   private long lastWarning;
   private int failedSinceWarning;
 
@@ -83,10 +87,15 @@ final class ExportFailureLog {
     }
   }
 
+  /** After the worker's shutdown: what the SDK's threads still report is no longer the operator's concern. */
+  synchronized void stop() {
+    stopped = true;
+  }
+
   private synchronized void failed(String signal, Throwable cause) {
     long now = System.nanoTime();
     String why = describe(cause);
-    if (warnedOnce && now - lastWarning < intervalNanos) {
+    if (stopped || (warnedOnce && now - lastWarning < intervalNanos)) {
       failedSinceWarning++;
       log.debug("OpenTelemetry {} export to {} failed: {}", signal, endpoint(signal), why);
       return;
@@ -100,7 +109,7 @@ final class ExportFailureLog {
     failedSinceWarning = 0;
   }
 
-  /** The cause in a few words: the collector's HTTP status, or the connection problem. */
+  /** The cause in a few words: the collector's HTTP status, or the first exception that is not a wrapper. */
   static String describe(Throwable t) {
     if (t == null) {
       return "no reason given";
@@ -108,14 +117,16 @@ final class ExportFailureLog {
     if (t instanceof FailedExportException.HttpExportException h && h.failedWithResponse() && h.getResponse() != null) {
       return "the collector answered HTTP " + h.getResponse().getStatusCode();
     }
-    Throwable root = t;
-    while (root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
+    Throwable cause = t;
+    while ((cause instanceof FailedExportException || cause instanceof CompletionException
+        || cause instanceof UncheckedIOException) && cause.getCause() != null) {
+      cause = cause.getCause();
     }
-    String message = root.getMessage();
-    return root.getClass().getSimpleName() + (message == null || message.isBlank() ? "" : " (" + message + ")");
+    String message = cause.getMessage();
+    return cause.getClass().getSimpleName() + (message == null || message.isBlank() ? "" : " (" + message + ")");
   }
 
+  /** {@code exporter}, with its failures reported here and only the worker's own metrics passed on. */
   MetricExporter watch(MetricExporter exporter) {
     return new WatchedMetricExporter(exporter, this);
   }
@@ -135,10 +146,17 @@ final class ExportFailureLog {
     return result;
   }
 
+  /**
+   * Also keeps the export to the worker's catalog: the SDK measures its own span processor into the same
+   * meter provider, which the Go worker's exports do not carry.
+   */
   private record WatchedMetricExporter(MetricExporter delegate, ExportFailureLog failures) implements MetricExporter {
     @Override
     public CompletableResultCode export(Collection<MetricData> metrics) {
-      return track(failures, "metrics", () -> delegate.export(metrics));
+      List<MetricData> worker = metrics.stream()
+          .filter(m -> WorkerMetrics.SCOPE.equals(m.getInstrumentationScopeInfo().getName())).toList();
+      return worker.isEmpty() ? CompletableResultCode.ofSuccess()
+          : track(failures, "metrics", () -> delegate.export(worker));
     }
 
     @Override

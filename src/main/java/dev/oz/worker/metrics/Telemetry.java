@@ -9,6 +9,7 @@ import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.resources.Resource;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -39,16 +40,18 @@ public final class Telemetry {
   private static final AttributeKey<String> SERVICE_NAME_KEY = AttributeKey.stringKey("service.name");
 
   /** Nothing exported: no SDK. */
-  public static final Telemetry OFF = new Telemetry(null, null, TaskTracer.NOOP);
+  public static final Telemetry OFF = new Telemetry(null, null, TaskTracer.NOOP, null);
 
   private final OpenTelemetrySdk sdk;
   private final OtelWorkerMetrics metrics;
   private final TaskTracer tracer;
+  private final ExportFailureLog failures;
 
-  private Telemetry(OpenTelemetrySdk sdk, OtelWorkerMetrics metrics, TaskTracer tracer) {
+  private Telemetry(OpenTelemetrySdk sdk, OtelWorkerMetrics metrics, TaskTracer tracer, ExportFailureLog failures) {
     this.sdk = sdk;
     this.metrics = metrics;
     this.tracer = tracer;
+    this.failures = failures;
   }
 
   /**
@@ -100,7 +103,7 @@ public final class Telemetry {
             options.getBackend());
     log.info("OpenTelemetry: metrics {}, traces {}", describe(metricsExporters, failures, "metrics"),
         describe(tracesExporters, failures, "traces"));
-    return new Telemetry(sdk, metrics, tracer);
+    return new Telemetry(sdk, metrics, tracer, failures);
   }
 
   private static String describe(List<String> exporters, ExportFailureLog failures, String signal) {
@@ -159,16 +162,19 @@ public final class Telemetry {
     if (sdk == null) {
       return Future.succeededFuture();
     }
+    Context context = vertx.getOrCreateContext();
     Promise<Void> shutDown = Promise.promise();
     vertx.executeBlocking(() -> {
       if (metrics != null) {
         metrics.close();
       }
       CompletableResultCode result = sdk.shutdown();
-      result.whenComplete(shutDown::tryComplete);
+      // completed on an SDK thread: back to the worker's context before anything continues
+      result.whenComplete(() -> context.runOnContext(v -> shutDown.tryComplete()));
       return null;
     }, false).onFailure(shutDown::tryFail);
     return Deadline.atMost(vertx, shutDown.future(), CLOSE_TIMEOUT_MS, () -> log.warn(
-        "OpenTelemetry: the last export did not finish within {} ms; shutting down without it", CLOSE_TIMEOUT_MS));
+        "OpenTelemetry: the last export did not finish within {} ms; shutting down without it", CLOSE_TIMEOUT_MS))
+        .onComplete(v -> failures.stop());
   }
 }

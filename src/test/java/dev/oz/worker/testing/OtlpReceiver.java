@@ -29,18 +29,21 @@ import java.util.zip.GZIPInputStream;
  */
 public final class OtlpReceiver implements AutoCloseable {
   /** How the receiver answers. */
-  public enum Mode { ACCEPT, HANG }
+  private enum Mode { ACCEPT, HANG, REFUSE }
 
   private final HttpServer server;
   private final ExecutorService executor = Executors.newCachedThreadPool();
   private final List<ExportMetricsServiceRequest> metrics = new CopyOnWriteArrayList<>();
   private final List<ExportTraceServiceRequest> traces = new CopyOnWriteArrayList<>();
   private final List<String> requests = new CopyOnWriteArrayList<>();
+  private final List<String> authorizations = new CopyOnWriteArrayList<>();
   private final List<HttpExchange> hanging = new CopyOnWriteArrayList<>();
   private final Mode mode;
+  private final int refusalStatus;
 
-  private OtlpReceiver(Mode mode) throws IOException {
+  private OtlpReceiver(Mode mode, int refusalStatus) throws IOException {
     this.mode = mode;
+    this.refusalStatus = refusalStatus;
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.createContext("/", this::handle);
     server.setExecutor(executor);
@@ -48,12 +51,17 @@ public final class OtlpReceiver implements AutoCloseable {
   }
 
   public static OtlpReceiver start() throws IOException {
-    return new OtlpReceiver(Mode.ACCEPT);
+    return new OtlpReceiver(Mode.ACCEPT, 200);
   }
 
   /** Accepts connections and requests, and never answers. */
   public static OtlpReceiver hanging() throws IOException {
-    return new OtlpReceiver(Mode.HANG);
+    return new OtlpReceiver(Mode.HANG, 0);
+  }
+
+  /** Answers every export with {@code status} (say 401, for a wrong token). */
+  public static OtlpReceiver refusing(int status) throws IOException {
+    return new OtlpReceiver(Mode.REFUSE, status);
   }
 
   /** For {@code OTEL_EXPORTER_OTLP_ENDPOINT}. */
@@ -64,8 +72,18 @@ public final class OtlpReceiver implements AutoCloseable {
   private void handle(HttpExchange exchange) throws IOException {
     String path = exchange.getRequestURI().getPath();
     requests.add(exchange.getRequestMethod() + " " + path);
+    String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+    if (authorization != null) {
+      authorizations.add(authorization);
+    }
     if (mode == Mode.HANG) {
       hanging.add(exchange); // no answer, connection left open
+      return;
+    }
+    if (mode == Mode.REFUSE) {
+      exchange.getRequestBody().readAllBytes();
+      exchange.sendResponseHeaders(refusalStatus, -1);
+      exchange.close();
       return;
     }
     byte[] body;
@@ -90,6 +108,11 @@ public final class OtlpReceiver implements AutoCloseable {
   /** Every request line received, in order ({@code POST /v1/metrics}). */
   public List<String> requests() {
     return List.copyOf(requests);
+  }
+
+  /** The {@code Authorization} header of each request that had one. */
+  public List<String> authorizations() {
+    return List.copyOf(authorizations);
   }
 
   public List<ExportMetricsServiceRequest> metricsRequests() {
