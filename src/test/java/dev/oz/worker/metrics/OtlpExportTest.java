@@ -378,6 +378,7 @@ class OtlpExportTest {
       assertTrue(logs.messages().get(1).startsWith("WARN OpenTelemetry metrics export to " + otlp.endpoint()
           + "/v1/metrics failed: the collector answered HTTP 401;"), logs.all());
       assertFalse(logs.all().contains("collector-secret"), "headers are credentials: never logged");
+      undeploy();
     }
   }
 
