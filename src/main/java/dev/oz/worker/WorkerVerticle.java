@@ -101,15 +101,28 @@ public final class WorkerVerticle extends VerticleBase {
       closeOnStop.addAll(JvmMeters.bind(registry));
       metrics = meters;
     }
-    return Telemetry.start(vertx, options, Version.get()).compose(t -> {
-      telemetry = t;
-      metrics = WorkerMetrics.fanOut(List.of(metrics, t.metrics()));
-      return startWorker();
-    });
+    log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
+    bus = WorkerBus.create(vertx);
+    // the OpenTelemetry SDK loads while the backend checks its engine: neither waits for the other
+    Future<Telemetry> telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> telemetry = t);
+    Future<String> backendStarted = vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown));
+    return Future.all(telemetryStarted, backendStarted)
+        .compose(started -> {
+          metrics = WorkerMetrics.fanOut(List.of(metrics, telemetry.metrics()));
+          return startTasksAndConnection();
+        })
+        .onSuccess(id -> connection.start())
+        .onFailure(err -> {
+          shutdown.markDrained();
+          bus.close();
+          closeAll();
+          // the SDK may still be loading: close it once it is there
+          telemetryStarted.onSuccess(t -> t.close(vertx));
+        });
   }
 
-  private Future<?> startWorker() {
-    bus = WorkerBus.create(vertx);
+  /** The connection, log streaming, the task lifecycle and the ops server, once metrics are settled. */
+  private Future<String> startTasksAndConnection() {
     connection = new ControlPlaneConnection(vertx, options, metrics, new ControlPlaneConnection.Listener() {
       @Override
       public void onMessage(ServerMessage message) {
@@ -139,19 +152,10 @@ public final class WorkerVerticle extends VerticleBase {
         connection.send(msg.body());
       }
     });
-    log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
-    return vertx.deployVerticle(new BackendVerticle(options, bus, backendFactory, shutdown))
-        .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
+    return vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown))
         .compose(id -> vertx.deployVerticle(new TaskLifecycleVerticle(options, bus, metrics, telemetry.tracer(), shutdown))
             .onFailure(err -> shutdown.markDrained()))
-        .compose(id -> deployOps())
-        .onSuccess(id -> connection.start())
-        .onFailure(err -> {
-          shutdown.markDrained();
-          bus.close();
-          closeAll();
-          telemetry.close(vertx);
-        });
+        .compose(id -> deployOps());
   }
 
   private Future<String> deployOps() {
