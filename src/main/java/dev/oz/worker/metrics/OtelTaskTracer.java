@@ -79,7 +79,8 @@ final class OtelTaskTracer implements TaskTracer {
     }
 
     @Override
-    public void failed(String phase, String reason, String message) {
+    public void failed(String phase, String reason, String cause) {
+      String message = cause == null ? "" : cause;
       span.addEvent("task.failed", Attributes.of(AttributeKey.stringKey("failure.phase"), phase,
           AttributeKey.stringKey("failure.reason"), reason, AttributeKey.stringKey("error.message"), message));
       // what the Go worker's RecordError adds: the semantic-convention exception event

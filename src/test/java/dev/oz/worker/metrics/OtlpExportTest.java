@@ -71,6 +71,10 @@ class OtlpExportTest {
   }
 
   private void deploy(Consumer<TelemetryOptions> telemetry) throws Exception {
+    deploy(telemetry, o -> { });
+  }
+
+  private void deploy(Consumer<TelemetryOptions> telemetry, Consumer<WorkerOptions> customize) throws Exception {
     testVertx = TestVertx.create();
     cp = LoopbackControlPlane.start(testVertx.vertx());
     backend = new FakeBackend();
@@ -80,6 +84,7 @@ class OtlpExportTest {
     o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(300))
         .setCloseTimeout(Duration.ofSeconds(3));
     telemetry.accept(o.getTelemetry());
+    customize.accept(o);
     worker = new WorkerVerticle(o, backend, null);
     deploymentId = testVertx.vertx().deployVerticle(worker).await(20, TimeUnit.SECONDS);
     cp.awaitConnections(1, WAIT);
@@ -250,26 +255,53 @@ class OtlpExportTest {
     }
   }
 
+  private static Span spanOf(OtlpReceiver otlp, String taskId) {
+    return otlp.spans().stream().map(OtlpReceiver.ReceivedSpan::span)
+        .filter(s -> taskId.equals(attributes(s.getAttributesList()).get("task.id"))).findFirst()
+        .orElseThrow(() -> new AssertionError("no span for " + taskId + ": " + otlp.spans()));
+  }
+
+  private static List<String> eventNames(Span span) {
+    return span.getEventsList().stream().map(Span.Event::getName).toList();
+  }
+
   @Test
-  void aCancelledAndARejectedTaskHaveTheirSpansToo() throws Exception {
+  void rejectedCancelledAndShutDownTasksHaveTheirSpansToo() throws Exception {
     try (OtlpReceiver otlp = OtlpReceiver.start()) {
       deploy(t -> t.set("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint())
           .set(TelemetryOptions.METRICS_EXPORTER, "none")
           .set(TelemetryOptions.TRACES_EXPORTER, "otlp")
           .set("OTEL_BSP_SCHEDULE_DELAY", "100")
-          .set("OTEL_SERVICE_NAME", "build-farm-worker"));
+          .set("OTEL_SERVICE_NAME", "build-farm-worker"), o -> o.setMaxConcurrentTasks(1));
       cp.send(Assignments.minimal("c1"));
       Waits.until(() -> backend.isRunning("c1"), WAIT, () -> "never started");
+      cp.send(Assignments.minimal("full"));
+      cp.awaitMessage("task_rejected", "full", WAIT);
       cp.send(Assignments.cancellation("c1"));
       cp.awaitMessage("task_completed", "c1", WAIT);
-      undeploy(); // the shutdown flushes the spans
+      cp.send(Assignments.minimal("s1"));
+      Waits.until(() -> backend.isRunning("s1"), WAIT, () -> "never started");
+      undeploy(); // cancels s1; the shutdown flushes the spans
+      cp.awaitMessage("task_failed", "s1", WAIT);
 
-      Span c1 = otlp.spans().stream().map(OtlpReceiver.ReceivedSpan::span).filter(s -> attributes(s.getAttributesList())
-          .get("task.id").equals("c1")).findFirst().orElseThrow(() -> new AssertionError("spans: " + otlp.spans()));
+      Span full = spanOf(otlp, "full");
+      assertEquals(List.of("task.assigned", "task.rejected"), eventNames(full));
+      assertEquals(Map.of("reason", "at_capacity"), attributes(full.getEvents(1).getAttributesList()));
+
+      Span c1 = spanOf(otlp, "c1");
       assertEquals(List.of("task.assigned", "task.claimed", "task.started", "backend.started",
-          "task.cancellation_requested", "task.cancelled"), c1.getEventsList().stream().map(Span.Event::getName).toList());
+          "task.cancellation_requested", "task.cancelled"), eventNames(c1));
       assertEquals(Map.of("source", "server", "task.id", "c1"), attributes(c1.getEvents(4).getAttributesList()));
       assertEquals(Map.of("source", "user"), attributes(c1.getEvents(5).getAttributesList()));
+      assertEquals(Status.StatusCode.STATUS_CODE_OK, c1.getStatus().getCode());
+
+      Span s1 = spanOf(otlp, "s1");
+      assertEquals(List.of("task.assigned", "task.claimed", "task.started", "backend.started",
+          "task.cancellation_requested", "task.failed", "exception"), eventNames(s1));
+      assertEquals(Map.of("source", "signal", "task.id", "s1"), attributes(s1.getEvents(4).getAttributesList()));
+      assertEquals("graceful_shutdown", attributes(s1.getEvents(5).getAttributesList()).get("failure.reason"));
+      assertEquals("graceful_shutdown", s1.getStatus().getMessage());
+
       assertEquals("build-farm-worker", attributes(otlp.spans().get(0).resource().getAttributesList()).get("service.name"),
           "OTEL_SERVICE_NAME wins over the default name");
       assertTrue(otlp.requests().stream().noneMatch(r -> r.endsWith("/v1/metrics")), "metrics none: " + otlp.requests());
