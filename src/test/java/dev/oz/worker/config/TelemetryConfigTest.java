@@ -78,6 +78,15 @@ class TelemetryConfigTest {
   }
 
   @Test
+  void theSampleConfSpellsOutTheDefaults() {
+    WorkerOptions sample = load("conf/worker.json", Map.of());
+    WorkerOptions defaults = load(null, Map.of());
+    assertEquals(defaults.getTelemetry().pushedMetricsExporters(), sample.getTelemetry().pushedMetricsExporters());
+    assertEquals(defaults.getTelemetry().pushedTracesExporters(), sample.getTelemetry().pushedTracesExporters());
+    assertEquals(defaults.getMetrics().toJson(), sample.getMetrics().toJson());
+  }
+
+  @Test
   void statusTokenFromConfOrEnvironment() {
     assertEquals("from-conf", load("{\"metrics\": {\"status_token\": \"from-conf\"}}", Map.of())
         .getMetrics().getStatusToken());
