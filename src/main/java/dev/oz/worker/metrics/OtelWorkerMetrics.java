@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * recorded with 0 at creation, as the Go worker primes its instruments; the duration histogram is not, a
  * synthetic observation would distort it.
  */
-public final class OtelWorkerMetrics implements WorkerMetrics {
+final class OtelWorkerMetrics implements WorkerMetrics {
   /** The OpenTelemetry SDK's default explicit boundaries, which the Go worker's histogram uses, in seconds. */
   static final List<Double> DURATION_BOUNDARIES =
       List.of(0d, 5d, 10d, 25d, 50d, 75d, 100d, 250d, 500d, 750d, 1000d, 2500d, 5000d, 7500d, 10000d);
@@ -39,7 +39,7 @@ public final class OtelWorkerMetrics implements WorkerMetrics {
   private final LongCounter logBytesSent;
   private final LongCounter logBytesDropped;
 
-  public OtelWorkerMetrics(Meter meter, String workerId, String backend, String version, int maxConcurrentTasks) {
+  OtelWorkerMetrics(Meter meter, String workerId, String backend, String version, int maxConcurrentTasks) {
     connected = meter.gaugeBuilder("oz_worker_connected").ofLongs()
         .setDescription("1 while connected to the control plane").build();
     // an up-down counter, as in the Go worker; observed from the count the lifecycle reports
