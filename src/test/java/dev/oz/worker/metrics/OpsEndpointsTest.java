@@ -181,6 +181,7 @@ class OpsEndpointsTest {
   @Test
   void withATokenStatusNeedsItAndTheOtherEndpointsStayOpen() throws Exception {
     testVertx.vertx().undeploy(deploymentId).await(20, TimeUnit.SECONDS);
+    cp = LoopbackControlPlane.start(testVertx.vertx()); // a fresh one: the old one still holds the closed socket
     deploy(o -> o.getMetrics().setStatusToken("status-s3cret"));
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
