@@ -268,7 +268,7 @@ class OtlpExportTest {
   @Test
   void rejectedCancelledAndShutDownTasksHaveTheirSpansToo() throws Exception {
     try (OtlpReceiver otlp = OtlpReceiver.start()) {
-      deploy(t -> t.set("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint())
+      deploy(t -> t.set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", otlp.endpoint() + "/v1/traces")
           .set(TelemetryOptions.METRICS_EXPORTER, "none")
           .set(TelemetryOptions.TRACES_EXPORTER, "otlp")
           .set("OTEL_BSP_SCHEDULE_DELAY", "100")
@@ -404,7 +404,7 @@ class OtlpExportTest {
     try (OtlpReceiver otlp = OtlpReceiver.refusing(401); LogCapture logs = LogCapture.of(Telemetry.class.getName())) {
       deploy(t -> t.set("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint())
           .set("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer collector-secret")
-          .set(TelemetryOptions.METRIC_EXPORT_INTERVAL, "100"));
+          .set(TelemetryOptions.METRIC_EXPORT_INTERVAL, "300"));
       Waits.until(() -> logs.contains("failed:"), WAIT, () -> "no warning: " + logs.all());
       assertEquals(List.of("Bearer collector-secret"), otlp.authorizations().stream().distinct().toList());
       assertTrue(logs.messages().get(1).startsWith("WARN OpenTelemetry metrics export to " + otlp.endpoint()
