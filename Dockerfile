@@ -12,6 +12,9 @@ ARG RUNTIME_IMAGE=eclipse-temurin:17-jre
 
 FROM ${RUNTIME_IMAGE} AS runtime-base
 ENV HOME=/tmp
+# The metrics and health server binds localhost:9464 by default, as the Go worker's Prometheus exporter does;
+# in a container it must answer probes and scrapers from outside. The healthcheck reads the same variables.
+ENV OTEL_EXPORTER_PROMETHEUS_HOST=0.0.0.0
 EXPOSE 9464
 # Not root: give the user the Docker socket's group with --group-add.
 USER 10001:10001

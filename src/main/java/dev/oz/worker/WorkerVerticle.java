@@ -4,6 +4,7 @@ import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.metrics.JvmMeters;
 import dev.oz.worker.metrics.MicrometerWorkerMetrics;
 import dev.oz.worker.metrics.OpsHttpVerticle;
+import dev.oz.worker.metrics.Telemetry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.ArrayList;
@@ -12,6 +13,7 @@ import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.controlplane.ConnectionState;
 import dev.oz.worker.controlplane.ControlPlaneConnection;
+import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.BackendFactory;
 import dev.oz.worker.backend.BackendRegistry;
 import dev.oz.worker.logs.LogStreamingVerticle;
@@ -56,6 +58,7 @@ public final class WorkerVerticle extends VerticleBase {
   private OpsHttpVerticle ops;
   private PrometheusMeterRegistry registry;
   private WorkerMetrics metrics = WorkerMetrics.NOOP;
+  private Telemetry telemetry = Telemetry.OFF;
 
   /** Reads its options from the deployment config (the keys of conf/worker.json); the backend named there. */
   public WorkerVerticle() {
@@ -120,6 +123,7 @@ public final class WorkerVerticle extends VerticleBase {
         meters = new MicrometerWorkerMetrics(registry, options.getWorkerId(), options.getBackend(), Version.get(),
             options.getMaxConcurrentTasks());
       } catch (IllegalStateException e) {
+        bus.close();
         return Future.failedFuture(e);
       }
       if (presetRegistry == null) {
@@ -129,6 +133,37 @@ public final class WorkerVerticle extends VerticleBase {
       closeOnStop.addAll(JvmMeters.bind(registry));
       metrics = meters;
     }
+    log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
+    log.info("{}; server root URL for agents: {}; task_log streaming {}", options.getEndpoint().why(),
+        options.getServerRootUrl(), options.getLogs().isStream() ? "on" : "off");
+    options.getWarnings().forEach(w -> log.warn("{}", w));
+    // first uses that are slow, done here rather than on an event loop: Jackson, and Netty's pooled allocator (its
+    // first chunk registers a Flight Recorder event type, which loads JFR's metadata: up to a second)
+    Future<Object> warmedUp = vertx.executeBlocking(() -> {
+      ProtocolJson.prepare();
+      new io.netty.buffer.AdaptiveByteBufAllocator().directBuffer(1).release();
+      return null;
+    });
+    // the OpenTelemetry SDK loads while the backend checks its engine: neither waits for the other
+    Future<Telemetry> telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> telemetry = t);
+    Future<String> backendStarted = vertx.deployVerticle(backend);
+    return Future.all(warmedUp, telemetryStarted, backendStarted)
+        .compose(started -> {
+          metrics = WorkerMetrics.fanOut(List.of(metrics, telemetry.metrics()));
+          return startTasksAndConnection(backend.capabilities());
+        })
+        .onSuccess(id -> connection.start())
+        .onFailure(err -> {
+          shutdown.markDrained();
+          bus.close();
+          closeAll();
+          // the SDK may still be loading: close it once it is there
+          telemetryStarted.onSuccess(t -> t.close(vertx));
+        });
+  }
+
+  /** The connection, log streaming, the task lifecycle and the ops server, once metrics are settled. */
+  private Future<String> startTasksAndConnection(BackendCapabilities capabilities) {
     connection = new ControlPlaneConnection(vertx, options, Version.get(), metrics, new ControlPlaneConnection.Listener() {
       @Override
       public void onMessage(ServerMessage message) {
@@ -158,32 +193,14 @@ public final class WorkerVerticle extends VerticleBase {
         connection.send(msg.body());
       }
     });
-    log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
-    log.info("{}; server root URL for agents: {}; task_log streaming {}", options.getEndpoint().why(),
-        options.getServerRootUrl(), options.getLogs().isStream() ? "on" : "off");
-    options.getWarnings().forEach(w -> log.warn("{}", w));
-    return vertx.executeBlocking(() -> {
-          // first uses that are slow, done here rather than on an event loop: Jackson, and Netty's pooled allocator
-          // (its first chunk registers a Flight Recorder event type, which loads JFR's metadata: up to a second)
-          ProtocolJson.prepare();
-          new io.netty.buffer.AdaptiveByteBufAllocator().directBuffer(1).release();
-          return null;
-        })
-        .compose(v -> vertx.deployVerticle(backend))
-        .compose(id -> vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown)))
+    return vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown))
         .compose(id -> {
-          TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, backend.capabilities(), bus, metrics,
-              shutdown);
+          TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
+              telemetry.tracer(), shutdown);
           lifecycle.oneShotDone().onComplete(finished);
           return vertx.deployVerticle(lifecycle).onFailure(err -> shutdown.markDrained());
         })
-        .compose(id -> deployOps())
-        .onSuccess(id -> connection.start())
-        .onFailure(err -> {
-          shutdown.markDrained();
-          bus.close();
-          closeAll();
-        });
+        .compose(id -> deployOps());
   }
 
   private Future<String> deployOps() {
@@ -230,7 +247,7 @@ public final class WorkerVerticle extends VerticleBase {
         .eventually(() -> {
           bus.close();
           closeAll();
-          return Future.succeededFuture();
+          return telemetry.close(vertx); // the last export carries the final counts; bounded
         })
         .onComplete(ar -> log.info("Worker shutdown complete"));
   }

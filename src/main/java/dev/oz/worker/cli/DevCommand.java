@@ -2,6 +2,7 @@ package dev.oz.worker.cli;
 
 import dev.oz.worker.backend.BackendRegistry;
 import dev.oz.worker.config.ConfigException;
+import dev.oz.worker.config.TelemetryOptions;
 import dev.oz.worker.config.WorkerConfigLoader;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.devplane.DevControlPlane;
@@ -72,6 +73,10 @@ final class DevCommand {
     List.of("OZ_API_KEY", "WARP_API_KEY", "OZ_WS_URL", "OZ_SERVER_ROOT_URL").forEach(hostEnv::remove);
     return WorkerConfigLoader.load(cli.conf(), cli.configFile() == null ? null : Path.of(cli.configFile()), hostEnv,
         o -> {
+          // the playground pushes no metrics unless asked: usually no collector listens on localhost:4318
+          if (o.getTelemetry().get(TelemetryOptions.METRICS_EXPORTER) == null) {
+            o.getTelemetry().set(TelemetryOptions.METRICS_EXPORTER, "none");
+          }
           o.setApiKey(key)
               .setWorkerId(DEFAULT_WORKER_ID)
               .setWsUrl("ws://" + connectHost + ":" + port + DevControlPlane.WS_PATH)

@@ -44,7 +44,7 @@ public final class Main {
   static int run(List<String> args, Map<String, String> env, PrintStream out, PrintStream err) {
     LoggingSetup.defaults();
     if (!args.isEmpty() && args.get(0).equals("healthcheck")) {
-      return HealthCheck.run(args.subList(1, args.size()), out);
+      return HealthCheck.run(args.subList(1, args.size()), env, out);
     }
     if (!args.isEmpty() && args.get(0).equals("dev")) {
       return DevCommand.run(args.subList(1, args.size()), env, out, err);

@@ -167,6 +167,11 @@ public final class ConfigReader {
     return seen.contains(name);
   }
 
+  /** The keys present, for objects whose keys are names chosen by the user. */
+  Set<String> fieldNames() {
+    return new TreeSet<>(json.fieldNames());
+  }
+
   /** Fails on keys that were never read: they are typos or settings this worker does not have. */
   public void rejectUnknownKeys() {
     Set<String> unknown = new TreeSet<>(json.fieldNames());

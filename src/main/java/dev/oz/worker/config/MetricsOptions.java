@@ -2,14 +2,19 @@ package dev.oz.worker.config;
 
 import io.vertx.core.json.JsonObject;
 
-/** The operations HTTP server: Prometheus metrics and health probes ({@code metrics} in the config). */
+/**
+ * The operations HTTP server: Prometheus metrics and health probes ({@code metrics} in the config). It binds
+ * where the Go worker's Prometheus exporter binds by default, {@code localhost:9464}; the environment variables
+ * {@code OTEL_EXPORTER_PROMETHEUS_HOST}/{@code _PORT} map onto {@code host}/{@code port}.
+ */
 public class MetricsOptions {
   public static final int DEFAULT_PORT = 9464;
-  public static final String DEFAULT_HOST = "0.0.0.0";
+  public static final String DEFAULT_HOST = "localhost";
 
   private boolean enabled = true;
   private String host = DEFAULT_HOST;
   private int port = DEFAULT_PORT;
+  private String statusToken;
 
   public MetricsOptions() {
   }
@@ -18,6 +23,7 @@ public class MetricsOptions {
     enabled = other.enabled;
     host = other.host;
     port = other.port;
+    statusToken = other.statusToken;
   }
 
   static MetricsOptions read(ConfigReader r) {
@@ -25,6 +31,7 @@ public class MetricsOptions {
     r.bool("enabled", o::setEnabled);
     r.string("host", o::setHost);
     r.intValue("port", o::setPort);
+    r.string("status_token", o::setStatusToken);
     r.rejectUnknownKeys();
     return o;
   }
@@ -36,10 +43,17 @@ public class MetricsOptions {
     if (host == null || host.isBlank()) {
       throw new ConfigException("metrics.host must not be empty");
     }
+    if (statusToken != null && statusToken.isBlank()) {
+      throw new ConfigException("metrics.status_token must not be blank (leave it unset for an open /status)");
+    }
   }
 
   public JsonObject toJson() {
-    return new JsonObject().put("enabled", enabled).put("host", host).put("port", port);
+    JsonObject json = new JsonObject().put("enabled", enabled).put("host", host).put("port", port);
+    if (statusToken != null) {
+      json.put("status_token", statusToken);
+    }
+    return json;
   }
 
   public boolean isEnabled() {
@@ -67,6 +81,16 @@ public class MetricsOptions {
 
   public MetricsOptions setPort(int port) {
     this.port = port;
+    return this;
+  }
+
+  /** When set, {@code /status} answers only requests with {@code Authorization: Bearer <token>}. */
+  public String getStatusToken() {
+    return statusToken;
+  }
+
+  public MetricsOptions setStatusToken(String statusToken) {
+    this.statusToken = statusToken;
     return this;
   }
 }

@@ -38,7 +38,11 @@ public final class WorkerConfigLoader {
     return options.validate(backends);
   }
 
-  /** {@code OZ_API_KEY} wins over the hosted name {@code WARP_API_KEY}; empty values count as unset. */
+  /**
+   * {@code OZ_API_KEY} wins over the hosted name {@code WARP_API_KEY}; empty values count as unset. Every
+   * {@code OTEL_*} variable goes to the telemetry options, except the Prometheus host and port, which place the
+   * worker's own metrics server.
+   */
   static void applyEnvironment(WorkerOptions options, Map<String, String> env) {
     for (Endpoint.KeySource source : List.of(Endpoint.KeySource.OZ_API_KEY, Endpoint.KeySource.WARP_API_KEY)) {
       String key = firstSet(env, source.name());
@@ -54,6 +58,31 @@ public final class WorkerConfigLoader {
     String root = firstSet(env, "OZ_SERVER_ROOT_URL");
     if (root != null) {
       options.setServerRootUrl(root);
+    }
+    String statusToken = firstSet(env, "OZ_STATUS_TOKEN");
+    if (statusToken != null) {
+      options.getMetrics().setStatusToken(statusToken);
+    }
+    applyOtelEnvironment(options, env);
+  }
+
+  private static void applyOtelEnvironment(WorkerOptions options, Map<String, String> env) {
+    for (Map.Entry<String, String> e : new java.util.TreeMap<>(env).entrySet()) {
+      String name = e.getKey();
+      if (!name.startsWith("OTEL_") || e.getValue() == null || e.getValue().isEmpty()) {
+        continue;
+      }
+      switch (name) {
+        case TelemetryOptions.PROMETHEUS_HOST -> options.getMetrics().setHost(e.getValue());
+        case TelemetryOptions.PROMETHEUS_PORT -> {
+          try {
+            options.getMetrics().setPort(Integer.parseInt(e.getValue().trim()));
+          } catch (NumberFormatException ex) {
+            throw new ConfigException(name + " must be a port number, got \"" + e.getValue() + "\"");
+          }
+        }
+        default -> options.getTelemetry().set(name, e.getValue());
+      }
     }
   }
 

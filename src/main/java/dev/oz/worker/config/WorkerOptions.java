@@ -50,6 +50,7 @@ public class WorkerOptions {
   private Map<String, String> hostEnv = System.getenv();
   private LogStreamOptions logs = new LogStreamOptions();
   private MetricsOptions metrics = new MetricsOptions();
+  private TelemetryOptions telemetry = new TelemetryOptions();
   private ConnectionOptions connection = new ConnectionOptions();
 
   public WorkerOptions() {
@@ -78,6 +79,7 @@ public class WorkerOptions {
     hostEnv = other.hostEnv;
     logs = new LogStreamOptions(other.logs);
     metrics = new MetricsOptions(other.metrics);
+    telemetry = new TelemetryOptions(other.telemetry);
     connection = new ConnectionOptions(other.connection);
   }
 
@@ -111,6 +113,7 @@ public class WorkerOptions {
     o.hostEnv = hostEnv;
     o.logs = LogStreamOptions.read(r.object("logs"));
     o.metrics = MetricsOptions.read(r.object("metrics"));
+    o.telemetry = TelemetryOptions.read(r.object("telemetry"));
     o.connection = ConnectionOptions.read(r.object("connection"));
     // any other object is a backend's block; whether a backend of that name exists is checked above config
     for (String key : json.fieldNames()) {
@@ -142,6 +145,7 @@ public class WorkerOptions {
         .put("environment", new JsonArray(environment.stream().map(EnvEntry::toJson).toList()))
         .put("logs", logs.toJson())
         .put("metrics", metrics.toJson())
+        .put("telemetry", telemetry.toJson())
         .put("connection", connection.toJson());
     backendBlocks.forEach((name, block) -> json.put(name, block.copy()));
     return json;
@@ -201,6 +205,7 @@ public class WorkerOptions {
     }
     logs.validate();
     metrics.validate();
+    telemetry.validate();
     connection.validate();
     return this;
   }
@@ -250,7 +255,7 @@ public class WorkerOptions {
     }
   }
 
-  /** Never prints the API key or environment values. */
+  /** Never prints the API key, environment values, the status token or OTLP headers (they carry credentials). */
   @Override
   public String toString() {
     JsonObject json = toJson();
@@ -260,6 +265,15 @@ public class WorkerOptions {
     // by convention, values under any "environment" list are secrets, the backends' blocks included
     redactEnvironment(json);
     backendBlocks.keySet().forEach(name -> redactEnvironment(json.getJsonObject(name)));
+    if (json.getJsonObject("metrics").containsKey("status_token")) {
+      json.getJsonObject("metrics").put("status_token", "<redacted>");
+    }
+    JsonObject otel = json.getJsonObject("telemetry");
+    for (String name : otel.fieldNames()) {
+      if (name.contains("HEADERS")) {
+        otel.put(name, "<redacted>");
+      }
+    }
     return json.encode();
   }
 
@@ -485,6 +499,15 @@ public class WorkerOptions {
 
   public WorkerOptions setMetrics(MetricsOptions metrics) {
     this.metrics = metrics;
+    return this;
+  }
+
+  public TelemetryOptions getTelemetry() {
+    return telemetry;
+  }
+
+  public WorkerOptions setTelemetry(TelemetryOptions telemetry) {
+    this.telemetry = telemetry;
     return this;
   }
 

@@ -10,7 +10,6 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.prometheus.metrics.core.metrics.Info;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,7 +21,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class MicrometerWorkerMetrics implements WorkerMetrics {
   /** The OpenTelemetry SDK's default histogram boundaries (the Go worker's), in seconds. */
   static final double[] DURATION_BUCKETS = {5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000};
-  static final List<String> FAILURE_PHASES = List.of(PHASE_ASSIGNMENT, PHASE_BACKEND, PHASE_CLEANUP);
 
   private final MeterRegistry registry;
   private Info info;
@@ -56,10 +54,10 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
         .description("Task output bytes streamed to the control plane").register(registry);
     logBytesDropped = Counter.builder("oz_worker_log_stream_dropped_bytes")
         .description("Task output bytes dropped (announced with dropped_bytes)").register(registry);
-    for (String reason : List.of(AT_CAPACITY, SHUTTING_DOWN, ONE_SHOT_COMPLETE)) {
+    for (String reason : REJECT_REASONS) {
       rejected(reason);
     }
-    for (String result : List.of(SUCCEEDED, FAILED, CANCELLED)) {
+    for (String result : RESULTS) {
       completed(result);
       duration(result);
     }
@@ -68,7 +66,7 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
         failure(phase, reason.wireName());
       }
     }
-    for (String reason : List.of(DIAL_FAILED, REMOTE_CLOSE)) {
+    for (String reason : RECONNECT_REASONS) {
       reconnects(reason);
     }
   }

@@ -15,13 +15,17 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The operations endpoint: {@code /metrics} (Prometheus), {@code /healthz} (alive, event loops answer),
- * {@code /readyz} (connected to the control plane and the engine answers), {@code /status} (what runs now).
+ * {@code /readyz} (connected to the control plane and the engine answers), {@code /status} (what runs now:
+ * task ids and titles, so it takes a bearer token when {@code metrics.status_token} is set; the others stay
+ * open for scrapers and probes).
  */
 public final class OpsHttpVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(OpsHttpVerticle.class);
@@ -53,7 +57,7 @@ public final class OpsHttpVerticle extends VerticleBase {
         .end(registry.scrape()));
     router.get("/healthz").handler(this::healthz);
     router.get("/readyz").handler(this::readyz);
-    router.get("/status").handler(this::status);
+    router.get("/status").handler(this::authorizeStatus).handler(this::status);
     return vertx.createHttpServer().requestHandler(router)
         .listen(options.getMetrics().getPort(), options.getMetrics().getHost())
         .onSuccess(s -> {
@@ -105,6 +109,24 @@ public final class OpsHttpVerticle extends VerticleBase {
         })
         .onFailure(err -> json(ctx, 503, new JsonObject().put("status", "not ready")
             .put("reason", "backend " + options.getBackend() + ": " + err.getMessage())));
+  }
+
+  private void authorizeStatus(RoutingContext ctx) {
+    String token = options.getMetrics().getStatusToken();
+    if (token == null) {
+      ctx.next();
+      return;
+    }
+    String header = ctx.request().getHeader("Authorization");
+    byte[] given = header != null && header.startsWith("Bearer ")
+        ? header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
+    if (MessageDigest.isEqual(given, token.getBytes(StandardCharsets.UTF_8))) {
+      ctx.next();
+      return;
+    }
+    ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"oz-worker\"");
+    json(ctx, 401, new JsonObject().put("status", "unauthorized")
+        .put("reason", "/status needs Authorization: Bearer <metrics.status_token>"));
   }
 
   private void status(RoutingContext ctx) {

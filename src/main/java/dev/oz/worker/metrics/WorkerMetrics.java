@@ -1,32 +1,55 @@
 package dev.oz.worker.metrics;
 
 import java.time.Duration;
+import java.util.List;
 
-/** What the worker measures; {@link MicrometerWorkerMetrics} exports it with the Go worker's metric names. */
+/**
+ * What the worker measures, under the Go worker's metric names: {@link MicrometerWorkerMetrics} serves it on
+ * {@code /metrics}, {@link OtelWorkerMetrics} pushes it over OTLP; {@link #fanOut} feeds both.
+ */
 public interface WorkerMetrics {
 
   WorkerMetrics NOOP = new WorkerMetrics() {
   };
 
+  /**
+   * The instrumentation scope of the worker's metrics and spans: the Go worker's, since Prometheus and
+   * collectors turn it into the {@code otel_scope_name} label that dashboards select on.
+   */
+  String SCOPE = "github.com/warpdotdev/oz-agent-worker";
+
   /** Reconnect reasons (label {@code reason}). */
   String DIAL_FAILED = "dial_failed";
   String REMOTE_CLOSE = "remote_close";
+  List<String> RECONNECT_REASONS = List.of(DIAL_FAILED, REMOTE_CLOSE);
 
   /** Rejection reasons (label {@code reason}). */
   String AT_CAPACITY = "at_capacity";
   String SHUTTING_DOWN = "shutting_down";
   String ONE_SHOT_COMPLETE = "one_shot_complete";
+  List<String> REJECT_REASONS = List.of(AT_CAPACITY, SHUTTING_DOWN, ONE_SHOT_COMPLETE);
 
-  /** Task results (label {@code result}). */
+  /** Task results (label {@code result}); {@code dispatched} is the Go worker's hand-off to a remote runtime. */
   String SUCCEEDED = "succeeded";
   String FAILED = "failed";
   String CANCELLED = "cancelled";
   String DISPATCHED = "dispatched";
+  List<String> RESULTS = List.of(SUCCEEDED, FAILED, CANCELLED, DISPATCHED);
 
   /** Failure phases (label {@code phase}). */
   String PHASE_ASSIGNMENT = "assignment";
   String PHASE_BACKEND = "backend";
   String PHASE_CLEANUP = "cleanup";
+  List<String> FAILURE_PHASES = List.of(PHASE_ASSIGNMENT, PHASE_BACKEND, PHASE_CLEANUP);
+
+  /** Every measurement goes to each of {@code targets}, in order. */
+  static WorkerMetrics fanOut(List<WorkerMetrics> targets) {
+    List<WorkerMetrics> all = targets.stream().filter(m -> m != NOOP).toList();
+    if (all.isEmpty()) {
+      return NOOP;
+    }
+    return all.size() == 1 ? all.get(0) : new FanOutWorkerMetrics(all);
+  }
 
   default void connected(boolean connected) {
   }

@@ -10,6 +10,7 @@ import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.Durations;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.logs.OpenTaskLog;
+import dev.oz.worker.metrics.TaskTracer;
 import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.protocol.ExecutionClosed;
@@ -49,6 +50,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   private final WorkerOptions options;
   private final WorkerBus bus;
   private final WorkerMetrics metrics;
+  private final TaskTracer tracer;
   private final ShutdownCoordinator shutdown;
   private final BackendCapabilities capabilities;
   private final TaskDescriptionResolver resolver;
@@ -79,6 +81,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     final String title;
     final Instant startedAt = Instant.now();
     final long startNanos = System.nanoTime();
+    final TaskTracer.TaskSpan span;
     CancelReason cancelReason;
     /** The cancellation named this execution: {@code execution_closed} follows the terminal report. */
     boolean closeRequested;
@@ -86,19 +89,21 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     String failurePhase = WorkerMetrics.PHASE_BACKEND;
     boolean reported;
 
-    Running(String taskId, String executionId, String title) {
+    Running(String taskId, String executionId, String title, TaskTracer.TaskSpan span) {
       this.taskId = taskId;
       this.executionId = executionId;
       this.title = title;
+      this.span = span;
     }
   }
 
   public TaskLifecycleVerticle(WorkerOptions options, BackendCapabilities capabilities, WorkerBus bus,
-      WorkerMetrics metrics, ShutdownCoordinator shutdown) {
+      WorkerMetrics metrics, TaskTracer tracer, ShutdownCoordinator shutdown) {
     this.options = options;
     this.capabilities = capabilities;
     this.bus = bus;
     this.metrics = metrics;
+    this.tracer = tracer;
     this.shutdown = shutdown;
     this.resolver = new TaskDescriptionResolver(options);
   }
@@ -154,9 +159,10 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       return;
     }
     oneShotTaken = true;
-    Running task = new Running(a.taskId(), a.executionId(), a.task().title());
+    Running task = new Running(a.taskId(), a.executionId(), a.task().title(), tracer.assigned(a.taskId(), a.task().title()));
     active.put(a.taskId(), task);
     report(new TaskClaimed(a.taskId(), a.executionId(), options.getWorkerId()));
+    task.span.claimed();
     metrics.taskClaimed();
     metrics.tasksActive(active.size());
 
@@ -180,6 +186,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
             // cancelled while its log stream was being opened: never start it
             finish(task, TaskOutcome.cancelled());
           } else {
+            task.span.started(options.getBackend(), spec.image());
             bus.send(Addresses.EXECUTE, new ExecuteTask(spec, output));
             startDeadline(task);
           }
@@ -202,6 +209,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
 
   private void reject(TaskAssignment a, String metricReason, String reason) {
     log.atWarn().addKeyValue("task_id", a.taskId()).log("Rejecting task {}: {}", a.taskId(), reason);
+    tracer.assigned(a.taskId(), a.task().title()).rejected(metricReason);
     metrics.taskRejected(metricReason);
     report(new TaskRejected(a.taskId(), reason));
   }
@@ -244,6 +252,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     }
     log.atInfo().addKeyValue("task_id", c.taskId()).log("Cancelling task from server request: taskID={}", c.taskId());
     task.cancelReason = CancelReason.USER;
+    task.span.cancellationRequested("server");
     bus.send(Addresses.CANCEL, new CancelTask(c.taskId(), CancelReason.USER));
   }
 
@@ -271,6 +280,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
           if (terminal != null) {
             report(terminal);
           }
+          task.span.end();
           if (!task.executionId.isEmpty()) {
             closed.put(task.taskId + "/" + task.executionId, true);
             if (task.closeRequested) {
@@ -301,14 +311,16 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     if (outcome.status() == TaskOutcome.Status.SUCCEEDED) {
       log.atInfo().addKeyValue("task_id", task.taskId).log("Task execution completed successfully: taskID={}", task.taskId);
       metrics.taskEnded(WorkerMetrics.SUCCEEDED, took);
+      task.span.completed();
       return TaskCompleted.success(task.taskId, task.executionId);
     }
     if (task.cancelReason == CancelReason.SHUTDOWN) {
       log.atWarn().addKeyValue("task_id", task.taskId).log("Task {} stopped by worker shutdown", task.taskId);
       metrics.taskEnded(WorkerMetrics.FAILED, took);
       metrics.taskFailure(task.failurePhase, FailureReason.GRACEFUL_SHUTDOWN.wireName());
-      return new TaskFailed(task.taskId, task.executionId,
-          TaskFailed.MESSAGE_PREFIX + "the worker shut down while the task was running",
+      String cause = "the worker shut down while the task was running";
+      task.span.failed(task.failurePhase, FailureReason.GRACEFUL_SHUTDOWN.wireName(), cause);
+      return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + cause,
           FailureReason.GRACEFUL_SHUTDOWN.wireName(), outcome.exitCode(), null);
     }
     if (task.cancelReason == CancelReason.TIMEOUT) {
@@ -317,13 +329,15 @@ public final class TaskLifecycleVerticle extends VerticleBase {
           task.taskId, limit);
       metrics.taskEnded(WorkerMetrics.FAILED, took);
       metrics.taskFailure(task.failurePhase, FailureReason.TASK_TIMEOUT.wireName());
-      return new TaskFailed(task.taskId, task.executionId,
-          TaskFailed.MESSAGE_PREFIX + "the task ran longer than its time limit (task_timeout " + limit + ") and was stopped",
+      String cause = "the task ran longer than its time limit (task_timeout " + limit + ") and was stopped";
+      task.span.failed(task.failurePhase, FailureReason.TASK_TIMEOUT.wireName(), cause);
+      return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + cause,
           FailureReason.TASK_TIMEOUT.wireName(), outcome.exitCode(), null);
     }
     if (task.cancelReason == CancelReason.USER || outcome.status() == TaskOutcome.Status.CANCELLED) {
       log.atInfo().addKeyValue("task_id", task.taskId).log("Task execution cancelled by user request: taskID={}", task.taskId);
       metrics.taskEnded(WorkerMetrics.CANCELLED, took);
+      task.span.cancelled();
       return TaskCompleted.cancelled(task.taskId, task.executionId);
     }
     FailureReason reason = outcome.reason() == null ? FailureReason.UNKNOWN : outcome.reason();
@@ -331,6 +345,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
         .log("Task execution failed: taskID={}, reason={}, error={}", task.taskId, reason.wireName(), outcome.cause());
     metrics.taskEnded(WorkerMetrics.FAILED, took);
     metrics.taskFailure(task.failurePhase, reason.wireName());
+    task.span.failed(task.failurePhase, reason.wireName(), outcome.cause());
     return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + outcome.cause(),
         reason.wireName(), outcome.exitCode(), null);
   }
@@ -387,6 +402,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     for (Running t : remaining) {
       if (t.cancelReason == null) {
         t.cancelReason = CancelReason.SHUTDOWN;
+        t.span.cancellationRequested("signal");
       }
       bus.send(Addresses.CANCEL, new CancelTask(t.taskId, CancelReason.SHUTDOWN));
     }

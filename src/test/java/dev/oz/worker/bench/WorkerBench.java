@@ -3,6 +3,7 @@ package dev.oz.worker.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.oz.worker.testing.Engine;
+import dev.oz.worker.testing.OtlpReceiver;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.net.URI;
@@ -39,11 +40,16 @@ class WorkerBench {
     base = "http://127.0.0.1:" + port;
     Path log = Files.createTempFile("bench", ".log");
     Path jar = Path.of(System.getProperty("worker.jar", "target/worker-fat.jar"));
+    // metrics and task spans pushed to a loopback collector: start-up and task latency include OpenTelemetry
+    OtlpReceiver collector = OtlpReceiver.start();
     long start = System.nanoTime();
-    Process p = new ProcessBuilder("java", "-jar", jar.toString(), "dev", "--port", String.valueOf(port),
+    ProcessBuilder worker = new ProcessBuilder("java", "-jar", jar.toString(), "dev", "--port", String.valueOf(port),
         "--metrics-port", "0", "--pull-policy", "never")
-        .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    try {
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    worker.environment().putAll(java.util.Map.of("OTEL_METRICS_EXPORTER", "otlp", "OTEL_TRACES_EXPORTER", "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint(), "OTEL_METRIC_EXPORT_INTERVAL", "1000"));
+    Process p = worker.start();
+    try (collector) {
       while (!Files.readString(log).contains("Successfully connected to server")) {
         if (!p.isAlive()) {
           throw new AssertionError(Files.readString(log));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.LoopbackControlPlane;
+import dev.oz.worker.testing.OtlpReceiver;
 import dev.oz.worker.testing.TestVertx;
 import dev.oz.worker.testing.Waits;
 import dev.oz.worker.testing.WorkerHarness;
@@ -51,6 +52,7 @@ class WorkerJarIT {
       ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile());
       pb.environment().remove("OZ_API_KEY");
       pb.environment().remove("WARP_API_KEY");
+      pb.environment().put("OTEL_METRICS_EXPORTER", "none"); // no collector here; a test may say otherwise
       pb.environment().putAll(env);
       this.process = pb.start();
       this.output = output;
@@ -273,6 +275,31 @@ class WorkerJarIT {
     } finally {
       Engine.removeContainersOf("dev-worker");
     }
+  }
+
+  @Test
+  void theFatJarPushesOtlpFromTheEnvironmentAndRefusesGrpc() throws Exception {
+    Engine.docker();
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    // the SDK's exporters are found through the shaded jar's merged service files
+    try (OtlpReceiver otlp = OtlpReceiver.start();
+         WorkerProcess p = new WorkerProcess(List.of("dev", "--port", String.valueOf(port), "--metrics-port", "0"),
+             Map.of("OTEL_METRICS_EXPORTER", "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint(),
+                 "OTEL_METRIC_EXPORT_INTERVAL", "200"), tmp.resolve("otlp.log"))) {
+      Waits.until(() -> otlp.latest("oz_worker_info").isPresent(), Duration.ofSeconds(60), p::output);
+      assertTrue(p.output().contains("OpenTelemetry: metrics OTLP to " + otlp.endpoint() + "/v1/metrics, traces off"),
+          p.output());
+      p.signal("TERM");
+      assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
+    } finally {
+      Engine.removeContainersOf("dev-worker");
+    }
+    StringBuilder out = new StringBuilder();
+    assertEquals(2, runToExit(List.of("--worker-id", "w"), Map.of("OZ_API_KEY", "k", "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), out));
+    assertTrue(out.toString().contains("error: OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported by this worker"), out.toString());
   }
 
   @Test

@@ -56,6 +56,7 @@ class WorkerControlPlaneTest {
     o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(400))
         .setCloseTimeout(Duration.ofSeconds(3));
     o.getMetrics().setEnabled(false);
+    o.getTelemetry().disableExport();
     return o;
   }
 
@@ -150,6 +151,7 @@ class WorkerControlPlaneTest {
     JsonObject rejected = cp.awaitMessage("task_rejected", "t2", WAIT);
     assertEquals(msg("task_rejected", new JsonObject().put("task_id", "t2").put("reason", "worker at maximum concurrency")), rejected);
     assertTrue(cp.received("task_claimed").stream().noneMatch(m -> m.getJsonObject("data").getString("task_id").equals("t2")));
+    Waits.until(() -> !backend.executed().isEmpty(), WAIT, () -> "t1 never reached the backend");
     assertEquals(1, backend.executed().size());
 
     // the slot frees when t1 ends
@@ -169,6 +171,8 @@ class WorkerControlPlaneTest {
     cp.awaitMessage("task_claimed", "t2", WAIT);
     assertEquals(2, cp.received("task_claimed").stream().filter(m -> m.getJsonObject("data").getString("task_id").equals("t1")).count(),
         "the claim is repeated (the first may have been lost) but the task runs once");
+    // the claim goes out before the task reaches the backend (its log stream is opened in between)
+    Waits.until(() -> backend.executed().size() >= 2, WAIT, () -> "executed: " + backend.executed());
     assertEquals(List.of("t1", "t2"), backend.executed().stream().map(s -> s.taskId()).toList());
   }
 

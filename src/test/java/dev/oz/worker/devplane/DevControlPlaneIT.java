@@ -63,6 +63,7 @@ class DevControlPlaneIT {
         .setServerRootUrl("http://127.0.0.1:" + plane.port());
     DockerSettings.edit(o, d -> d.setPullPolicy(List.of(PullPolicy.NEVER)));
     o.getMetrics().setEnabled(false);
+    o.getTelemetry().disableExport();
     o.getConnection().setCloseTimeout(Duration.ofSeconds(3));
     testVertx.vertx().deployVerticle(new WorkerVerticle(o)).await(30, TimeUnit.SECONDS);
     return id;

@@ -61,7 +61,8 @@ class EmbeddingIT {
         .put("worker_id", workerId)
         .put("ws_url", cp.wsUrl())
         .put("docker", new JsonObject().put("pull_policy", "never"))
-        .put("metrics", new JsonObject().put("host", "127.0.0.1").put("port", metricsPort));
+        .put("metrics", new JsonObject().put("host", "127.0.0.1").put("port", metricsPort))
+        .put("telemetry", new JsonObject().put("OTEL_METRICS_EXPORTER", "none"));
   }
 
   @SuppressWarnings("unchecked")

@@ -101,8 +101,10 @@ class ContainerImageIT {
           .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig().withGroupAdd(List.of(String.valueOf(socketGid))))
           .withEnv("OZ_API_KEY", "image-key")
           .withEnv("OZ_WS_URL", cp.wsUrl())
-          .withCommand("--worker-id", workerId, "-e", "FOO=bar", "--pull-policy", "never",
-              "--metrics-port", String.valueOf(metricsPort))
+          // as the Go worker's chart places its Prometheus endpoint; the image binds it to all interfaces
+          .withEnv("OTEL_EXPORTER_PROMETHEUS_PORT", String.valueOf(metricsPort))
+          .withEnv("OTEL_METRICS_EXPORTER", "prometheus")
+          .withCommand("--worker-id", workerId, "-e", "FOO=bar", "--pull-policy", "never")
           .waitingFor(Wait.forLogMessage(".*Successfully connected to server.*", 1))
           .withStartupTimeout(Duration.ofSeconds(60))) {
         worker.start();
@@ -112,11 +114,12 @@ class ContainerImageIT {
         JsonObject done = cp.awaitMessage("task_completed", "from-image", Duration.ofSeconds(60));
         assertEquals("Task completed successfully", done.getJsonObject("data").getString("message"));
 
-        ExecResult health = worker.execInContainer("java", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck",
-            "--port", String.valueOf(metricsPort));
+        // the image's HEALTHCHECK command as it is: it finds the port in the container's environment
+        ExecResult health = worker.execInContainer("java", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck");
         assertEquals(0, health.getExitCode(), health.getStdout() + health.getStderr());
         assertTrue(worker.getLogs().contains("endpoint: self-hosted control plane at " + cp.wsUrl()
             + " (configured; no server root URL set, so http://127.0.0.1:" + cp.port() + ")"), worker.getLogs());
+        assertTrue(worker.getLogs().contains("Metrics and health on http://0.0.0.0:" + metricsPort), worker.getLogs());
       } finally {
         Engine.removeContainersOf(workerId);
       }

@@ -1,6 +1,7 @@
 package dev.oz.worker.metrics;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.WorkerVerticle;
@@ -39,16 +40,23 @@ class OpsEndpointsTest {
   void setUp() throws Exception {
     testVertx = TestVertx.create();
     cp = LoopbackControlPlane.start(testVertx.vertx());
+    deploy(o -> { });
+  }
+
+  private void deploy(java.util.function.Consumer<WorkerOptions> customize) throws Exception {
     backend = new FakeBackend();
     WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("ops-worker").setWsUrl(cp.wsUrl())
         .setMaxConcurrentTasks(1);
     o.getMetrics().setPort(0).setHost("127.0.0.1");
+    o.getTelemetry().disableExport();
     o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(300))
         .setCloseTimeout(Duration.ofSeconds(3));
     o.setShutdownGracePeriod(Duration.ofSeconds(3));
+    customize.accept(o);
+    int connections = cp.handshakes().size();
     worker = new WorkerVerticle(o, backend, null);
     deploymentId = testVertx.vertx().deployVerticle(worker).await(20, TimeUnit.SECONDS);
-    cp.awaitConnections(1, WAIT);
+    cp.awaitConnections(connections + 1, WAIT);
   }
 
   @AfterEach
@@ -57,8 +65,15 @@ class OpsEndpointsTest {
   }
 
   private HttpResponse<String> get(String path) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.metricsPort() + path)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return get(path, null);
+  }
+
+  private HttpResponse<String> get(String path, String authorization) throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.metricsPort() + path));
+    if (authorization != null) {
+      request.header("Authorization", authorization);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private double metric(String scrape, String series) {
@@ -82,7 +97,7 @@ class OpsEndpointsTest {
     assertEquals(0, metric(s, "oz_worker_tasks_claimed_total"));
     assertEquals(0, metric(s, "oz_worker_tasks_rejected_total{reason=\"at_capacity\"}"));
     assertEquals(0, metric(s, "oz_worker_tasks_rejected_total{reason=\"shutting_down\"}"));
-    for (String result : new String[] {"succeeded", "failed", "cancelled"}) {
+    for (String result : new String[] {"succeeded", "failed", "cancelled", "dispatched"}) {
       assertEquals(0, metric(s, "oz_worker_tasks_completed_total{result=\"" + result + "\"}"));
       assertEquals(0, metric(s, "oz_worker_task_duration_seconds_count{result=\"" + result + "\"}"));
     }
@@ -91,6 +106,10 @@ class OpsEndpointsTest {
         assertEquals(0, metric(s, "oz_worker_task_failures_total{phase=\"" + phase + "\",reason=\"" + r.wireName() + "\"}"));
       }
     }
+    // the Go worker's whole failure catalog, its Kubernetes and command reasons included
+    assertEquals(0, metric(s, "oz_worker_task_failures_total{phase=\"assignment\",reason=\"job_create\"}"));
+    assertEquals(0, metric(s, "oz_worker_task_failures_total{phase=\"cleanup\",reason=\"cleanup\"}"));
+    assertEquals(29, FailureReason.values().length, "the Go worker's TaskFailureReason list");
     assertEquals(0, metric(s, "oz_worker_websocket_reconnects_total{reason=\"dial_failed\"}"));
     assertEquals(0, metric(s, "oz_worker_websocket_reconnects_total{reason=\"remote_close\"}"));
     assertEquals(1, metric(s, "oz_worker_info{backend=\"docker\",version=\"dev\",worker_id=\"ops-worker\"}"));
@@ -157,6 +176,34 @@ class OpsEndpointsTest {
     }, WAIT, () -> "still ready without a control plane");
     assertEquals("not connected to the control plane", new JsonObject(get("/readyz").body()).getString("reason"));
     assertEquals(200, get("/healthz").statusCode(), "alive even when not ready");
+  }
+
+  @Test
+  void withATokenStatusNeedsItAndTheOtherEndpointsStayOpen() throws Exception {
+    testVertx.vertx().undeploy(deploymentId).await(20, TimeUnit.SECONDS);
+    cp = LoopbackControlPlane.start(testVertx.vertx()); // a fresh one: the old one still holds the closed socket
+    deploy(o -> o.getMetrics().setStatusToken("status-s3cret"));
+    cp.send(Assignments.minimal("t1"));
+    Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
+
+    for (String wrong : new String[] {null, "Bearer nope", "status-s3cret", "Basic status-s3cret"}) {
+      HttpResponse<String> refused = get("/status", wrong);
+      assertEquals(401, refused.statusCode(), String.valueOf(wrong));
+      assertEquals("Bearer realm=\"oz-worker\"", refused.headers().firstValue("WWW-Authenticate").orElse(""));
+      assertFalse(refused.body().contains("t1"), "nothing about the tasks without the token");
+    }
+    HttpResponse<String> allowed = get("/status", "Bearer status-s3cret");
+    assertEquals(200, allowed.statusCode());
+    assertEquals("Test task t1", new JsonObject(allowed.body()).getJsonArray("active_tasks").getJsonObject(0).getString("title"));
+    assertEquals(200, get("/metrics").statusCode());
+    assertEquals(200, get("/healthz").statusCode());
+    Waits.until(() -> {
+      try {
+        return get("/readyz").statusCode() == 200;
+      } catch (Exception e) {
+        return false;
+      }
+    }, WAIT, () -> "never ready");
   }
 
   @Test

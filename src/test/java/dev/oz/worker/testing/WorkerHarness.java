@@ -46,6 +46,7 @@ public final class WorkerHarness implements AutoCloseable {
     options.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(500))
         .setCloseTimeout(Duration.ofSeconds(5));
     options.getMetrics().setEnabled(false);
+    options.getTelemetry().disableExport(); // no pushes to a collector that is not there
     customize.accept(options);
     this.backend = backend;
   }
