@@ -355,14 +355,18 @@ class DockerBackendIT {
   }
 
   @Test
-  void moreConcurrentTasksThanPooledThreadsAllRunAtOnce() {
+  void moreConcurrentTasksThanPooledThreadsAllRunAtOnce() throws Exception {
     int tasks = 10;
-    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o, d -> d.setBlockingPoolSize(2)))) {
+    Path gate = tmp.resolve("gate");
+    // every task waits for the gate, so "all at once" does not depend on how fast a busy engine starts them
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o, d -> d.setBlockingPoolSize(2)
+        .addVolume(tmp + ":/gate")))) {
       for (int i = 0; i < tasks; i++) {
-        h.assign(scriptTask("c" + i, "sleep 6"));
+        h.assign(scriptTask("c" + i, "while [ ! -e /gate/gate ]; do sleep 0.2; done"));
       }
-      Waits.until(() -> running(h) == tasks, Duration.ofSeconds(40),
+      Waits.until(() -> running(h) == tasks, Duration.ofSeconds(60),
           () -> "only " + running(h) + " of " + tasks + " containers ran at once on a pool of 2 threads");
+      Files.writeString(gate, "open");
       for (int i = 0; i < tasks; i++) {
         assertEquals("task_completed", h.awaitTerminal("c" + i, WorkerHarness.TASK_TIMEOUT).getString("type"));
       }
