@@ -1,9 +1,8 @@
 package dev.oz.worker;
 
-import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.metrics.JvmMeters;
 import dev.oz.worker.metrics.MicrometerWorkerMetrics;
-import dev.oz.worker.metrics.OpsHttpVerticle;
+import dev.oz.worker.ops.OpsHttpVerticle;
 import dev.oz.worker.metrics.Telemetry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -11,36 +10,30 @@ import java.util.ArrayList;
 import java.util.List;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
-import dev.oz.worker.controlplane.ConnectionState;
-import dev.oz.worker.controlplane.ControlPlaneConnection;
+import dev.oz.worker.controlplane.ControlPlaneVerticle;
 import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.BackendFactory;
 import dev.oz.worker.backend.BackendRegistry;
 import dev.oz.worker.logs.LogStreamingVerticle;
 import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.protocol.ProtocolJson;
-import dev.oz.worker.protocol.ServerMessage;
-import dev.oz.worker.protocol.TaskAssignment;
-import dev.oz.worker.protocol.TaskRejected;
-import dev.oz.worker.protocol.TaskLog;
-import dev.oz.worker.protocol.WorkerMessage;
 import dev.oz.worker.task.BackendVerticle;
-import dev.oz.worker.task.ShutdownCoordinator;
+import dev.oz.worker.bus.ShutdownCoordinator;
 import dev.oz.worker.task.TaskLifecycleVerticle;
 import dev.oz.worker.config.ConfigException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The worker, as one deployable verticle: {@code vertx.deployVerticle(new WorkerVerticle(), new
- * DeploymentOptions().setConfig(json))} with the keys of {@code conf/worker.json}. It owns the control-plane
- * connection and deploys the backend, log-streaming and lifecycle verticles as its children. Undeploying it
- * is a graceful shutdown: running tasks are cancelled and reported, the outbox is flushed, the socket is
- * closed with 1000, and everything the worker created is released.
+ * DeploymentOptions().setConfig(json))} with the keys of {@code conf/worker.json}. It only wires: options, metrics
+ * and telemetry, then the backend, log-streaming, lifecycle, ops and control-plane verticles as its children, which
+ * talk over the worker's event bus (see docs/ARCHITECTURE.md). Undeploying it is a graceful shutdown: running tasks
+ * are cancelled and reported, the outbox is flushed, the socket is closed with 1000, and everything the worker
+ * created is released.
  */
 public final class WorkerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(WorkerVerticle.class);
@@ -54,7 +47,6 @@ public final class WorkerVerticle extends VerticleBase {
   private final List<AutoCloseable> closeOnStop = new ArrayList<>();
   private WorkerOptions options;
   private WorkerBus bus;
-  private ControlPlaneConnection connection;
   private OpsHttpVerticle ops;
   private PrometheusMeterRegistry registry;
   private WorkerMetrics metrics = WorkerMetrics.NOOP;
@@ -152,7 +144,6 @@ public final class WorkerVerticle extends VerticleBase {
           metrics = WorkerMetrics.fanOut(List.of(metrics, telemetry.metrics()));
           return startTasksAndConnection(backend.capabilities());
         })
-        .onSuccess(id -> connection.start())
         .onFailure(err -> {
           shutdown.markDrained();
           bus.close();
@@ -162,37 +153,8 @@ public final class WorkerVerticle extends VerticleBase {
         });
   }
 
-  /** The connection, log streaming, the task lifecycle and the ops server, once metrics are settled. */
+  /** Log streaming, the task lifecycle, the ops server, then the connection (it connects at once), once metrics are settled. */
   private Future<String> startTasksAndConnection(BackendCapabilities capabilities) {
-    connection = new ControlPlaneConnection(vertx, options, Version.get(), metrics, new ControlPlaneConnection.Listener() {
-      @Override
-      public void onMessage(ServerMessage message) {
-        if (shutdown.tasksDrained().isComplete() && message instanceof TaskAssignment a) {
-          // the lifecycle has stopped: answer for it so the control plane can place the task elsewhere
-          connection.send(new TaskRejected(a.taskId(), TaskRejected.SHUTTING_DOWN));
-          return;
-        }
-        bus.send(Addresses.INBOUND, message);
-      }
-
-      @Override
-      public void onConnectionChange(boolean connected) {
-        bus.publish(Addresses.CONNECTION, new ConnectionState(connected, Instant.now()));
-      }
-    });
-    bus.<WorkerMessage>consumer(Addresses.OUTBOUND, msg -> {
-      if (msg.body() instanceof TaskLog chunk) {
-        connection.sendLog(chunk).onComplete(ar -> {
-          if (ar.succeeded()) {
-            msg.reply(null);
-          } else {
-            msg.fail(1, ar.cause().getMessage());
-          }
-        });
-      } else {
-        connection.send(msg.body());
-      }
-    });
     return vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown))
         .compose(id -> {
           TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
@@ -200,7 +162,8 @@ public final class WorkerVerticle extends VerticleBase {
           lifecycle.oneShotDone().onComplete(finished);
           return vertx.deployVerticle(lifecycle).onFailure(err -> shutdown.markDrained());
         })
-        .compose(id -> deployOps());
+        .compose(id -> deployOps())
+        .compose(id -> vertx.deployVerticle(new ControlPlaneVerticle(options, Version.get(), metrics, bus, shutdown)));
   }
 
   private Future<String> deployOps() {
@@ -242,13 +205,10 @@ public final class WorkerVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    // Children (lifecycle, logs, backend) have stopped: every terminal report is in the outbox.
-    return connection.close(options.getConnection().getCloseTimeout().toMillis())
-        .eventually(() -> {
-          bus.close();
-          closeAll();
-          return telemetry.close(vertx); // the last export carries the final counts; bounded
-        })
+    // Children have stopped: every report was delivered (or the close timeout passed) and the socket is closed.
+    bus.close();
+    closeAll();
+    return telemetry.close(vertx) // the last export carries the final counts; bounded
         .onComplete(ar -> log.info("Worker shutdown complete"));
   }
 }

@@ -32,6 +32,9 @@ public record TaskDescription(
     String harness,
     String taskJson) {
 
+  /** Secrets shorter than this are not redacted: replacing "1" or "yes" everywhere would destroy the output. */
+  public static final int MIN_SECRET_LENGTH = 4;
+
   /** Where the agent sidecar ({@code sidecar_image}) is mounted. */
   public static final String AGENT_MOUNT = "/agent";
 

@@ -15,7 +15,6 @@ import dev.oz.worker.process.Executables;
 import dev.oz.worker.process.LocalProcess;
 import dev.oz.worker.process.LocalProcesses;
 import dev.oz.worker.protocol.FailureReason;
-import dev.oz.worker.task.TaskDescriptionResolver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
@@ -255,7 +254,7 @@ final class CommandBackend implements TaskBackend {
     secrets.add(worker.getApiKey());
     settings.getEnvironment().forEach(e -> secrets.add(e.value()));
     worker.getEnvironment().forEach(e -> secrets.add(e.value()));
-    return secrets.stream().filter(s -> s != null && s.length() >= TaskDescriptionResolver.MIN_SECRET_LENGTH).toList();
+    return secrets.stream().filter(s -> s != null && s.length() >= TaskDescription.MIN_SECRET_LENGTH).toList();
   }
 
   private static void logOutput(String what, String taskId, OutputCapture out, OutputCapture err, List<String> secrets) {

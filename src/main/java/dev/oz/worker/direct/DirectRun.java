@@ -12,7 +12,6 @@ import dev.oz.worker.logs.SecretRedaction;
 import dev.oz.worker.process.LocalProcess;
 import dev.oz.worker.process.LocalProcesses;
 import dev.oz.worker.protocol.FailureReason;
-import dev.oz.worker.task.TaskDescriptionResolver;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
@@ -399,7 +398,7 @@ final class DirectRun {
 
   /** The last output of a failed command goes to the worker log, secrets redacted. */
   private void logTail(String what, int code) {
-    List<String> redact = secrets.stream().filter(s -> s != null && s.length() >= TaskDescriptionResolver.MIN_SECRET_LENGTH)
+    List<String> redact = secrets.stream().filter(s -> s != null && s.length() >= TaskDescription.MIN_SECRET_LENGTH)
         .toList();
     log.atInfo().addKeyValue("task_id", task.taskId()).log("{} of task {} exited with status {}; its last output:\n{}",
         what, task.taskId(), code, SecretRedaction.redact(tail.text(), redact));

@@ -7,7 +7,7 @@ import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.LogStreamOptions;
 import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.protocol.TaskLog;
-import dev.oz.worker.task.ShutdownCoordinator;
+import dev.oz.worker.bus.ShutdownCoordinator;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -118,7 +118,7 @@ public final class LogStreamingVerticle extends VerticleBase {
     TaskLog chunk = new TaskLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(),
         new String(bytes, StandardCharsets.UTF_8), dropped, truncated, null);
     inFlight++;
-    bus.requestUntimed(Addresses.OUTBOUND, chunk).onComplete(ar -> {
+    bus.requestUntimed(Addresses.OUTBOUND_LOG, chunk).onComplete(ar -> {
       inFlight--;
       if (ar.succeeded()) {
         metrics.logBytesSent(bytes.length);
@@ -168,6 +168,7 @@ public final class LogStreamingVerticle extends VerticleBase {
       }
       streams.clear();
       rotation.clear();
+      shutdown.markLogsFlushed();
     });
   }
 }

@@ -6,6 +6,7 @@ import dev.oz.worker.backend.BackendFactory;
 import dev.oz.worker.backend.TaskBackend;
 import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.ShutdownCoordinator;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;

@@ -22,8 +22,6 @@ import java.util.Map;
  * working directory, operator environment) is left to the backend.
  */
 public final class TaskDescriptionResolver {
-  /** Secrets shorter than this are not redacted: replacing "1" or "yes" everywhere would destroy the output. */
-  public static final int MIN_SECRET_LENGTH = 4;
 
   private final WorkerOptions options;
 
@@ -84,7 +82,7 @@ public final class TaskDescriptionResolver {
   private List<String> secrets(TaskAssignment a) {
     List<String> out = new ArrayList<>();
     for (String v : a.envVars().values()) {
-      if (v.length() >= MIN_SECRET_LENGTH) {
+      if (v.length() >= TaskDescription.MIN_SECRET_LENGTH) {
         out.add(v);
       }
     }

@@ -6,6 +6,8 @@ import dev.oz.worker.backend.TaskDescription;
 import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.Deadline;
+import dev.oz.worker.bus.ShutdownCoordinator;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.Durations;
 import dev.oz.worker.config.WorkerOptions;
@@ -384,7 +386,10 @@ public final class TaskLifecycleVerticle extends VerticleBase {
           vertx.cancelTimer(timer);
           return cancelRemaining();
         })
-        .onComplete(ar -> shutdown.markDrained());
+        .onComplete(ar -> shutdown.markDrained())
+        // stay to answer late assignments ("worker is shutting down") until the connection has closed
+        .transform(ar -> Deadline.atMost(vertx, shutdown.connectionClosed(context),
+            options.getConnection().getCloseTimeout().plusSeconds(5).toMillis(), () -> { }));
   }
 
   private Future<Void> cancelRemaining() {

@@ -1,10 +1,10 @@
-package dev.oz.worker.metrics;
+package dev.oz.worker.ops;
 
 import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.controlplane.ConnectionState;
-import dev.oz.worker.task.ShutdownCoordinator;
+import dev.oz.worker.bus.ShutdownCoordinator;
 import dev.oz.worker.task.WorkerStatus;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;

@@ -1,16 +1,19 @@
-package dev.oz.worker.task;
+package dev.oz.worker.bus;
 
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 
 /**
- * Orders a graceful shutdown across the worker's verticles. Vert.x stops child verticles together, before
- * their parent; the lifecycle drains tasks (which still needs the backend and log streaming), so those wait
- * here for {@link #tasksDrained()} before releasing anything, and the connection (the parent) stops last.
+ * Orders a graceful shutdown across the worker's verticles, which Vert.x stops together: the lifecycle drains tasks
+ * (which still needs the backend and log streaming, so those wait for {@link #tasksDrained()} before releasing
+ * anything); log streaming then flushes ({@link #logsFlushed()}); the connection delivers what is left and closes
+ * ({@link #connectionClosed()}), while the lifecycle keeps answering late assignments until then.
  */
 public final class ShutdownCoordinator {
   private final Promise<Void> drained = Promise.promise();
+  private final Promise<Void> logsFlushed = Promise.promise();
+  private final Promise<Void> connectionClosed = Promise.promise();
   private final Promise<Void> skipGrace = Promise.promise();
 
   /** Completes once every task has its terminal report queued (or there was nothing to drain). */
@@ -31,6 +34,22 @@ public final class ShutdownCoordinator {
 
   public void markDrained() {
     drained.tryComplete();
+  }
+
+  public Future<Void> logsFlushed(Context context) {
+    return onContext(context, logsFlushed.future());
+  }
+
+  public void markLogsFlushed() {
+    logsFlushed.tryComplete();
+  }
+
+  public Future<Void> connectionClosed(Context context) {
+    return onContext(context, connectionClosed.future());
+  }
+
+  public void markConnectionClosed() {
+    connectionClosed.tryComplete();
   }
 
   /** A second signal: cancel running tasks now instead of waiting out the grace period. */
