@@ -139,7 +139,12 @@ public final class WorkerVerticle extends VerticleBase {
     // the OpenTelemetry SDK loads while the backend checks its engine: neither waits for the other
     Future<Telemetry> telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> telemetry = t);
     Future<String> backendStarted = vertx.deployVerticle(backend);
-    return Future.all(warmedUp, telemetryStarted, backendStarted)
+    // back on this verticle's context before deploying more: a verticle deployed from another context would not be
+    // a child of this one, and undeploying the worker would not stop it
+    Promise<Void> allStarted = Promise.promise();
+    Future.all(warmedUp, telemetryStarted, backendStarted)
+        .onComplete(ar -> context.runOnContext(v -> allStarted.handle(ar.mapEmpty())));
+    return allStarted.future()
         .compose(started -> {
           metrics = WorkerMetrics.fanOut(List.of(metrics, telemetry.metrics()));
           return startTasksAndConnection(backend.capabilities());
