@@ -4,14 +4,16 @@ import java.util.ArrayDeque;
 
 /**
  * A FIFO of bytes in fixed-size blocks: appends copy in bulk into the last block, removal is from the head
- * only, and an emptied block is kept for the next append, so a steady stream allocates nothing. Not
+ * only, and emptied blocks (a few) are kept for the next appends, so a steady stream allocates nothing. Not
  * thread-safe.
  */
 final class ByteQueue implements Redactor.Sink {
   static final int BLOCK_BYTES = 16 * 1024;
+  /** Emptied blocks kept: a 64 KiB chunk's worth, so a quiet task keeps little. */
+  private static final int SPARE_BLOCKS = 4;
 
   private final ArrayDeque<byte[]> blocks = new ArrayDeque<>();
-  private byte[] spare;
+  private final ArrayDeque<byte[]> spare = new ArrayDeque<>(SPARE_BLOCKS);
   /** Read position in the first block. */
   private int head;
   /** Write position in the last block. */
@@ -89,12 +91,13 @@ final class ByteQueue implements Redactor.Sink {
   }
 
   private byte[] newBlock() {
-    byte[] b = spare;
-    spare = null;
+    byte[] b = spare.pollFirst();
     return b != null ? b : new byte[BLOCK_BYTES];
   }
 
   private void recycle(byte[] block) {
-    spare = block;
+    if (spare.size() < SPARE_BLOCKS) {
+      spare.addFirst(block);
+    }
   }
 }

@@ -15,7 +15,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * The baseline: what a program talking straight to the engine API does to run the container the worker
  * created (read back with inspect): pull each image under the default policy ({@code always}, falling back to
- * the local image), create, start, follow the output, wait. Removal follows, untimed.
+ * the local image), create, start, follow the output, wait. Removal follows, untimed. The worker reports
+ * after reading the output to its end, so the baseline's lifecycle ends when both the wait and the output
+ * ended.
  */
 final class RawEngine {
   static final String LABEL = "oz.bench.baseline";
@@ -29,8 +31,8 @@ final class RawEngine {
   }
 
   /** Times of one baseline run, epoch nanos. */
-  record Run(String containerId, long began, long created, long started, long waitReturned, long outputEnded,
-      long outputBytes, long lastOutputAt) {
+  record Run(String containerId, long began, long pulled, long created, long started, long waitReturned,
+      long outputEnded, long outputBytes, long lastOutputAt) {
     long end() {
       return Math.max(waitReturned, outputEnded);
     }
@@ -42,9 +44,8 @@ final class RawEngine {
    */
   Run run(InspectContainerResponse worker, List<String> images) {
     long began = Bench.now();
-    for (String image : images) {
-      pullOrUseLocal(image);
-    }
+    pull(images);
+    long pulled = Bench.now();
     var c = worker.getConfig();
     HostConfig host = HostConfig.newHostConfig();
     if (worker.getHostConfig().getBinds() != null) {
@@ -73,17 +74,19 @@ final class RawEngine {
       Thread.currentThread().interrupt();
     }
     long ended = Bench.now();
-    return new Run(id, began, created, started, waited, ended, bytes.get(), lastAt.get());
+    return new Run(id, began, pulled, created, started, waited, ended, bytes.get(), lastAt.get());
   }
 
-  /** {@code always}, then {@code if-not-present}: a failed pull falls back to the local image. */
-  private void pullOrUseLocal(String image) {
-    int colon = image.lastIndexOf(':');
-    try {
-      docker.pullImageCmd(image.substring(0, colon)).withTag(image.substring(colon + 1))
-          .exec(new PullImageResultCallback()).awaitCompletion();
-    } catch (RuntimeException | InterruptedException e) {
-      docker.inspectImageCmd(image).exec();
+  /** Each image under {@code always}, then {@code if-not-present}: a failed pull falls back to the local image. */
+  void pull(List<String> images) {
+    for (String image : images) {
+      int colon = image.lastIndexOf(':');
+      try {
+        docker.pullImageCmd(image.substring(0, colon)).withTag(image.substring(colon + 1))
+            .exec(new PullImageResultCallback()).awaitCompletion();
+      } catch (RuntimeException | InterruptedException e) {
+        docker.inspectImageCmd(image).exec();
+      }
     }
   }
 
@@ -95,12 +98,16 @@ final class RawEngine {
     }
   }
 
-  /** {@code n} lifecycles at once, one thread each, as a client of the engine would run them. */
+  /**
+   * {@code n} lifecycles at once, one thread each, as a client of the engine would run them: the images are
+   * pulled once for the burst (the engine would run {@code n} pulls of one image one after the other).
+   */
   List<Run> runConcurrently(int n, InspectContainerResponse worker, List<String> images) throws InterruptedException {
+    pull(images);
     List<Run> runs = java.util.Collections.synchronizedList(new ArrayList<>());
     List<Thread> threads = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      Thread t = new Thread(() -> runs.add(run(worker, images)));
+      Thread t = new Thread(() -> runs.add(run(worker, List.of())));
       t.start();
       threads.add(t);
     }

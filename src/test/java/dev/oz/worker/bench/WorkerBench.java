@@ -16,11 +16,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.ToDoubleFunction;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -50,7 +53,7 @@ class WorkerBench {
   private final int longTasks = Integer.getInteger("bench.longTasks", 100);
   private final List<String> only = Arrays.asList(System.getProperty("bench.only", "").split(","));
   private final List<String[]> rows = new ArrayList<>();
-  private final HttpClient http = HttpClient.newHttpClient();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
   private int taskCounter;
   private BenchControlPlane cp;
   private EngineEvents events;
@@ -59,6 +62,7 @@ class WorkerBench {
 
   @Test
   void bench() throws Exception {
+    Assumptions.assumeTrue(System.getProperty("bench.compareJar", "").isBlank(), "comparing builds instead");
     DockerClient docker = Engine.docker();
     String workerId = "bench-" + UUID.randomUUID().toString().substring(0, 8);
     String apiKey = "bench-key-" + UUID.randomUUID();
@@ -71,7 +75,7 @@ class WorkerBench {
     try {
       cp = BenchControlPlane.start();
       events = new EngineEvents(docker, workerId);
-      startUp(jar, workerId, apiKey, jvmArgs);
+      startUp(jar, workerId, apiKey, jvmArgs, wanted("startup") ? 3 : 1);
       warmUp();
       if (wanted("trivial")) {
         trivialTasks();
@@ -107,10 +111,62 @@ class WorkerBench {
 
   // ---- scenarios ----
 
-  /** Process start to the control plane accepting the WebSocket, three times; the last worker stays. */
-  private void startUp(Path jar, String workerId, String apiKey, List<String> jvmArgs) throws Exception {
+  /**
+   * Worker CPU per 50 MB streamed, this build against another ({@code -Dbench.compareJar=...}), each in rounds
+   * of: fresh worker, one flood to warm up, {@code bench.compareFloods} (2) measured floods; the builds take
+   * turns, so both see the same load on a shared machine.
+   */
+  @Test
+  void floodCpuAgainstAnotherBuild() throws Exception {
+    String other = System.getProperty("bench.compareJar", "");
+    Assumptions.assumeTrue(!other.isBlank(), "set bench.compareJar to compare two builds");
+    DockerClient docker = Engine.docker();
+    String workerId = "bench-" + UUID.randomUUID().toString().substring(0, 8);
+    Path thisJar = Path.of(System.getProperty("bench.workerJar", System.getProperty("worker.jar", "target/worker-fat.jar")));
+    Map<Path, List<Double>> cpu = new LinkedHashMap<>();
+    cpu.put(Path.of(other), new ArrayList<>());
+    cpu.put(thisJar, new ArrayList<>());
+    String loadBefore = Files.readString(Path.of("/proc/loadavg")).trim();
+    long began = System.nanoTime();
+    raw = new RawEngine(docker, workerId);
+    try {
+      cp = BenchControlPlane.start();
+      events = new EngineEvents(docker, workerId);
+      for (int round = 0; round < Integer.getInteger("bench.compareRounds", 2); round++) {
+        for (Map.Entry<Path, List<Double>> build : cpu.entrySet()) {
+          startUp(build.getKey(), workerId, "bench-key-" + UUID.randomUUID(), List.of(), 1);
+          runWorkerTask(scriptTask(nextId(), FLOOD_SCRIPT));
+          for (int i = 0; i < Integer.getInteger("bench.compareFloods", 2); i++) {
+            String id = nextId();
+            double cpu0 = worker.cpuSeconds();
+            runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
+            build.getValue().add((worker.cpuSeconds() - cpu0) * 50_000_000 / Math.max(1, cp.task(id).logBytes));
+          }
+          worker.close();
+          worker = null;
+        }
+      }
+      for (Map.Entry<Path, List<Double>> build : cpu.entrySet()) {
+        row("worker CPU per 50 MB streamed, " + build.getKey(), range(build.getValue(), "CPU-s"), "–", "", "", true);
+      }
+    } finally {
+      if (worker != null) {
+        worker.close();
+      }
+      if (events != null) {
+        events.close();
+      }
+      if (cp != null) {
+        cp.close();
+      }
+      Engine.removeContainersOf(workerId);
+      print(loadBefore, Files.readString(Path.of("/proc/loadavg")).trim(), (System.nanoTime() - began) / 1_000_000_000);
+    }
+  }
+
+  /** Process start to the control plane accepting the WebSocket, {@code runs} times; the last worker stays. */
+  private void startUp(Path jar, String workerId, String apiKey, List<String> jvmArgs, int runs) throws Exception {
     List<Double> startupMs = new ArrayList<>();
-    int runs = wanted("startup") ? 3 : 1;
     for (int i = 0; i < runs; i++) {
       if (worker != null) {
         worker.close();
@@ -128,8 +184,8 @@ class WorkerBench {
       }
       startupMs.add(Bench.ms(cp.connections().get(before) - t0));
     }
-    if (wanted("startup")) {
-      row("start-up to connected (median of 3)", fmt(Bench.median(startupMs), "ms"), "–", "", "≤ 1500 ms",
+    if (runs > 1) {
+      row("start-up to connected (median of " + runs + ")", fmt(Bench.median(startupMs), "ms"), "–", "", "≤ 1500 ms",
           Bench.median(startupMs) <= 1500);
     }
   }
@@ -149,6 +205,7 @@ class WorkerBench {
     List<Long> toStart = new ArrayList<>();
     List<Long> exitToReport = new ArrayList<>();
     List<Long> rawTotal = new ArrayList<>();
+    List<Long> rawWithoutPulls = new ArrayList<>();
     List<Long> rawToCreate = new ArrayList<>();
     List<Long> rawToStart = new ArrayList<>();
     List<Long> rawExitToWait = new ArrayList<>();
@@ -167,12 +224,14 @@ class WorkerBench {
       EngineEvents.ContainerTimes bt = events.ofContainer(b.containerId());
       raw.remove(b.containerId());
       rawTotal.add(b.end() - b.began());
+      rawWithoutPulls.add(b.end() - b.pulled());
       rawToCreate.add(bt.created - b.began());
       rawToStart.add(bt.started - bt.created);
       rawExitToWait.add(b.waitReturned() - bt.died);
     }
     ratioRow("trivial task, assignment sent → terminal report, p50", total, rawTotal, 0.5, "ratio ≤ 1.05", 1.05);
     ratioRow("trivial task, assignment sent → terminal report, p95", total, rawTotal, 0.95, "", Double.NaN);
+    ratioRow("  the same, p50, baseline without its two pull attempts", total, rawWithoutPulls, 0.5, "", Double.NaN);
     row("  breakdown: assignment sent → task_claimed (p50)", fmt(p50ms(claim), "ms"), "–", "", "", true);
     row("  breakdown: claimed → container created (pulls, sidecar, create) (p50)", fmt(p50ms(toCreate), "ms"),
         fmt(p50ms(rawToCreate), "ms") + " (pulls, create)", "", "", true);
@@ -230,7 +289,7 @@ class WorkerBench {
       Thread ops = new Thread(() -> pollOps(flooding, opsMs));
       double cpu0 = worker.cpuSeconds();
       ops.start();
-      cp.startPinging(50);
+      cp.startPinging(100);
       runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
       pongMicros.addAll(cp.stopPinging());
       flooding.set(false);
@@ -280,7 +339,7 @@ class WorkerBench {
       } catch (Exception e) {
         latenciesMs.add(Double.POSITIVE_INFINITY);
       }
-      Bench.sleep(50);
+      Bench.sleep(100);
     }
   }
 
