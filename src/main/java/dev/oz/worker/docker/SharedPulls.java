@@ -78,12 +78,16 @@ final class SharedPulls {
   }
 
   /**
-   * Joins the pull of {@code key} (image and credentials) in progress, or starts one with {@code start};
-   * an unreachable {@code registry} is remembered for the window.
+   * Joins the pull of {@code key} (image and credentials) in progress, or starts one with {@code start}
+   * unless {@code registry} was unreachable within the window; an unreachable registry is remembered.
    */
   Future<Void> pull(String key, String registry, CancelScope scope, Supplier<Started> start) {
     Flight flight = flights.get(key);
     if (flight == null) {
+      Future<Void> skipped = recentlyUnreachable(registry); // a pull may have failed since the caller checked
+      if (skipped != null) {
+        return skipped;
+      }
       Flight started = new Flight(start.get());
       flights.put(key, started);
       started.pull.done().onComplete(ar -> {

@@ -3,10 +3,10 @@ package dev.oz.worker.bench;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.command.PullImageResultCallback;
 import com.github.dockerjava.api.command.WaitContainerResultCallback;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.PullResponseItem;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -81,11 +81,35 @@ final class RawEngine {
   void pull(List<String> images) {
     for (String image : images) {
       int colon = image.lastIndexOf(':');
+      QuietPull pull = docker.pullImageCmd(image.substring(0, colon)).withTag(image.substring(colon + 1))
+          .exec(new QuietPull());
       try {
-        docker.pullImageCmd(image.substring(0, colon)).withTag(image.substring(colon + 1))
-            .exec(new PullImageResultCallback()).awaitCompletion();
-      } catch (RuntimeException | InterruptedException e) {
+        pull.awaitCompletion();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (pull.failed) {
         docker.inspectImageCmd(image).exec();
+      }
+    }
+  }
+
+  /** A pull whose failure is expected here (no registry): noted, not logged. */
+  private static final class QuietPull extends ResultCallback.Adapter<PullResponseItem> {
+    volatile boolean failed;
+
+    @Override
+    public void onNext(PullResponseItem item) {
+      failed |= item.getErrorDetail() != null || item.getError() != null;
+    }
+
+    @Override
+    public void onError(Throwable error) {
+      failed = true;
+      try {
+        close();
+      } catch (java.io.IOException ignored) {
+        // closing a failed stream
       }
     }
   }

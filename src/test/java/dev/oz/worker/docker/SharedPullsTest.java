@@ -59,6 +59,10 @@ class SharedPullsTest {
     pulls.get(0).fail(new IllegalStateException(REFUSED));
     assertTrue(waiting.stream().allMatch(f -> f.failed() && f.cause().getMessage().contains("connection refused")));
 
+    Future<Void> late = pull("a", new CancelScope());
+    assertTrue(late.failed(), "a task that checked before the failure does not start another pull");
+    assertEquals(1, started.get());
+
     now.addAndGet(Duration.ofSeconds(12).toNanos());
     Future<Void> skipped = shared.recentlyUnreachable("127.0.0.1:1");
     assertTrue(skipped.failed());
