@@ -6,6 +6,7 @@ import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.model.Event;
 import com.github.dockerjava.api.model.EventType;
 import java.io.Closeable;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -32,7 +33,7 @@ final class EngineEvents implements AutoCloseable {
   private final String workerId;
   private final Map<String, ContainerTimes> byContainer = new ConcurrentHashMap<>();
   private final Map<String, String> containerOfTask = new ConcurrentHashMap<>();
-  private final ExecutorService inspector = Executors.newSingleThreadExecutor();
+  private final ExecutorService inspector = Executors.newFixedThreadPool(4);
   private final Closeable stream;
 
   EngineEvents(DockerClient docker, String workerId) {
@@ -86,6 +87,22 @@ final class EngineEvents implements AutoCloseable {
       Bench.sleep(5);
     }
     throw new AssertionError("no complete engine events for task " + taskId);
+  }
+
+  /** The configuration of one of these tasks' containers (in a burst some are gone before inspect gets to them). */
+  InspectContainerResponse configOfAny(List<String> taskIds) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      for (String taskId : taskIds) {
+        String id = containerOfTask.get(taskId);
+        ContainerTimes t = id == null ? null : byContainer.get(id);
+        if (t != null && t.config != null) {
+          return t.config;
+        }
+      }
+      Bench.sleep(5);
+    }
+    throw new AssertionError("none of the containers of " + taskIds + " could be inspected");
   }
 
   /** The events of a container the baseline created, once it died. */

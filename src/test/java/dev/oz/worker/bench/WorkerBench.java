@@ -83,11 +83,11 @@ class WorkerBench {
       if (wanted("burst")) {
         burst(40);
       }
+      if (wanted("long")) {
+        longTasks(); // before the floods, which grow the heap
+      }
       if (wanted("flood")) {
         floods();
-      }
-      if (wanted("long")) {
-        longTasks();
       }
     } finally {
       if (worker != null) {
@@ -259,7 +259,7 @@ class WorkerBench {
         end = Math.max(end, awaitTerminal(id, "task_completed"));
       }
       workerRate.add(n / ((end - t0) / 1e9));
-      InspectContainerResponse config = events.ofTask(ids.get(n - 1)).config;
+      InspectContainerResponse config = events.configOfAny(ids);
 
       long b0 = Bench.now();
       List<RawEngine.Run> runs = raw.runConcurrently(n, config, List.of(ECHO, ECHO));
