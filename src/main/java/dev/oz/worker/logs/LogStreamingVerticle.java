@@ -75,7 +75,7 @@ public final class LogStreamingVerticle extends VerticleBase {
     }
     TaskStream ts = new TaskStream(request.taskId(), request.executionId());
     ts.sink = new TaskLogSink(request.secrets(), options.getBufferBytes(), options.getMaxBytesPerTask(),
-        options.getChunkBytes(), () -> context.runOnContext(v -> onData(ts)));
+        Math.min(options.getChunkBytes(), options.getBufferBytes()), () -> context.runOnContext(v -> onData(ts)));
     streams.put(ts.taskId, ts);
     rotation.addLast(ts);
     if (flushTimer < 0) {
