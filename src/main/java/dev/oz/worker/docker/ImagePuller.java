@@ -11,12 +11,15 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Makes an image available under a pull policy, tried in order as fallbacks, and checks that its platform is
- * the engine's. Pulls stream on docker-java's own thread; no pooled thread waits for them.
+ * the engine's. Pulls stream on docker-java's own thread; no pooled thread waits for them. Tasks share pulls
+ * ({@link SharedPulls}): one pull per image and credentials at a time, and none for a while towards a registry
+ * that could not be reached.
  */
 final class ImagePuller {
   private static final Logger log = LoggerFactory.getLogger(ImagePuller.class);
@@ -25,6 +28,7 @@ final class ImagePuller {
   private final Blocking blocking;
   private final RegistryAuth auth;
   private final String enginePlatform;
+  private final SharedPulls shared = new SharedPulls();
 
   ImagePuller(DockerClient docker, Blocking blocking, RegistryAuth auth, String enginePlatform) {
     this.docker = docker;
@@ -107,17 +111,30 @@ final class ImagePuller {
   }
 
   private Future<Void> pull(String image, boolean withAuth, CancelScope scope) {
+    ImageRef ref = ImageRef.parse(image);
+    Future<Void> skipped = shared.recentlyUnreachable(ref.registry());
+    if (skipped != null) {
+      return skipped;
+    }
     Future<AuthConfig> credentials = withAuth ? blocking.run(() -> auth.forImage(image)) : Future.succeededFuture(null);
-    return credentials.compose(creds -> {
+    return credentials.compose(creds -> shared.pull(ref.pullName() + " as " + identity(creds), ref.registry(), scope, () -> {
       log.info("Pulling image: {}", image);
       Promise<Void> done = Promise.promise();
       PullCallback callback = new PullCallback(blocking, done);
       // always set: docker-java would otherwise fill in credentials from config.json itself, also for sidecars
-      docker.pullImageCmd(ImageRef.parse(image).pullName()).withPlatform(enginePlatform).withAuthConfig(creds)
-          .exec(callback);
-      scope.add(callback);
-      return done.future().onSuccess(v -> log.info("Successfully pulled image: {}", image));
-    });
+      docker.pullImageCmd(ref.pullName()).withPlatform(enginePlatform).withAuthConfig(creds).exec(callback);
+      return new SharedPulls.Started(done.future().onSuccess(v -> log.info("Successfully pulled image: {}", image)),
+          callback);
+    }));
+  }
+
+  /** Who pulls, without the secret: pulls with different credentials are not shared. */
+  private static String identity(AuthConfig creds) {
+    if (creds == null) {
+      return "anonymous";
+    }
+    return creds.getRegistryAddress() + "/" + creds.getUsername() + "/"
+        + Objects.hash(creds.getPassword(), creds.getAuth(), creds.getIdentitytoken(), creds.getRegistrytoken());
   }
 
   /** Completes on the backend context; an error line inside the progress stream fails the pull. */

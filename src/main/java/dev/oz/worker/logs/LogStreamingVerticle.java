@@ -37,6 +37,8 @@ public final class LogStreamingVerticle extends VerticleBase {
   private final ArrayDeque<TaskStream> rotation = new ArrayDeque<>();
   private int inFlight;
   private long flushTimer = -1;
+  /** Chunks are cut into this buffer and decoded from it, one at a time on the event loop. */
+  private byte[] cutBuffer;
 
   /** The stream state of one task. */
   private static final class TaskStream {
@@ -61,6 +63,7 @@ public final class LogStreamingVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    cutBuffer = new byte[options.getChunkBytes()];
     bus.<OpenTaskLog>consumer(Addresses.LOG_OPEN, this::open);
     bus.<String>consumer(Addresses.LOG_CLOSE, this::close);
     return Future.succeededFuture();
@@ -74,7 +77,7 @@ public final class LogStreamingVerticle extends VerticleBase {
     }
     TaskStream ts = new TaskStream(request.taskId(), request.executionId());
     ts.sink = new TaskLogSink(request.secrets(), options.getBufferBytes(), options.getMaxBytesPerTask(),
-        () -> context.runOnContext(v -> onData(ts)));
+        Math.min(options.getChunkBytes(), options.getBufferBytes()), () -> context.runOnContext(v -> onData(ts)));
     streams.put(ts.taskId, ts);
     rotation.addLast(ts);
     if (flushTimer < 0) {
@@ -97,9 +100,9 @@ public final class LogStreamingVerticle extends VerticleBase {
     while (inFlight < WINDOW && idle < rotation.size()) {
       TaskStream ts = rotation.pollFirst();
       rotation.addLast(ts);
-      TaskLogSink.Cut cut = ts.sink.next(options.getChunkBytes(), partial);
+      TaskLogSink.Cut cut = ts.sink.next(cutBuffer, partial);
       if (cut != null) {
-        send(ts, cut.stream(), cut.bytes(), cut.droppedBefore(), false);
+        send(ts, cut, false);
         idle = 0;
       } else if (!ts.markerSent && ts.sink.isTruncated() && ts.sink.isEmpty()) {
         sendTruncationMarker(ts);
@@ -110,18 +113,22 @@ public final class LogStreamingVerticle extends VerticleBase {
     }
   }
 
-  private void send(TaskStream ts, StdStream stream, byte[] bytes, long dropped, boolean truncated) {
+  private void send(TaskStream ts, TaskLogSink.Cut cut, boolean truncated) {
+    send(ts, cut.stream(), new String(cut.buffer(), 0, cut.length(), StandardCharsets.UTF_8), cut.length(),
+        cut.droppedBefore(), truncated);
+  }
+
+  private void send(TaskStream ts, StdStream stream, String text, int bytes, long dropped, boolean truncated) {
     if (dropped > 0) {
       metrics.logBytesDropped(dropped);
       log.warn("Task {}: dropped {} bytes of output the control plane could not take in time", ts.taskId, dropped);
     }
-    TaskLog chunk = new TaskLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(),
-        new String(bytes, StandardCharsets.UTF_8), dropped, truncated, null);
+    TaskLog chunk = new TaskLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(), text, dropped, truncated, null);
     inFlight++;
     bus.requestUntimed(Addresses.OUTBOUND_LOG, chunk).onComplete(ar -> {
       inFlight--;
       if (ar.succeeded()) {
-        metrics.logBytesSent(bytes.length);
+        metrics.logBytesSent(bytes);
       }
       pump(false);
     });
@@ -131,7 +138,7 @@ public final class LogStreamingVerticle extends VerticleBase {
     ts.markerSent = true;
     String text = "\n[oz-worker] output truncated: this task's output exceeded logs.max_bytes_per_task ("
         + options.getMaxBytesPerTask() + " bytes); the rest is not streamed\n";
-    send(ts, StdStream.STDERR, text.getBytes(StandardCharsets.UTF_8), ts.sink.takeDropped(), true);
+    send(ts, StdStream.STDERR, text, text.length(), ts.sink.takeDropped(), true);
   }
 
   /** Sends everything the task still has, then replies: the terminal report may follow. */
@@ -141,15 +148,15 @@ public final class LogStreamingVerticle extends VerticleBase {
       rotation.remove(ts);
       ts.sink.close();
       TaskLogSink.Cut cut;
-      while ((cut = ts.sink.next(options.getChunkBytes(), true)) != null) {
-        send(ts, cut.stream(), cut.bytes(), cut.droppedBefore(), false);
+      while ((cut = ts.sink.next(cutBuffer, true)) != null) {
+        send(ts, cut, false);
       }
       if (ts.sink.isTruncated() && !ts.markerSent) {
         sendTruncationMarker(ts);
       }
       long dropped = ts.sink.takeDropped();
       if (dropped > 0) {
-        send(ts, StdStream.STDOUT, new byte[0], dropped, false);
+        send(ts, StdStream.STDOUT, "", 0, dropped, false);
       }
     }
     if (streams.isEmpty() && flushTimer >= 0) {

@@ -6,19 +6,24 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * One task's output between the backend's threads and the log-streaming verticle. Writes redact secrets,
- * then append to a per-stream queue; the queues together never hold more than {@code bufferBytes}: beyond
- * that the oldest bytes are dropped and counted, to be announced on the next chunk. The verticle cuts
- * chunks out of the queues on its event loop. All methods synchronize on this sink.
+ * One task's output between the backend's threads and the log-streaming verticle. Writes redact secrets
+ * straight into a per-stream queue (one pass, one copy); the queues together never hold more than
+ * {@code bufferBytes}: beyond that the oldest bytes are dropped and counted, to be announced on the next
+ * chunk. The verticle cuts chunks out of the queues on its event loop. All methods synchronize on this sink.
  */
 final class TaskLogSink implements TaskOutput {
 
-  /** A chunk cut from the queues, not yet numbered. */
-  record Cut(StdStream stream, byte[] bytes, long droppedBefore) {
+  /** A chunk cut from the queues, not yet numbered: the first {@code length} bytes of {@code buffer}. */
+  record Cut(StdStream stream, byte[] buffer, int length, long droppedBefore) {
+    /** A copy of the chunk's bytes. */
+    byte[] bytes() {
+      return Arrays.copyOf(buffer, length);
+    }
   }
 
   private final long bufferBytes;
   private final long maxBytes;
+  private final long signalBytes;
   private final Runnable onData;
   private final Redactor[] redactors = new Redactor[2];
   private final ByteQueue[] queues = {new ByteQueue(), new ByteQueue()};
@@ -30,16 +35,25 @@ final class TaskLogSink implements TaskOutput {
   private boolean signalled;
   private int nextStream;
 
-  /**
-   * @param onData called (from the writing thread) when data arrives and no earlier call is pending;
-   *     the consumer re-arms it through {@link #rearm()}
-   */
+  /** A sink that signals on every arrival. */
   TaskLogSink(List<String> secrets, long bufferBytes, long maxBytes, Runnable onData) {
+    this(secrets, bufferBytes, maxBytes, 1, onData);
+  }
+
+  /**
+   * @param signalBytes how much a stream must hold before a write signals: the consumer cuts only full
+   *     chunks between its flush ticks, so waking it for less would be for nothing
+   * @param onData called (from the writing thread) when a stream holds {@code signalBytes}, the cap was hit or
+   *     the output ended, and no earlier call is pending; the consumer re-arms it through {@link #rearm()}
+   */
+  TaskLogSink(List<String> secrets, long bufferBytes, long maxBytes, long signalBytes, Runnable onData) {
     this.bufferBytes = bufferBytes;
     this.maxBytes = maxBytes;
+    this.signalBytes = signalBytes;
     this.onData = onData;
-    redactors[0] = new Redactor(secrets);
-    redactors[1] = new Redactor(secrets);
+    SecretSet set = SecretSet.of(secrets);
+    redactors[0] = new Redactor(set);
+    redactors[1] = new Redactor(set);
   }
 
   @Override
@@ -58,14 +72,15 @@ final class TaskLogSink implements TaskOutput {
       long room = maxBytes - received;
       int take = (int) Math.min(length, room);
       received += take;
-      append(stream, redactors[stream.ordinal()].process(bytes, offset, take));
+      redactors[stream.ordinal()].process(bytes, offset, take, queues[stream.ordinal()]);
+      enforceBound();
       if (take < length || received >= maxBytes) {
         truncated = true;
         discardRedactorTails(); // a held tail may be the first half of a secret cut by the cap
       }
       more = !truncated;
-      signal = !signalled;
-      signalled = true;
+      signal = !signalled && (truncated || queues[stream.ordinal()].size() >= signalBytes);
+      signalled |= signal;
     }
     if (signal) {
       onData.run();
@@ -80,12 +95,12 @@ final class TaskLogSink implements TaskOutput {
 
   private void flushRedactors() {
     for (StdStream s : StdStream.values()) {
-      append(s, redactors[s.ordinal()].flush());
+      redactors[s.ordinal()].flush(queues[s.ordinal()]);
     }
+    enforceBound();
   }
 
-  private void append(StdStream stream, byte[] bytes) {
-    queues[stream.ordinal()].add(bytes);
+  private void enforceBound() {
     long over = queues[0].size() + queues[1].size() - bufferBytes;
     while (over > 0) {
       ByteQueue victim = queues[0].size() >= queues[1].size() ? queues[0] : queues[1];
@@ -112,11 +127,16 @@ final class TaskLogSink implements TaskOutput {
    * when {@code partial} is true or the output ended; a chunk followed by more data ends at a line break
    * where there is one; an incomplete UTF-8 character at the end stays queued until it completes.
    */
-  synchronized Cut next(int maxChunk, boolean partial) {
+  Cut next(int maxChunk, boolean partial) {
+    return next(new byte[maxChunk], partial);
+  }
+
+  /** As {@link #next(int, boolean)}, cutting into {@code buffer} (its length is the largest chunk). */
+  synchronized Cut next(byte[] buffer, boolean partial) {
     for (int attempt = 0; attempt < 2; attempt++) {
       StdStream stream = StdStream.values()[nextStream];
       nextStream ^= 1;
-      Cut cut = cut(stream, maxChunk, partial);
+      Cut cut = cut(stream, buffer, partial);
       if (cut != null) {
         return cut;
       }
@@ -124,17 +144,17 @@ final class TaskLogSink implements TaskOutput {
     return null;
   }
 
-  private Cut cut(StdStream stream, int maxChunk, boolean partial) {
+  private Cut cut(StdStream stream, byte[] buf, boolean partial) {
     ByteQueue q = queues[stream.ordinal()];
+    int maxChunk = buf.length;
     if (q.size() == 0 || (q.size() < maxChunk && !partial && !ended)) {
       return null;
     }
     int n = (int) Math.min(q.size(), maxChunk);
-    byte[] buf = new byte[n];
     q.peek(buf, n);
     int end = n;
     if (q.size() > n) {
-      int nl = lastNewline(buf);
+      int nl = lastNewline(buf, n);
       end = nl >= 0 ? nl + 1 : utf8Boundary(buf, n);
     } else if (!ended) {
       end = utf8Boundary(buf, n);
@@ -145,7 +165,7 @@ final class TaskLogSink implements TaskOutput {
     q.skip(end);
     long d = dropped;
     dropped = 0;
-    return new Cut(stream, end == n ? buf : Arrays.copyOf(buf, end), d);
+    return new Cut(stream, buf, end, d);
   }
 
   /** Bytes dropped since the last chunk, when no chunk is left to carry them (announced by the caller). */
@@ -198,14 +218,14 @@ final class TaskLogSink implements TaskOutput {
 
   private void discardRedactorTails() {
     for (Redactor r : redactors) {
-      long n = r.flush().length;
+      long n = r.discard();
       dropped += n;
       droppedTotal += n;
     }
   }
 
-  private static int lastNewline(byte[] buf) {
-    for (int i = buf.length - 1; i >= 0; i--) {
+  private static int lastNewline(byte[] buf, int n) {
+    for (int i = n - 1; i >= 0; i--) {
       if (buf[i] == '\n') {
         return i;
       }

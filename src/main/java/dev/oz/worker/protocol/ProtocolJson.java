@@ -94,11 +94,76 @@ public final class ProtocolJson {
 
   /** One frame for {@code message}, either direction. */
   public static String encode(ProtocolMessage message) {
+    return message instanceof TaskLog log ? encodeLog(log) : encodeRecord(message);
+  }
+
+  /** The general path: the record through Jackson. */
+  static String encodeRecord(ProtocolMessage message) {
     try {
       return MAPPER.writeValueAsString(new Envelope(message.type(), message));
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("cannot encode " + message.type(), e);
     }
+  }
+
+  /**
+   * {@code task_log}, the hot path, written directly: the same bytes as {@link #encodeRecord} (tested), without the
+   * tree and its copies (Jackson allocated about three bytes per streamed byte here).
+   */
+  private static String encodeLog(TaskLog m) {
+    String text = m.data();
+    StringBuilder out = new StringBuilder(text.length() + text.length() / 16 + 160);
+    out.append("{\"type\":\"task_log\",\"data\":{\"task_id\":");
+    appendString(out, m.taskId());
+    if (m.executionId() != null && !m.executionId().isEmpty()) {
+      out.append(",\"execution_id\":");
+      appendString(out, m.executionId());
+    }
+    out.append(",\"seq\":").append(m.seq()).append(",\"stream\":");
+    appendString(out, m.stream());
+    out.append(",\"data\":");
+    appendString(out, text);
+    if (m.droppedBytes() > 0) {
+      out.append(",\"dropped_bytes\":").append(m.droppedBytes());
+    }
+    if (m.truncated()) {
+      out.append(",\"truncated\":true");
+    }
+    if (m.offset() != null) {
+      out.append(",\"offset\":").append(m.offset());
+    }
+    return out.append("}}").toString();
+  }
+
+  private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+  /** A JSON string as Jackson writes it: the short escapes, {@code \\u00XX} for other control characters. */
+  private static void appendString(StringBuilder out, String s) {
+    if (s == null) {
+      out.append("null");
+      return;
+    }
+    out.append('"');
+    int plain = 0;
+    for (int i = 0, n = s.length(); i < n; i++) {
+      char c = s.charAt(i);
+      if (c >= 0x20 && c != '"' && c != '\\') {
+        continue;
+      }
+      out.append(s, plain, i); // the run before it, in bulk
+      plain = i + 1;
+      switch (c) {
+        case '"' -> out.append("\\\"");
+        case '\\' -> out.append("\\\\");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        case '\t' -> out.append("\\t");
+        case '\b' -> out.append("\\b");
+        case '\f' -> out.append("\\f");
+        default -> out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xF]);
+      }
+    }
+    out.append(s, plain, s.length()).append('"');
   }
 
   /**

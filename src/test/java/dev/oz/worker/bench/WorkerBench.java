@@ -2,10 +2,12 @@ package dev.oz.worker.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.OtlpReceiver;
 import io.vertx.core.json.JsonObject;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -14,207 +16,458 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.ToDoubleFunction;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Speed and memory of the worker as operators run it: the fat jar in {@code dev} mode (local control plane
- * and worker in one process), driven through the control plane's HTTP API against the real engine. Prints a
- * table with targets; run with {@code bash .ci/bench} (Maven profile {@code bench}). Informational: a missed
- * target is reported, not failed, since timings depend on the machine.
+ * The worker side by side with the raw engine API, on this machine, in one run (issue 11, "The benchmark").
+ * The worker is the fat jar in its own JVM with default settings and the default pull policy, connected to a
+ * control plane in this JVM; the baseline ({@link RawEngine}) runs the very container the worker created (read
+ * back with inspect), alternating with the worker so both see the same machine load. Prints worker, baseline
+ * and ratio per figure, plus where a trivial task's time goes. Informational: nothing here fails on a missed
+ * target (timings depend on the machine); run with {@code bash .ci/bench} (Maven profile {@code bench}).
+ *
+ * <p>System properties: {@code bench.workerJar} (another build of the worker), {@code bench.jvmArgs} (extra worker JVM options, space separated),
+ * {@code bench.trivialPairs} (20), {@code bench.floodPairs} (3), {@code bench.burstRounds} (2),
+ * {@code bench.longTasks} (100), {@code bench.only} (comma list of scenarios: startup, trivial, burst, flood, long).
  */
 class WorkerBench {
   private static final String ECHO = "oz-dev/echo-agent:latest";
-  private final HttpClient http = HttpClient.newHttpClient();
+  private static final long FLOOD_BYTES = 50_000_000;
+  private static final String FLOOD_SCRIPT =
+      "yes 'benchmark line of output, sixty-four bytes long..............' | head -c " + FLOOD_BYTES;
+  /** Runs until cancelled, then exits at once (sh as PID 1 only gets SIGTERM with a trap). */
+  private static final String LONG_SCRIPT = "trap 'exit 0' TERM; sleep 600 & wait";
+  private static final Duration TASK_TIMEOUT = Duration.ofSeconds(180);
+
+  private final int trivialPairs = Integer.getInteger("bench.trivialPairs", 20);
+  private final int floodPairs = Integer.getInteger("bench.floodPairs", 3);
+  private final int burstRounds = Integer.getInteger("bench.burstRounds", 2);
+  private final int longTasks = Integer.getInteger("bench.longTasks", 100);
+  private final List<String> only = Arrays.asList(System.getProperty("bench.only", "").split(","));
   private final List<String[]> rows = new ArrayList<>();
-  private String base;
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+  private int taskCounter;
+  private BenchControlPlane cp;
+  private EngineEvents events;
+  private RawEngine raw;
+  private WorkerProcess worker;
 
   @Test
   void bench() throws Exception {
-    Engine.docker();
-    int port;
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
-    base = "http://127.0.0.1:" + port;
-    Path log = Files.createTempFile("bench", ".log");
-    Path jar = Path.of(System.getProperty("worker.jar", "target/worker-fat.jar"));
-    // metrics and task spans pushed to a loopback collector: start-up and task latency include OpenTelemetry
-    OtlpReceiver collector = OtlpReceiver.start();
-    long start = System.nanoTime();
-    ProcessBuilder worker = new ProcessBuilder("java", "-jar", jar.toString(), "dev", "--port", String.valueOf(port),
-        "--metrics-port", "0", "--pull-policy", "never")
-        .redirectErrorStream(true).redirectOutput(log.toFile());
-    worker.environment().putAll(java.util.Map.of("OTEL_METRICS_EXPORTER", "otlp", "OTEL_TRACES_EXPORTER", "otlp",
-        "OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint(), "OTEL_METRIC_EXPORT_INTERVAL", "1000"));
-    Process p = worker.start();
-    try (collector) {
-      while (!Files.readString(log).contains("Successfully connected to server")) {
-        if (!p.isAlive()) {
-          throw new AssertionError(Files.readString(log));
-        }
-        Thread.sleep(20);
-      }
-      String key = Files.readString(log).lines().filter(l -> l.contains("admin key:")).findFirst().orElseThrow()
-          .replaceAll(".*admin key:\\s+(\\S+).*", "$1");
-      row("start-up to connected", ms(System.nanoTime() - start), "< 3000 ms", System.nanoTime() - start < 3_000_000_000L);
-      row("RSS after start-up", rssMb(p) + " MB", "< 300 MB", rssMb(p) < 300);
-
-      // warm up sidecar volume and JIT
-      awaitDone(key, submit(key, echo(0, "")), Duration.ofSeconds(60));
-
-      List<Long> latencies = new ArrayList<>();
-      for (int i = 0; i < 10; i++) {
-        long t0 = System.nanoTime();
-        awaitDone(key, submit(key, echo(0, "")), Duration.ofSeconds(60));
-        latencies.add(System.nanoTime() - t0);
-      }
-      Collections.sort(latencies);
-      row("trivial task, submit to succeeded (p50)", ms(latencies.get(4)), "< 1500 ms", latencies.get(4) < 1_500_000_000L);
-      row("trivial task, submit to succeeded (max of 10)", ms(latencies.get(9)), "< 3000 ms", latencies.get(9) < 3_000_000_000L);
-
-      int n = 40;
-      double rawPerSecond = rawDockerThroughput(20);
-      long t0 = System.nanoTime();
-      List<String> ids = new ArrayList<>();
-      for (int i = 0; i < n; i++) {
-        ids.add(submit(key, echo(0, "")));
-      }
-      for (String id : ids) {
-        awaitDone(key, id, Duration.ofSeconds(300));
-      }
-      double perSecond = n / ((System.nanoTime() - t0) / 1e9);
-      row("raw engine: create+start+wait+remove, 20 at once", String.format("%.1f containers/s", rawPerSecond), "(baseline)", true);
-      row(n + " tasks at once, throughput", String.format("%.1f tasks/s", perSecond),
-          String.format(">= %.1f/s (80%% of raw)", rawPerSecond * 0.8), perSecond >= rawPerSecond * 0.8);
-      row("RSS after " + (n + 11) + " tasks", rssMb(p) + " MB", "< 400 MB", rssMb(p) < 400);
-
-      long bytes = 50_000_000;
-      double rawMbps = rawDockerLogRate(bytes);
-      t0 = System.nanoTime();
-      String flood = submit(key, echo(0, "yes 'benchmark line of output, sixty-four bytes long..............' | head -c " + bytes));
-      awaitDone(key, flood, Duration.ofSeconds(300));
-      double seconds = (System.nanoTime() - t0) / 1e9;
-      long streamed = get(key, "/api/v1/tasks/" + flood).getLong("log_bytes");
-      double mbps = streamed / 1e6 / seconds;
-      row("raw engine: reading a 50 MB container log", String.format("%.1f MB/s", rawMbps), "(baseline)", true);
-      row("log streaming, 50 MB task, start to report", String.format("%.1f MB/s (%d MB)", mbps, streamed / 1_000_000),
-          String.format(">= %.1f MB/s (50%% of raw)", rawMbps * 0.5), mbps >= rawMbps * 0.5);
-      row("RSS after the 50 MB stream", rssMb(p) + " MB", "< 500 MB", rssMb(p) < 500);
-    } finally {
-      p.destroy();
-      p.waitFor();
-      Engine.removeContainersOf("dev-worker");
-      print();
-    }
-  }
-
-  /** What the engine itself manages on this machine: full container lifecycles per second, in parallel. */
-  private static double rawDockerThroughput(int n) throws Exception {
-    var docker = Engine.docker();
-    long t0 = System.nanoTime();
-    List<Thread> threads = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
-      Thread t = new Thread(() -> {
-        String id = docker.createContainerCmd(Engine.BUSYBOX).withCmd("true").exec().getId();
-        docker.startContainerCmd(id).exec();
-        docker.waitContainerCmd(id).start().awaitStatusCode();
-        docker.removeContainerCmd(id).withForce(true).exec();
-      });
-      t.start();
-      threads.add(t);
-    }
-    for (Thread t : threads) {
-      t.join();
-    }
-    return n / ((System.nanoTime() - t0) / 1e9);
-  }
-
-  /** How fast the engine hands out a finished container's log (the follow stream cannot be faster). */
-  private static double rawDockerLogRate(long bytes) throws Exception {
-    var docker = Engine.docker();
-    String id = docker.createContainerCmd(Engine.BUSYBOX).withCmd("sh", "-c",
-        "yes 'benchmark line of output, sixty-four bytes long..............' | head -c " + bytes).exec().getId();
+    Assumptions.assumeTrue(System.getProperty("bench.compareJar", "").isBlank(), "comparing builds instead");
+    DockerClient docker = Engine.docker();
+    String workerId = "bench-" + UUID.randomUUID().toString().substring(0, 8);
+    String apiKey = "bench-key-" + UUID.randomUUID();
+    Path jar = Path.of(System.getProperty("bench.workerJar", System.getProperty("worker.jar", "target/worker-fat.jar")));
+    List<String> jvmArgs = System.getProperty("bench.jvmArgs", "").isBlank() ? List.of()
+        : List.of(System.getProperty("bench.jvmArgs").trim().split("\\s+"));
+    String loadBefore = Files.readString(Path.of("/proc/loadavg")).trim();
+    long began = System.nanoTime();
+    raw = new RawEngine(docker, workerId);
     try {
-      docker.startContainerCmd(id).exec();
-      docker.waitContainerCmd(id).start().awaitStatusCode();
-      long[] read = {0};
-      long t0 = System.nanoTime();
-      docker.logContainerCmd(id).withStdOut(true).withStdErr(true)
-          .exec(new com.github.dockerjava.api.async.ResultCallback.Adapter<com.github.dockerjava.api.model.Frame>() {
-            @Override
-            public void onNext(com.github.dockerjava.api.model.Frame f) {
-              read[0] += f.getPayload().length;
-            }
-          }).awaitCompletion();
-      return read[0] / 1e6 / ((System.nanoTime() - t0) / 1e9);
+      cp = BenchControlPlane.start();
+      events = new EngineEvents(docker, workerId);
+      startUp(jar, workerId, apiKey, jvmArgs, wanted("startup") ? 3 : 1);
+      warmUp();
+      if (wanted("trivial")) {
+        trivialTasks();
+      }
+      if (wanted("burst")) {
+        burst(40);
+      }
+      if (wanted("long")) {
+        longTasks(); // before the floods, which grow the heap
+      }
+      if (wanted("flood")) {
+        floods();
+      }
     } finally {
-      docker.removeContainerCmd(id).withForce(true).exec();
-    }
-  }
-
-  private JsonObject echo(int steps, String script) {
-    JsonObject env = new JsonObject().put("ECHO_STEPS", String.valueOf(steps));
-    JsonObject task = new JsonObject().put("prompt", "bench").put("image", Engine.AGENT).put("env", env);
-    if (script.isEmpty()) {
-      task.put("image", ECHO).put("sidecar_image", ECHO);
-    } else {
-      env.put("TEST_SCRIPT", script);
-    }
-    return task;
-  }
-
-  private String submit(String key, JsonObject body) throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/tasks"))
-        .header("Authorization", "Bearer " + key).POST(HttpRequest.BodyPublishers.ofString(body.encode())).build(),
-        HttpResponse.BodyHandlers.ofString());
-    assertEquals(201, r.statusCode(), r.body());
-    return new JsonObject(r.body()).getString("task_id");
-  }
-
-  private JsonObject get(String key, String path) throws Exception {
-    return new JsonObject(http.send(HttpRequest.newBuilder(URI.create(base + path)).header("Authorization", "Bearer " + key)
-        .build(), HttpResponse.BodyHandlers.ofString()).body());
-  }
-
-  private void awaitDone(String key, String id, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      String state = get(key, "/api/v1/tasks/" + id).getString("state");
-      if (state.equals("succeeded")) {
-        return;
+      if (worker != null) {
+        worker.close();
       }
-      if (state.equals("failed") || state.equals("cancelled")) {
-        throw new AssertionError("task " + id + " " + state + ": " + get(key, "/api/v1/tasks/" + id));
+      if (events != null) {
+        events.close();
       }
-      Thread.sleep(10);
-    }
-    throw new AssertionError("task " + id + " not done in " + timeout);
-  }
-
-  private static long rssMb(Process p) throws IOException {
-    for (String line : Files.readAllLines(Path.of("/proc/" + p.pid() + "/status"))) {
-      if (line.startsWith("VmRSS:")) {
-        return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+      if (cp != null) {
+        cp.close();
       }
+      Engine.removeContainersOf(workerId);
+      raw.removeAll();
+      print(loadBefore, Files.readString(Path.of("/proc/loadavg")).trim(), (System.nanoTime() - began) / 1_000_000_000);
     }
-    return -1;
   }
 
-  private static String ms(long nanos) {
-    return nanos / 1_000_000 + " ms";
+  private boolean wanted(String scenario) {
+    return only.equals(List.of("")) || only.contains(scenario);
   }
 
-  private void row(String what, String measured, String target, boolean met) {
-    rows.add(new String[] {what, measured, target, met ? "ok" : "MISSED"});
+  // ---- scenarios ----
+
+  /**
+   * Worker CPU per 50 MB streamed, this build against another ({@code -Dbench.compareJar=...}), each in rounds
+   * of: fresh worker, one flood to warm up, {@code bench.compareFloods} (2) measured floods; the builds take
+   * turns, so both see the same load on a shared machine.
+   */
+  @Test
+  void floodCpuAgainstAnotherBuild() throws Exception {
+    String other = System.getProperty("bench.compareJar", "");
+    Assumptions.assumeTrue(!other.isBlank(), "set bench.compareJar to compare two builds");
+    DockerClient docker = Engine.docker();
+    String workerId = "bench-" + UUID.randomUUID().toString().substring(0, 8);
+    Path thisJar = Path.of(System.getProperty("bench.workerJar", System.getProperty("worker.jar", "target/worker-fat.jar")));
+    Map<Path, List<Double>> cpu = new LinkedHashMap<>();
+    cpu.put(Path.of(other), new ArrayList<>());
+    cpu.put(thisJar, new ArrayList<>());
+    String loadBefore = Files.readString(Path.of("/proc/loadavg")).trim();
+    long began = System.nanoTime();
+    raw = new RawEngine(docker, workerId);
+    try {
+      cp = BenchControlPlane.start();
+      events = new EngineEvents(docker, workerId);
+      for (int round = 0; round < Integer.getInteger("bench.compareRounds", 2); round++) {
+        for (Map.Entry<Path, List<Double>> build : cpu.entrySet()) {
+          startUp(build.getKey(), workerId, "bench-key-" + UUID.randomUUID(), List.of(), 1);
+          runWorkerTask(scriptTask(nextId(), FLOOD_SCRIPT));
+          for (int i = 0; i < Integer.getInteger("bench.compareFloods", 2); i++) {
+            String id = nextId();
+            double cpu0 = worker.cpuSeconds();
+            runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
+            build.getValue().add((worker.cpuSeconds() - cpu0) * 50_000_000 / Math.max(1, cp.task(id).logBytes));
+          }
+          worker.close();
+          worker = null;
+        }
+      }
+      for (Map.Entry<Path, List<Double>> build : cpu.entrySet()) {
+        row("worker CPU per 50 MB streamed, " + build.getKey(), range(build.getValue(), "CPU-s"), "–", "", "", true);
+      }
+    } finally {
+      if (worker != null) {
+        worker.close();
+      }
+      if (events != null) {
+        events.close();
+      }
+      if (cp != null) {
+        cp.close();
+      }
+      Engine.removeContainersOf(workerId);
+      print(loadBefore, Files.readString(Path.of("/proc/loadavg")).trim(), (System.nanoTime() - began) / 1_000_000_000);
+    }
   }
 
-  private void print() {
-    StringBuilder out = new StringBuilder("\n| benchmark | measured | target | |\n| --- | --- | --- | --- |\n");
+  /** Process start to the control plane accepting the WebSocket, {@code runs} times; the last worker stays. */
+  private void startUp(Path jar, String workerId, String apiKey, List<String> jvmArgs, int runs) throws Exception {
+    List<Double> startupMs = new ArrayList<>();
+    for (int i = 0; i < runs; i++) {
+      if (worker != null) {
+        worker.close();
+      }
+      int before = cp.connections().size();
+      long t0 = Bench.now();
+      worker = WorkerProcess.start(jar, cp.wsUrl(), workerId, apiKey, jvmArgs);
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (cp.connections().size() <= before) {
+        worker.assertAlive();
+        if (System.nanoTime() > deadline) {
+          throw new AssertionError("worker did not connect:\n" + Files.readString(worker.log));
+        }
+        Bench.sleep(5);
+      }
+      startupMs.add(Bench.ms(cp.connections().get(before) - t0));
+    }
+    if (runs > 1) {
+      row("start-up to connected (median of " + runs + ")", fmt(Bench.median(startupMs), "ms"), "–", "", "≤ 1500 ms",
+          Bench.median(startupMs) <= 1500);
+    }
+  }
+
+  /** JIT, the sidecar volume, the first pull attempts; then the idle figures. */
+  private void warmUp() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      runWorkerTask(trivialTask(nextId()));
+    }
+    row("idle worker: threads / RSS", worker.threads() + " / " + worker.rssMb() + " MB", "–", "", "", true);
+  }
+
+  private void trivialTasks() throws Exception {
+    List<Long> total = new ArrayList<>();
+    List<Long> claim = new ArrayList<>();
+    List<Long> toCreate = new ArrayList<>();
+    List<Long> toStart = new ArrayList<>();
+    List<Long> exitToReport = new ArrayList<>();
+    List<Long> rawTotal = new ArrayList<>();
+    List<Long> rawWithoutPulls = new ArrayList<>();
+    List<Long> rawToCreate = new ArrayList<>();
+    List<Long> rawToStart = new ArrayList<>();
+    List<Long> rawExitToWait = new ArrayList<>();
+    for (int i = 0; i < trivialPairs; i++) {
+      String id = nextId();
+      long sent = runWorkerTask(trivialTask(id));
+      BenchControlPlane.TaskRecord r = cp.task(id);
+      EngineEvents.ContainerTimes t = events.ofTask(id);
+      total.add(r.terminalAt - sent);
+      claim.add(r.claimedAt - sent);
+      toCreate.add(t.created - r.claimedAt);
+      toStart.add(t.started - t.created);
+      exitToReport.add(r.terminalAt - t.died);
+
+      RawEngine.Run b = raw.run(t.config, List.of(ECHO, ECHO));
+      EngineEvents.ContainerTimes bt = events.ofContainer(b.containerId());
+      raw.remove(b.containerId());
+      rawTotal.add(b.end() - b.began());
+      rawWithoutPulls.add(b.end() - b.pulled());
+      rawToCreate.add(bt.created - b.began());
+      rawToStart.add(bt.started - bt.created);
+      rawExitToWait.add(b.waitReturned() - bt.died);
+    }
+    ratioRow("trivial task, assignment sent → terminal report, p50", total, rawTotal, 0.5, "ratio ≤ 1.05", 1.05);
+    ratioRow("trivial task, assignment sent → terminal report, p95", total, rawTotal, 0.95, "", Double.NaN);
+    ratioRow("  the same, p50, baseline without its two pull attempts", total, rawWithoutPulls, 0.5, "", Double.NaN);
+    row("  breakdown: assignment sent → task_claimed (p50)", fmt(p50ms(claim), "ms"), "–", "", "", true);
+    row("  breakdown: claimed → container created (pulls, sidecar, create) (p50)", fmt(p50ms(toCreate), "ms"),
+        fmt(p50ms(rawToCreate), "ms") + " (pulls, create)", "", "", true);
+    row("  breakdown: created → started (p50)", fmt(p50ms(toStart), "ms"), fmt(p50ms(rawToStart), "ms"), "", "", true);
+    row("container exit → terminal report, p50 / p95",
+        fmt(p50ms(exitToReport), "") + " / " + fmt(Bench.percentile(exitToReport, 0.95) / 1e6, "ms"),
+        "wait returns " + fmt(p50ms(rawExitToWait), "") + " / " + fmt(Bench.percentile(rawExitToWait, 0.95) / 1e6, "ms"),
+        "", "p95 ≤ 20 ms", Bench.percentile(exitToReport, 0.95) / 1e6 <= 20);
+  }
+
+  /** {@code n} trivial tasks assigned at once vs {@code n} raw lifecycles on {@code n} threads, alternating. */
+  private void burst(int n) throws Exception {
+    List<Double> workerRate = new ArrayList<>();
+    List<Double> rawRate = new ArrayList<>();
+    for (int round = 0; round < burstRounds; round++) {
+      List<String> ids = new ArrayList<>();
+      long t0 = Bench.now();
+      for (int i = 0; i < n; i++) {
+        String id = nextId();
+        ids.add(id);
+        cp.send(envelope("task_assignment", trivialTask(id)));
+      }
+      long end = 0;
+      for (String id : ids) {
+        end = Math.max(end, awaitTerminal(id, "task_completed"));
+      }
+      workerRate.add(n / ((end - t0) / 1e9));
+      InspectContainerResponse config = events.configOfAny(ids);
+
+      long b0 = Bench.now();
+      List<RawEngine.Run> runs = raw.runConcurrently(n, config, List.of(ECHO, ECHO));
+      long bEnd = runs.stream().mapToLong(RawEngine.Run::end).max().orElseThrow();
+      assertEquals(n, runs.size(), "every baseline lifecycle finished");
+      rawRate.add(n / ((bEnd - b0) / 1e9));
+      runs.forEach(r -> raw.remove(r.containerId()));
+    }
+    double w = Bench.median(workerRate);
+    double b = Bench.median(rawRate);
+    row(n + " tasks at once, default pull policy (median of " + burstRounds + ")", fmt(w, "tasks/s"), fmt(b, "/s"),
+        ratio(w / b), "ratio ≥ 0.90", w / b >= 0.90);
+  }
+
+  /** 50 MB floods: worker and a raw live follow of the same container, alternating; CPU and memory. */
+  private void floods() throws Exception {
+    List<Double> ratios = new ArrayList<>();
+    List<Double> workerMbps = new ArrayList<>();
+    List<Double> rawMbps = new ArrayList<>();
+    List<Double> cpu = new ArrayList<>();
+    List<Double> opsMs = new CopyOnWriteArrayList<>();
+    List<Long> pongMicros = new ArrayList<>();
+    long rssAfterTwo = -1;
+    for (int pair = 0; pair < floodPairs; pair++) {
+      String id = nextId();
+      AtomicBoolean flooding = new AtomicBoolean(true);
+      Thread ops = new Thread(() -> pollOps(flooding, opsMs));
+      double cpu0 = worker.cpuSeconds();
+      ops.start();
+      cp.startPinging(100);
+      runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
+      pongMicros.addAll(cp.stopPinging());
+      flooding.set(false);
+      ops.join();
+      double cpuUsed = worker.cpuSeconds() - cpu0;
+      BenchControlPlane.TaskRecord r = cp.task(id);
+      EngineEvents.ContainerTimes t = events.ofTask(id);
+      cpu.add(cpuUsed * 50_000_000 / Math.max(1, r.logBytes));
+      double w = r.logBytes / 1e6 / ((r.lastLogAt - t.started) / 1e9);
+      if (pair == 1) {
+        rssAfterTwo = worker.rssMb();
+      }
+
+      RawEngine.Run b = raw.run(t.config, List.of(Engine.AGENT));
+      EngineEvents.ContainerTimes bt = events.ofContainer(b.containerId());
+      raw.remove(b.containerId());
+      double bMbps = b.outputBytes() / 1e6 / ((b.lastOutputAt() - bt.started) / 1e9);
+      workerMbps.add(w);
+      rawMbps.add(bMbps);
+      ratios.add(w / bMbps);
+    }
+    row("50 MB of output, MB/s arriving at the control plane (median ratio of " + floodPairs + " pairs)",
+        range(workerMbps, "MB/s"), range(rawMbps, "MB/s") + " live follow", ratio(Bench.median(ratios)),
+        "ratio ≥ 0.95", Bench.median(ratios) >= 0.95);
+    row("worker CPU per 50 MB streamed", range(cpu, "CPU-s"), "–", "", "half of 3.2–5.3 CPU-s",
+        Bench.median(cpu) <= 1.6);
+    if (rssAfterTwo >= 0) {
+      row("RSS after two 50 MB floods (no forced GC)", rssAfterTwo + " MB", "–", "", "≤ 300 MB", rssAfterTwo <= 300);
+    }
+    if (!opsMs.isEmpty()) {
+      double p95 = Bench.percentile(opsMs, 0.95);
+      row("during floods: /healthz answer, p95", fmt(p95, "ms"), "–", "", "≤ 20 ms", p95 <= 20);
+    }
+    if (!pongMicros.isEmpty()) {
+      double p95 = Bench.percentile(pongMicros, 0.95) / 1000;
+      row("during floods: WebSocket ping → pong, p95", fmt(p95, "ms"), "–", "", "≤ 20 ms", p95 <= 20);
+    }
+  }
+
+  private void pollOps(AtomicBoolean running, List<Double> latenciesMs) {
+    HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.metricsPort + "/healthz")).build();
+    while (running.get()) {
+      long t0 = System.nanoTime();
+      try {
+        http.send(req, HttpResponse.BodyHandlers.discarding());
+        latenciesMs.add((System.nanoTime() - t0) / 1e6);
+      } catch (Exception e) {
+        latenciesMs.add(Double.POSITIVE_INFINITY);
+      }
+      Bench.sleep(100);
+    }
+  }
+
+  /** Threads and RSS with {@code longTasks} containers running, then all cancelled. */
+  private void longTasks() throws Exception {
+    long idleThreads = worker.threads();
+    long startsBefore = events.workerStarts();
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < longTasks; i++) {
+      String id = nextId();
+      ids.add(id);
+      cp.send(envelope("task_assignment", scriptTask(id, LONG_SCRIPT)));
+    }
+    long deadline = System.nanoTime() + Duration.ofSeconds(300).toNanos();
+    while (events.workerStarts() - startsBefore < longTasks) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("only " + (events.workerStarts() - startsBefore) + " long tasks started");
+      }
+      Bench.sleep(100);
+    }
+    long threads = 0;
+    long rss = 0;
+    for (int i = 0; i < 6; i++) {
+      threads = Math.max(threads, worker.threads());
+      rss = Math.max(rss, worker.rssMb());
+      Bench.sleep(500);
+    }
+    for (String id : ids) {
+      cp.send(envelope("task_cancellation", new JsonObject().put("task_id", id)));
+    }
+    for (String id : ids) {
+      awaitTerminal(id, null);
+    }
+    row(longTasks + " long tasks: threads while running", threads + " (idle " + idleThreads + ")", "–", "",
+        "≤ idle + 10", threads <= idleThreads + 10);
+    row(longTasks + " long tasks: RSS while running", rss + " MB", "–", "", "≤ 256 MB", rss <= 256);
+  }
+
+  // ---- tasks ----
+
+  private String nextId() {
+    return "bench-task-" + (++taskCounter);
+  }
+
+  /** The sample agent as sidecar and image (as in {@code dev}), finishing at once. */
+  private static JsonObject trivialTask(String id) {
+    return Assignments.data(id).put("docker_image", ECHO).put("sidecar_image", ECHO)
+        .put("env_vars", new JsonObject().put("ECHO_STEPS", "0"));
+  }
+
+  private static JsonObject scriptTask(String id, String script) {
+    return Assignments.data(id).put("docker_image", Engine.AGENT)
+        .put("env_vars", new JsonObject().put("TEST_SCRIPT", script));
+  }
+
+  private static JsonObject envelope(String type, JsonObject data) {
+    return Assignments.envelope(type, data);
+  }
+
+  /** Assigns, waits for success; returns when the assignment was sent (epoch nanos). */
+  private long runWorkerTask(JsonObject task) throws Exception {
+    long sent = Bench.now();
+    cp.send(envelope("task_assignment", task));
+    awaitTerminal(task.getString("task_id"), "task_completed");
+    return sent;
+  }
+
+  /** Epoch nanos of the terminal report; {@code expectedType} null accepts any. */
+  private long awaitTerminal(String id, String expectedType) throws Exception {
+    BenchControlPlane.TaskRecord r = cp.task(id);
+    long deadline = System.nanoTime() + TASK_TIMEOUT.toNanos();
+    while (r.terminalAt == 0) {
+      worker.assertAlive();
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("task " + id + " not done in " + TASK_TIMEOUT);
+      }
+      Bench.sleep(2);
+    }
+    if (expectedType != null && !expectedType.equals(r.terminalType)) {
+      throw new AssertionError("task " + id + ": " + r.terminalType + "\n" + Files.readString(worker.log));
+    }
+    return r.terminalAt;
+  }
+
+  // ---- output ----
+
+  private void ratioRow(String figure, List<Long> worker, List<Long> raw, double p, String target, double maxRatio) {
+    double w = Bench.percentile(worker, p) / 1e6;
+    double b = Bench.percentile(raw, p) / 1e6;
+    row(figure, fmt(w, "ms"), fmt(b, "ms"), ratio(w / b), target, Double.isNaN(maxRatio) || w / b <= maxRatio);
+  }
+
+  private static double p50ms(List<Long> nanos) {
+    return Bench.median(nanos) / 1e6;
+  }
+
+  private static String fmt(double v, String unit) {
+    String n = v >= 100 ? String.format("%.0f", v) : String.format("%.1f", v);
+    return unit.isEmpty() ? n : n + " " + unit;
+  }
+
+  private static String ratio(double r) {
+    return String.format("%.2f", r);
+  }
+
+  private static String range(List<Double> values, String unit) {
+    ToDoubleFunction<Double> id = Double::doubleValue;
+    double min = values.stream().mapToDouble(id).min().orElse(0);
+    double max = values.stream().mapToDouble(id).max().orElse(0);
+    return String.format("%.1f–%.1f %s (median %.1f)", min, max, unit, Bench.median(values));
+  }
+
+  private void row(String figure, String worker, String baseline, String ratio, String target, boolean met) {
+    rows.add(new String[] {figure, worker, baseline, ratio, target, target.isEmpty() ? "" : met ? "met" : "MISSED"});
+  }
+
+  private void print(String loadBefore, String loadAfter, long seconds) throws Exception {
+    StringBuilder out = new StringBuilder("\n| figure | worker | raw engine API | ratio | target | |\n"
+        + "| --- | --- | --- | --- | --- | --- |\n");
     for (String[] r : rows) {
       out.append("| ").append(String.join(" | ", r)).append(" |\n");
     }
+    String mem = Files.readAllLines(Path.of("/proc/meminfo")).get(0).replaceAll("\\s+", " ");
+    out.append("\nmachine: ").append(Runtime.getRuntime().availableProcessors()).append(" CPUs, ").append(mem)
+        .append(", kernel ").append(System.getProperty("os.version")).append(", JDK ")
+        .append(System.getProperty("java.vm.version")).append("; load average before ").append(loadBefore)
+        .append(", after ").append(loadAfter).append("; ").append(seconds).append(" s\n");
     System.out.println(out);
   }
 }

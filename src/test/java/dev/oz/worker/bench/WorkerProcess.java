@@ -1,0 +1,77 @@
+package dev.oz.worker.bench;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The worker as operators run it: the fat jar in its own JVM, default JVM settings; read through /proc. */
+final class WorkerProcess implements AutoCloseable {
+  private static final long CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+  final Process process;
+  final int metricsPort;
+  final Path log;
+
+  private WorkerProcess(Process process, int metricsPort, Path log) {
+    this.process = process;
+    this.metricsPort = metricsPort;
+    this.log = log;
+  }
+
+  static WorkerProcess start(Path jar, String wsUrl, String workerId, String apiKey, List<String> jvmArgs)
+      throws IOException {
+    int metricsPort;
+    try (ServerSocket s = new ServerSocket(0)) {
+      metricsPort = s.getLocalPort();
+    }
+    Path log = Files.createTempFile("bench-worker", ".log");
+    List<String> cmd = new ArrayList<>(List.of("java"));
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of("-jar", jar.toString(), "--api-key", apiKey, "--worker-id", workerId, "--ws-url", wsUrl,
+        "--server-root-url", "http://127.0.0.1:9", "--metrics-port", String.valueOf(metricsPort),
+        "-conf", "{\"logs\": {\"stream\": true}}"));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    return new WorkerProcess(p, metricsPort, log);
+  }
+
+  /** User + system CPU seconds used so far. */
+  double cpuSeconds() throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) CLOCK_TICKS_PER_SECOND; // utime, stime
+  }
+
+  long threads() throws IOException {
+    return status("Threads:");
+  }
+
+  long rssMb() throws IOException {
+    return status("VmRSS:") / 1024;
+  }
+
+  private long status(String field) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+      if (line.startsWith(field)) {
+        return Long.parseLong(line.replaceAll("\\D", ""));
+      }
+    }
+    throw new IllegalStateException(field + " not in /proc status");
+  }
+
+  void assertAlive() throws IOException {
+    if (!process.isAlive()) {
+      throw new AssertionError("worker exited:\n" + Files.readString(log));
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+    }
+  }
+}
