@@ -12,7 +12,18 @@ public enum FailureReason {
   TASK_TIMEOUT("task_timeout"),
   TASK_CANCELLED("task_cancelled"),
   GRACEFUL_SHUTDOWN("graceful_shutdown"),
-  UNKNOWN("unknown");
+  UNKNOWN("unknown"),
+  // the kubernetes backend's (the Go worker's metrics.TaskFailureReason values)
+  JOB_CREATE("job_create"),
+  JOB_WATCH("job_watch"),
+  JOB_FAILED("job_failed"),
+  EVICTED("evicted"),
+  POD_WATCH("pod_watch"),
+  UNSCHEDULABLE("unschedulable"),
+  VOLUME_MOUNT("volume_mount"),
+  INIT_CONTAINER("init_container"),
+  INVALID_IMAGE("invalid_image"),
+  ACTIVE_DEADLINE("active_deadline");
 
   private final String wireName;
 
