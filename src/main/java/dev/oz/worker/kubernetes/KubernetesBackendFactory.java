@@ -46,7 +46,10 @@ public final class KubernetesBackendFactory implements BackendFactory<Kubernetes
       @JsonProperty("sidecar_copy_readiness") Boolean sidecarCopyReadiness,
       @JsonProperty("pod_template") JsonNode podTemplate,
       @JsonProperty("preflight_timeout") String preflightTimeout,
-      @JsonProperty("safety_poll_interval") String safetyPollInterval) {
+      @JsonProperty("safety_poll_interval") String safetyPollInterval,
+      @JsonProperty("request_timeout") String requestTimeout,
+      @JsonProperty("cleanup_timeout") String cleanupTimeout,
+      @JsonProperty("retry_backoff") String retryBackoff) {
   }
 
   @Override
@@ -93,6 +96,9 @@ public final class KubernetesBackendFactory implements BackendFactory<Kubernetes
     put(json, "pod_template", object(yaml, "pod_template", k.podTemplate()));
     put(json, "preflight_timeout", duration(yaml, "preflight_timeout", k.preflightTimeout()));
     put(json, "safety_poll_interval", duration(yaml, "safety_poll_interval", k.safetyPollInterval()));
+    put(json, "request_timeout", duration(yaml, "request_timeout", k.requestTimeout()));
+    put(json, "cleanup_timeout", duration(yaml, "cleanup_timeout", k.cleanupTimeout()));
+    put(json, "retry_backoff", duration(yaml, "retry_backoff", k.retryBackoff()));
     return json;
   }
 

@@ -34,6 +34,7 @@ public class KubernetesOptions {
   public static final Duration DEFAULT_SAFETY_POLL_INTERVAL = Duration.ofSeconds(30);
   public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
   public static final Duration DEFAULT_CLEANUP_TIMEOUT = Duration.ofMinutes(2);
+  public static final Duration DEFAULT_RETRY_BACKOFF = Duration.ofSeconds(1);
   static final Set<String> PULL_POLICIES = Set.of("Always", "Never", "IfNotPresent");
 
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
@@ -62,6 +63,7 @@ public class KubernetesOptions {
   private Duration safetyPollInterval = DEFAULT_SAFETY_POLL_INTERVAL;
   private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
   private Duration cleanupTimeout = DEFAULT_CLEANUP_TIMEOUT;
+  private Duration retryBackoff = DEFAULT_RETRY_BACKOFF;
 
   public KubernetesOptions() {
   }
@@ -100,6 +102,7 @@ public class KubernetesOptions {
     r.duration("safety_poll_interval", o::setSafetyPollInterval);
     r.duration("request_timeout", o::setRequestTimeout);
     r.duration("cleanup_timeout", o::setCleanupTimeout);
+    r.duration("retry_backoff", o::setRetryBackoff);
     r.rejectUnknownKeys();
     o.validate();
     return o;
@@ -217,7 +220,7 @@ public class KubernetesOptions {
       }
     }
     for (Map.Entry<String, Duration> d : Map.of("preflight_timeout", preflightTimeout, "safety_poll_interval",
-        safetyPollInterval, "request_timeout", requestTimeout, "cleanup_timeout", cleanupTimeout).entrySet()) {
+        safetyPollInterval, "request_timeout", requestTimeout, "cleanup_timeout", cleanupTimeout, "retry_backoff", retryBackoff).entrySet()) {
       if (d.getValue().isNegative() || d.getValue().isZero()) {
         throw new ConfigException(k + d.getKey() + " must be positive");
       }
@@ -252,7 +255,8 @@ public class KubernetesOptions {
         .put("preflight_timeout", Durations.format(preflightTimeout))
         .put("safety_poll_interval", Durations.format(safetyPollInterval))
         .put("request_timeout", Durations.format(requestTimeout))
-        .put("cleanup_timeout", Durations.format(cleanupTimeout));
+        .put("cleanup_timeout", Durations.format(cleanupTimeout))
+        .put("retry_backoff", Durations.format(retryBackoff));
     putIfSet(json, "kubeconfig", kubeconfig);
     putIfSet(json, "default_image", defaultImage);
     putIfSet(json, "sidecar_image", sidecarImage);
@@ -509,6 +513,16 @@ public class KubernetesOptions {
 
   public KubernetesOptions setCleanupTimeout(Duration cleanupTimeout) {
     this.cleanupTimeout = cleanupTimeout;
+    return this;
+  }
+
+  /** The first retry delay of a transient API error; later ones double up to ten times it. */
+  public Duration getRetryBackoff() {
+    return retryBackoff;
+  }
+
+  public KubernetesOptions setRetryBackoff(Duration retryBackoff) {
+    this.retryBackoff = retryBackoff;
     return this;
   }
 }

@@ -82,11 +82,11 @@ class BackendSpiTest {
 
   @Test
   void unknownBackendsListTheRegisteredOnes() {
-    assertEquals("unknown backend \"lambda\" (available: docker, scripted)",
+    assertEquals("unknown backend \"lambda\" (available: docker, kubernetes, scripted)",
         assertThrows(ConfigException.class, () -> load(null, null, "--backend", "lambda", "--worker-id", "w")).getMessage());
-    assertTrue(assertThrows(ConfigException.class, () -> load(null, null, "--backend", "kubernetes", "--worker-id", "w"))
-        .getMessage().startsWith("backend \"kubernetes\" is not supported by this worker yet (available: docker, scripted"));
-    assertEquals("unknown setting \"dockr\" (not a setting, and no backend has that name; backends: docker, scripted)",
+    assertTrue(assertThrows(ConfigException.class, () -> load(null, null, "--backend", "direct", "--worker-id", "w"))
+        .getMessage().startsWith("backend \"direct\" is not supported by this worker yet (available: docker, kubernetes, scripted"));
+    assertEquals("unknown setting \"dockr\" (not a setting, and no backend has that name; backends: docker, kubernetes, scripted)",
         assertThrows(ConfigException.class, () -> load("{\"dockr\": {}}", null, "--worker-id", "w")).getMessage());
   }
 }

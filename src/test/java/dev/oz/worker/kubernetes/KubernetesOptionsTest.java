@@ -36,6 +36,7 @@ class KubernetesOptionsTest {
     assertEquals(Duration.ofSeconds(30), o.getSafetyPollInterval());
     assertEquals(Duration.ofSeconds(30), o.getRequestTimeout());
     assertEquals(Duration.ofMinutes(2), o.getCleanupTimeout());
+    assertEquals(Duration.ofSeconds(1), o.getRetryBackoff(), "1 s doubling to 10 s, as the Go worker");
     assertEquals(Map.of("cpu", "10m", "memory", "16Mi"), amounts(o.getPreflightResources().getRequests()));
     assertEquals(Map.of("cpu", "100m", "memory", "64Mi"), amounts(o.getPreflightResources().getLimits()));
   }
@@ -57,7 +58,7 @@ class KubernetesOptionsTest {
          "ttl_seconds_after_finished": 0, "workspace_size_limit": "5Gi", "unschedulable_timeout": "0s",
          "volume_mount_timeout": "30s", "sidecar_copy_readiness": false,
          "pod_template": {"serviceAccountName": "runner"}, "preflight_timeout": "1m", "safety_poll_interval": "5s",
-         "request_timeout": "10s", "cleanup_timeout": "1m"}""");
+         "request_timeout": "10s", "cleanup_timeout": "1m", "retry_backoff": "100ms"}""");
     assertEquals(all, KubernetesOptions.fromJson(all).toJson());
   }
 
