@@ -21,7 +21,6 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
-import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
@@ -38,153 +37,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/**
- * The backend against the mock API server: the test plays the Job controller and kubelet ({@link MockCluster}) and
- * checks the outcome, the output, the setup events and what was left in the cluster.
- */
-class KubernetesBackendTest {
-  static final Duration WAIT = Duration.ofSeconds(20);
-
-  @TempDir
-  Path dir;
-  TestVertx tv;
-  MockCluster cluster;
-  Watch preflights;
-
-  /** What a task printed, its setup events, and whether its output ended. */
-  static final class Recorded implements TaskOutput {
-    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    final List<SetupEvent> events = new ArrayList<>();
-    volatile boolean ended;
-
-    @Override
-    public boolean wantsOutput() {
-      return true;
-    }
-
-    @Override
-    public synchronized boolean write(StdStream stream, byte[] b, int offset, int length) {
-      bytes.write(b, offset, length);
-      return true;
-    }
-
-    @Override
-    public void end() {
-      ended = true;
-    }
-
-    @Override
-    public synchronized void setupEvent(SetupEvent event) {
-      events.add(event);
-    }
-
-    synchronized String text() {
-      return bytes.toString(StandardCharsets.UTF_8);
-    }
-  }
-
-  @BeforeEach
-  void startCluster() {
-    tv = TestVertx.create();
-    cluster = new MockCluster();
-    preflights = admitPreflights(cluster);
-  }
-
-  @AfterEach
-  void stopCluster() {
-    preflights.close();
-    cluster.close();
-    tv.close();
-  }
-
-  /** The Job controller's answer to a preflight Job: a pod (admission passed). */
-  static Watch admitPreflights(MockCluster cluster) {
-    return cluster.client().batch().v1().jobs().inNamespace(MockCluster.NAMESPACE).withLabel(TaskJobs.PREFLIGHT_LABEL, "true")
-        .watch(new Watcher<>() {
-          @Override
-          public void eventReceived(Action action, Job job) {
-            if (action == Action.ADDED) {
-              cluster.createPod(job, Instant.now());
-            }
-          }
-
-          @Override
-          public void onClose(WatcherException cause) {
-          }
-        });
-  }
-
-  /** The backend, called on its own event loop as the worker's backend verticle calls it. */
-  static final class OnLoop {
-    final io.vertx.core.Context context;
-    TaskBackend backend;
-
-    OnLoop(io.vertx.core.Context context) {
-      this.context = context;
-    }
-
-    <T> Future<T> on(java.util.function.Supplier<Future<T>> call) {
-      io.vertx.core.Promise<T> p = io.vertx.core.Promise.promise();
-      context.runOnContext(v -> call.get().onComplete(p));
-      return p.future();
-    }
-
-    Future<TaskOutcome> execute(TaskDescription task, TaskOutput out) {
-      return on(() -> backend.execute(task, out));
-    }
-
-    Future<Void> cancel(String taskId, CancelReason reason) {
-      return on(() -> backend.cancel(taskId, reason));
-    }
-
-    Future<Void> shutdown() {
-      return on(() -> backend.shutdown());
-    }
-  }
-
-  OnLoop backend(String json) throws Exception {
-    JsonObject block = new JsonObject(json).put("kubeconfig", cluster.kubeconfig(dir).toString())
-        .put("namespace", MockCluster.NAMESPACE);
-    if (!block.containsKey("retry_backoff")) {
-      block.put("retry_backoff", "50ms");
-    }
-    KubernetesOptions options = KubernetesOptions.fromJson(block);
-    WorkerOptions worker = new WorkerOptions().setWorkerId("worker-a").setApiKey("key");
-    OnLoop loop = new OnLoop(tv.vertx().getOrCreateContext());
-    await(loop.on(() -> {
-      loop.backend = new KubernetesBackendFactory().create(new BackendContext<>(tv.vertx(), worker, options, Map.of()));
-      return loop.backend.start();
-    }));
-    return loop;
-  }
-
-  static <T> T await(Future<T> f) throws Exception {
-    return f.toCompletionStage().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
-  }
-
-  static TaskDescription task(String id) {
-    return new TaskDescription(id, "exec-" + id, "title", "dev:1",
-        List.of(new TaskDescription.EnvVar("TASK_ID", id)), List.of("agent", "run", "--task-id", id),
-        List.of(new TaskDescription.SidecarMount("warp/agent:1", "/agent", false)), TaskDescription.Shape.NONE, List.of());
-  }
-
-  /** Pod created at {@code created}, scheduled, copy init done, task container running. */
-  Pod runningPod(Job job) {
-    Pod pod = cluster.createPod(job, Instant.now());
-    return running(pod, Instant.parse(pod.getMetadata().getCreationTimestamp()));
-  }
-
-  Pod running(Pod pod, Instant created) {
-    return cluster.podStatus(pod, s -> {
-      s.setPhase("Running");
-      s.setConditions(new ArrayList<>(List.of(new io.fabric8.kubernetes.api.model.PodConditionBuilder()
-          .withType("PodScheduled").withStatus("True").withLastTransitionTime(created.plusSeconds(2).toString()).build())));
-      s.setInitContainerStatuses(MockCluster.list(MockCluster.terminated("copy-sidecar-0", 0, "Completed",
-          created.plusSeconds(3), created.plusSeconds(5))));
-      s.setContainerStatuses(MockCluster.list(MockCluster.running("task", created.plusSeconds(9))));
-      return s;
-    });
-  }
+/** Success, OOM, cancel and shutdown end to end at the backend, against the mock API server. */
+class KubernetesBackendTest extends MockClusterTestBase {
 
   @Test
   void successfulTaskStreamsItsLogSendsSetupEventsAndDeletesItsJob() throws Exception {
@@ -259,11 +113,11 @@ class KubernetesBackendTest {
     runningPod(job);
     await(backend.cancel("t-cancel", CancelReason.USER));
     assertEquals(TaskOutcome.Status.CANCELLED, await(outcome).status());
-    RecordedRequest delete = cluster.requests().stream().filter(r -> r.getMethod().equals("DELETE")
-        && r.getPath().endsWith("/jobs/" + job.getMetadata().getName())).findFirst().orElseThrow();
+    MockCluster.Request delete = cluster.requests().stream().filter(r -> r.method().equals("DELETE")
+        && r.path().endsWith("/jobs/" + job.getMetadata().getName())).findFirst().orElseThrow();
     assertEquals(new JsonObject().put("kind", "DeleteOptions").put("apiVersion", "v1").put("propagationPolicy", "Foreground")
         .put("preconditions", new JsonObject().put("uid", job.getMetadata().getUid())),
-        new JsonObject(delete.getUtf8Body()));
+        new JsonObject(delete.body()));
     await(backend.shutdown());
   }
 
@@ -275,7 +129,7 @@ class KubernetesBackendTest {
     runningPod(job);
     await(backend.shutdown());
     assertNotNull(cluster.job(job.getMetadata().getName()));
-    assertTrue(cluster.requests().stream().noneMatch(r -> r.getMethod().equals("DELETE") && r.getPath().contains("/jobs/oz-task")));
+    assertTrue(cluster.requests().stream().noneMatch(r -> r.method().equals("DELETE") && r.path().contains("/jobs/oz-task")));
     Thread.sleep(200);
     assertTrue(!outcome.isComplete(), "no outcome: the Job runs on, whoever adopts it reports it");
   }

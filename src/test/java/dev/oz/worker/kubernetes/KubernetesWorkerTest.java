@@ -42,7 +42,7 @@ class KubernetesWorkerTest {
   @BeforeEach
   void start() {
     cluster = new MockCluster();
-    preflights = KubernetesBackendTest.admitPreflights(cluster);
+    preflights = MockClusterTestBase.admitPreflights(cluster);
   }
 
   @AfterEach

@@ -52,6 +52,10 @@ final class MockCluster implements AutoCloseable {
   private static final Pattern RESOURCE = Pattern.compile(
       "^/(?:api/v1|apis/([a-z0-9.]+)/v1)/namespaces/[^/]+/([a-z]+)(?:/([^/?]+))?(?:/([a-z]+))?(?:\\?(.*))?$");
   private static final Pattern LOG = Pattern.compile("^/api/v1/namespaces/[^/]+/pods/([^/]+)/log\\?(.*)$");
+  private static final Pattern EVENTS_OF = Pattern.compile(
+      "^(/api/v1/namespaces/[^/]+/events)\\?fieldSelector=involvedObject\\.uid%3D([^&]+)$");
+  /** The worker's credentials in {@link #kubeconfig}: its requests are the ones recorded. */
+  static final String WORKER_TOKEN = "worker-token";
 
   private final KubernetesCrudDispatcher crud = new KubernetesCrudDispatcher();
   private final KubernetesMockServer server;
@@ -60,10 +64,14 @@ final class MockCluster implements AutoCloseable {
   private final List<Fault> faults = new CopyOnWriteArrayList<>();
   private final List<WebSocket> watches = new CopyOnWriteArrayList<>();
   private final Map<String, String> logs = new ConcurrentHashMap<>();
-  private final List<RecordedRequest> requests = new CopyOnWriteArrayList<>();
+  private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger podSuffix = new AtomicInteger();
   /** The CRUD watch listener waits for its own executor when a watch closes: not on the mock server's event loop. */
   private final java.util.concurrent.ExecutorService closer = java.util.concurrent.Executors.newCachedThreadPool();
+
+  /** A request the worker sent, its body kept (the CRUD handler consumes the original). */
+  record Request(String method, String path, String contentType, String body) {
+  }
 
   private record Fault(Predicate<RecordedRequest> matches, int code, AtomicInteger remaining) {
   }
@@ -81,10 +89,10 @@ final class MockCluster implements AutoCloseable {
         apiVersion: v1
         kind: Config
         clusters: [{name: mock, cluster: {server: "%s"}}]
-        users: [{name: worker, user: {token: worker-token}}]
+        users: [{name: worker, user: {token: %s}}]
         contexts: [{name: mock, context: {cluster: mock, user: worker, namespace: %s}}]
         current-context: mock
-        """.formatted(url, NAMESPACE));
+        """.formatted(url, WORKER_TOKEN, NAMESPACE));
   }
 
   KubernetesClient client() {
@@ -96,13 +104,14 @@ final class MockCluster implements AutoCloseable {
     return new TreeSet<>(verbs);
   }
 
-  List<RecordedRequest> requests() {
+  /** The worker's requests, in order. */
+  List<Request> requests() {
     return List.copyOf(requests);
   }
 
   /** The next {@code times} requests matching {@code method} and a path prefix fail with {@code code}. */
   void fail(String method, String pathPrefix, int code, int times) {
-    faults.add(new Fault(r -> r.getMethod().equals(method) && r.getPath().startsWith(pathPrefix), code,
+    faults.add(new Fault(r -> worker(r) && r.getMethod().equals(method) && r.getPath().startsWith(pathPrefix), code,
         new AtomicInteger(times)));
   }
 
@@ -227,15 +236,24 @@ final class MockCluster implements AutoCloseable {
     closer.shutdownNow();
   }
 
+  private static boolean worker(RecordedRequest r) {
+    String auth = r.getHeader("Authorization");
+    return auth != null && auth.equals("Bearer " + WORKER_TOKEN);
+  }
+
   /** CRUD, with the verbs recorded, faults injected, watches tracked, logs and the version served. */
   private final class Recording extends Dispatcher {
     @Override
-    public MockResponse dispatch(RecordedRequest request) {
+    public MockResponse dispatch(RecordedRequest original) {
+      byte[] body = original.getBody() == null ? new byte[0] : original.getBody().readByteArray();
+      RecordedRequest request = new RecordedRequest(original.getHttpVersion(), original.method(), original.getPath(),
+          original.getHeaders(), new io.fabric8.mockwebserver.http.Buffer(body));
       String path = request.getPath();
-      if (!path.startsWith("/version")) {
-        requests.add(request);
+      if (worker(request)) {
+        requests.add(new Request(request.getMethod(), path, request.getHeader("Content-Type"),
+            new String(body, java.nio.charset.StandardCharsets.UTF_8)));
+        record(request);
       }
-      record(request);
       for (Fault f : faults) {
         if (f.matches().test(request) && f.remaining().getAndDecrement() > 0) {
           return new MockResponse().setResponseCode(f.code()).setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\","
@@ -251,6 +269,17 @@ final class MockCluster implements AutoCloseable {
         String text = logs.get(log.group(1) + "/" + container);
         return text == null ? new MockResponse().setResponseCode(404).setBody("{}")
             : new MockResponse().setResponseCode(200).setBody(text);
+      }
+      Matcher eventsOf = EVENTS_OF.matcher(path);
+      if (eventsOf.matches()) {
+        // the CRUD store filters by name and labels only; the API server also by involvedObject.uid
+        String uid = java.net.URLDecoder.decode(eventsOf.group(2), java.nio.charset.StandardCharsets.UTF_8);
+        io.fabric8.kubernetes.api.model.EventList all = client.getKubernetesSerialization().unmarshal(
+            crud.dispatch(new RecordedRequest(request.getHttpVersion(), request.method(), eventsOf.group(1),
+                request.getHeaders(), new io.fabric8.mockwebserver.http.Buffer())).getBody().readUtf8(),
+            io.fabric8.kubernetes.api.model.EventList.class);
+        all.setItems(all.getItems().stream().filter(e -> uid.equals(e.getInvolvedObject().getUid())).toList());
+        return new MockResponse().setResponseCode(200).setBody(client.getKubernetesSerialization().asJson(all));
       }
       MockResponse response = crud.dispatch(request);
       WebSocketListener listener = response.getWebSocketListener();
