@@ -64,6 +64,7 @@ final class MockCluster implements AutoCloseable {
   private final List<Fault> faults = new CopyOnWriteArrayList<>();
   private final List<WebSocket> watches = new CopyOnWriteArrayList<>();
   private final Map<String, String> logs = new ConcurrentHashMap<>();
+  private volatile boolean holdLogs;
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger podSuffix = new AtomicInteger();
   /** The CRUD watch listener waits for its own executor when a watch closes: not on the mock server's event loop. */
@@ -195,6 +196,11 @@ final class MockCluster implements AutoCloseable {
     return client.v1().events().inNamespace(NAMESPACE).resource(e).create();
   }
 
+  /** Log follows stay open (as for a container that keeps running) instead of ending at once. */
+  void holdLogs(boolean hold) {
+    holdLogs = hold;
+  }
+
   /** What {@code GET pods/<pod>/log?container=<c>} returns. */
   void log(Pod pod, String container, String text) {
     logs.put(pod.getMetadata().getName() + "/" + container, text);
@@ -267,8 +273,11 @@ final class MockCluster implements AutoCloseable {
       if (log.matches()) {
         String container = query(log.group(2), "container");
         String text = logs.get(log.group(1) + "/" + container);
-        return text == null ? new MockResponse().setResponseCode(404).setBody("{}")
-            : new MockResponse().setResponseCode(200).setBody(text);
+        if (text == null) {
+          return new MockResponse().setResponseCode(404).setBody("{}");
+        }
+        MockResponse ok = new MockResponse().setResponseCode(200).setBody(text);
+        return holdLogs ? ok.setBodyDelay(Duration.ofMinutes(5)) : ok;
       }
       Matcher eventsOf = EVENTS_OF.matcher(path);
       if (eventsOf.matches()) {
