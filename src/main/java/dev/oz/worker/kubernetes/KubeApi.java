@@ -187,6 +187,15 @@ final class KubeApi {
             : Future.failedFuture(err)));
   }
 
+  /** Sets annotations on the Job with this uid (the uid fences the patch; absent counts as done), retried. */
+  Future<Void> annotateJob(String name, String uid, java.util.Map<String, String> annotations) {
+    JsonObject patch = new JsonObject().put("metadata", new JsonObject().put("uid", uid).put("annotations",
+        new JsonObject(new java.util.LinkedHashMap<>(annotations))));
+    return retrying("annotate Job " + name, () -> mergePatchJob(name, patch).<Void>mapEmpty()
+        .recover(err -> err instanceof ApiException a && a.notFound() ? Future.succeededFuture()
+            : Future.failedFuture(err)));
+  }
+
   /** One merge patch of a Job, not retried: the caller decides what a conflict means. */
   Future<Job> mergePatchJob(String name, JsonObject patch) {
     return send("PATCH", jobs() + "/" + name, "application/merge-patch+json", patch.encode())
@@ -197,12 +206,12 @@ final class KubeApi {
    * Follows one container's log until it ends, delivering bytes as they come (on an HTTP client thread: the consumer
    * must not block). The returned future completes when the stream ends, either way.
    *
-   * @param sinceSeconds only output newer than this many seconds (a resumed follow), or 0 for all of it
+   * @param sinceTime only output from then on (RFC 3339, a resumed follow), or null for all of it
    */
-  Future<Void> followLog(String pod, String container, long sinceSeconds, Consumer<ByteBuffer> bytes,
+  Future<Void> followLog(String pod, String container, String sinceTime, Consumer<ByteBuffer> bytes,
       Supplier<Boolean> stopped) {
     String path = pods() + "/" + pod + "/log?container=" + query(container) + "&follow=true"
-        + (sinceSeconds > 0 ? "&sinceSeconds=" + sinceSeconds : "");
+        + (sinceTime != null ? "&sinceTime=" + query(sinceTime) : "");
     HttpRequest request = http.newHttpRequestBuilder().uri(base + path).forStreaming().build();
     Promise<Void> done = Promise.promise();
     CompletableFuture<HttpResponse<AsyncBody>> response = http.consumeBytes(request, (buffers, body) -> {

@@ -1,5 +1,6 @@
 package dev.oz.worker.kubernetes;
 
+import dev.oz.worker.backend.AdoptedTask;
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.CancelReason;
 import dev.oz.worker.backend.TaskBackend;
@@ -20,6 +21,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import java.io.File;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,6 +47,8 @@ final class KubernetesBackend implements TaskBackend {
   private final TaskJobs jobs;
   private final Clock clock = Clock.systemUTC();
   private final Map<String, TaskRun> running = new HashMap<>();
+  /** Jobs found by {@link #adoptable()}, until the lifecycle resumes them. */
+  private final Map<String, Job> adoptable = new HashMap<>();
   private WorkerExecutor callbacks;
   private KubernetesClient client;
   private KubeApi api;
@@ -119,6 +123,66 @@ final class KubernetesBackend implements TaskBackend {
         job.getMetadata().getName(), output);
     running.put(task.taskId(), run);
     return run.create(job).onComplete(ar -> running.remove(task.taskId(), run));
+  }
+
+  /**
+   * Jobs of this worker id (by label) that an earlier process created and did not see to their end: not marked with
+   * an outcome, not being deleted. Jobs that ended meanwhile count: their end is reported when resumed.
+   */
+  @Override
+  public Future<List<AdoptedTask>> adoptable() {
+    String selector = Labels.WORKER_HASH + "=" + Labels.hash(worker.getWorkerId()) + "," + Labels.TASK_HASH;
+    return api.listJobs(selector).map(list -> {
+      List<AdoptedTask> found = new ArrayList<>();
+      for (Job job : list.getItems()) {
+        Map<String, String> notes = job.getMetadata().getAnnotations() == null ? Map.of()
+            : job.getMetadata().getAnnotations();
+        String taskId = notes.get(TaskJobs.TASK_ID_ANNOTATION);
+        if (taskId == null || notes.containsKey(TaskJobs.OUTCOME_ANNOTATION)
+            || job.getMetadata().getDeletionTimestamp() != null || running.containsKey(taskId)) {
+          continue;
+        }
+        String execution = notes.get(TaskJobs.EXECUTION_ID_ANNOTATION); // absent when the assignment had none
+        adoptable.put(taskId, job);
+        found.add(new AdoptedTask(taskId, execution, "", secrets(job)));
+      }
+      if (!found.isEmpty()) {
+        log.info("Found {} task Job(s) left running by an earlier process of worker {}", found.size(),
+            worker.getWorkerId());
+      }
+      return found;
+    });
+  }
+
+  /** The task container's literal environment values, except those the worker itself sets. */
+  private static List<String> secrets(Job job) {
+    List<String> out = new ArrayList<>();
+    for (io.fabric8.kubernetes.api.model.Container c : job.getSpec().getTemplate().getSpec().getContainers()) {
+      if (!TaskJobs.TASK_CONTAINER.equals(c.getName()) || c.getEnv() == null) {
+        continue;
+      }
+      for (io.fabric8.kubernetes.api.model.EnvVar e : c.getEnv()) {
+        if (e.getValue() != null && e.getValue().length() >= 4 && !TaskJobs.WORKER_SET_ENV.contains(e.getName())) {
+          out.add(e.getValue());
+        }
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public Future<TaskOutcome> resume(AdoptedTask task, TaskOutput output) {
+    Job job = adoptable.remove(task.taskId());
+    if (job == null) {
+      output.end();
+      return Future.failedFuture("no Job to adopt for task " + task.taskId());
+    }
+    log.atInfo().addKeyValue("task_id", task.taskId()).log("Following Kubernetes Job {} again after a worker restart",
+        job.getMetadata().getName());
+    TaskRun run = new TaskRun(vertx, context, api, options, clock, worker.isCleanup(), task.taskId(),
+        Labels.executionOrTask(task.taskId(), task.executionId()), job.getMetadata().getName(), output);
+    running.put(task.taskId(), run);
+    return run.adopt(job).onComplete(ar -> running.remove(task.taskId(), run));
   }
 
   @Override

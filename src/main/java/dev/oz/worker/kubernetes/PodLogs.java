@@ -33,7 +33,7 @@ final class PodLogs {
   private final Set<String> followed = new HashSet<>();
   private final List<Future<Void>> streams = new ArrayList<>();
   private final AtomicBoolean stopped = new AtomicBoolean();
-  private long sinceSeconds;
+  private String sinceTime;
 
   PodLogs(KubeApi api, TaskOutput output, String taskId) {
     this.api = api;
@@ -41,9 +41,9 @@ final class PodLogs {
     this.taskId = taskId;
   }
 
-  /** Only output newer than this (a reattached task: its earlier output was already streamed by another worker). */
-  void since(long seconds) {
-    this.sinceSeconds = seconds;
+  /** Only output from {@code time} on (an adopted task: its earlier output was streamed by the earlier process). */
+  void since(String time) {
+    this.sinceTime = time;
   }
 
   /** Starts following each container of this pod snapshot that runs or ran and is not followed yet. */
@@ -68,7 +68,7 @@ final class PodLogs {
       }
       followed.add(key);
       Lines lines = new Lines(TaskJobs.TASK_CONTAINER.equals(s.getName()) ? "" : "[" + s.getName() + "] ");
-      streams.add(api.followLog(pod.getMetadata().getName(), s.getName(), sinceSeconds, lines::accept, stopped::get)
+      streams.add(api.followLog(pod.getMetadata().getName(), s.getName(), sinceTime, lines::accept, stopped::get)
           .onComplete(ar -> {
             if (ar.failed()) {
               log.atDebug().addKeyValue("task_id", taskId).log("Log stream of {}/{} ended: {}",

@@ -43,11 +43,20 @@ final class TaskJobs {
   static final String COPY_STATE = "/oz-copy-state";
   static final String COPY_FAILED_MESSAGE = "oz-sidecar-copy-failed";
   static final String PREFLIGHT_LABEL = "oz-preflight";
+  /** The ids as they are (labels hold sanitised ones): what a restarted worker needs to adopt the Job. */
+  static final String TASK_ID_ANNOTATION = "oz-task-id";
+  static final String EXECUTION_ID_ANNOTATION = "oz-execution-id";
+  /** Written when the worker decided a Job's outcome: a restarted worker does not adopt (and report) it again. */
+  static final String OUTCOME_ANNOTATION = "oz-worker-outcome";
   private static final String PREFLIGHT_IMAGE_MOUNT = "/preflight-image";
   /** A preflight Job the worker could not delete is removed by the TTL controller. */
   private static final int PREFLIGHT_TTL_SECONDS = 600;
 
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
+  /** Variables the worker sets itself (not secrets): everything else in a task's environment may be one. */
+  static final Set<String> WORKER_SET_ENV = Set.of("TASK_ID", "GIT_TERMINAL_PROMPT", "GH_PROMPT_DISABLED",
+      "WARP_SERVER_ROOT_URL", "OZ_ENVIRONMENT_FILE", "WARP_ENVIRONMENT_FILE", "OZ_WORKSPACE_ROOT", "WARP_WORKSPACE_ROOT",
+      "OZ_WORKER_BACKEND", "WARP_WORKER_BACKEND", "OZ_RUN_ID", "WARP_RUN_ID");
 
   private final KubernetesOptions options;
   private final String workerId;
@@ -220,12 +229,17 @@ final class TaskJobs {
     Map<String, String> labels = taskLabels(task.taskId(), execution);
     Map<String, String> annotations = options.getExtraAnnotations().isEmpty() ? null
         : new LinkedHashMap<>(options.getExtraAnnotations());
+    Map<String, String> jobAnnotations = new LinkedHashMap<>(options.getExtraAnnotations());
+    jobAnnotations.put(TASK_ID_ANNOTATION, task.taskId());
+    if (task.executionId() != null && !task.executionId().isBlank()) {
+      jobAnnotations.put(EXECUTION_ID_ANNOTATION, task.executionId());
+    }
     return new JobBuilder()
         .withNewMetadata()
         .withName(Labels.jobName(task.taskId(), execution))
         .withNamespace(options.getNamespace())
         .withLabels(labels)
-        .withAnnotations(annotations)
+        .withAnnotations(jobAnnotations)
         .endMetadata()
         .withNewSpec()
         .withBackoffLimit(0)

@@ -115,11 +115,21 @@ final class TaskRun {
     return outcome.future();
   }
 
-  /** Follows a Job that already exists (a reattached task), from its current state. */
-  Future<TaskOutcome> adopt(Job existing, long logsSinceSeconds) {
+  /**
+   * Follows a Job an earlier worker process created (an adopted task) from its current state; a Job that ended
+   * meanwhile ends the task at once. Its output resumes from now, after a line saying so.
+   */
+  Future<TaskOutcome> adopt(Job existing) {
     job = existing;
     jobUid = existing.getMetadata().getUid();
-    logs.since(logsSinceSeconds);
+    String now = Events.format(clock.instant());
+    logs.since(now);
+    if (output.wantsOutput()) {
+      byte[] gap = ("[oz-agent-worker: a restarted worker follows this task from " + now + "; earlier output is not "
+          + "repeated, and output written while no worker was following may be missing]\n")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      output.write(dev.oz.worker.backend.StdStream.STDOUT, gap, 0, gap.length);
+    }
     if (PodFailures.complete(job) || PodFailures.failed(job)) {
       onJob(job, FailureDetails.SAFETY_POLL);
     }
@@ -426,9 +436,12 @@ final class TaskRun {
   }
 
   private void succeed() {
-    stopWatching();
     log.atInfo().addKeyValue("task_id", taskId).log("Task {} execution completed successfully", taskId);
-    Future<Void> removed = cleanup ? deleteSucceeded() : Future.succeededFuture();
+    stopTimers();
+    // the watches close last, once the Job is dealt with (events meanwhile are ignored)
+    Future<Void> removed = markOutcome("succeeded")
+        .compose(v -> cleanup ? deleteSucceeded() : Future.succeededFuture())
+        .andThen(v -> closeWatches());
     removed.onComplete(ar -> logs.finish(vertx, LOG_DRAIN_MS).onComplete(v -> outcome.tryComplete(TaskOutcome.succeeded())));
   }
 
@@ -442,13 +455,31 @@ final class TaskRun {
   }
 
   /**
+   * Marks the Job as decided, just before the report goes out: a restarted worker does not adopt it again. Best
+   * effort (an unmarked Job may be adopted and reported a second time).
+   */
+  private Future<Void> markOutcome(String outcome) {
+    if (jobUid == null) {
+      return Future.succeededFuture();
+    }
+    Future<Void> marked = api.getJob(jobName)
+        .compose(current -> current == null || !jobUid.equals(current.getMetadata().getUid()) ? Future.succeededFuture()
+            : api.annotateJob(jobName, jobUid, Map.of(TaskJobs.OUTCOME_ANNOTATION, outcome)))
+        .onFailure(err -> log.atWarn().addKeyValue("task_id", taskId).log("Could not mark Job {} as {}: {}", jobName,
+            outcome, err.getMessage()));
+    return dev.oz.worker.bus.Deadline.atMost(vertx, marked, options.getCleanupTimeout().toMillis(), () -> { });
+  }
+
+  /**
    * The one failure outcome: a Job that may still run is expired first (failed Jobs are kept for inspection until
    * their TTL), and a failed expiry is said in the message.
    */
   private void finishFailed(FailureReason reason, String message, int exitCode, JsonObject details, boolean stopped) {
-    stopWatching();
-    Future<Void> expired = job == null || jobUid == null ? Future.succeededFuture()
-        : new JobExpiry(vertx, api, options.getCleanupTimeout(), taskId).expire(job, stopped);
+    stopTimers();
+    Future<Void> expired = (job == null || jobUid == null ? Future.<Void>succeededFuture()
+        : markOutcome("failed")
+            .compose(v -> new JobExpiry(vertx, api, options.getCleanupTimeout(), taskId).expire(job, stopped)))
+        .andThen(v -> closeWatches());
     expired.recover(err -> {
       log.atError().addKeyValue("task_id", taskId).log("Failed to stop Kubernetes Job {} after terminal task failure; "
           + "it may still be active: {}", jobName, err.getMessage());
@@ -473,7 +504,7 @@ final class TaskRun {
       return;
     }
     ending = true;
-    stopWatching();
+    stopTimers();
     if (jobUid != null) {
       cancelCreated();
     }
@@ -498,6 +529,7 @@ final class TaskRun {
         log.atWarn().addKeyValue("task_id", taskId).log("Failed to delete Kubernetes Job {}: {}", jobName,
             ar.cause().getMessage());
       }
+      closeWatches();
       logs.finish(vertx, 0).onComplete(v -> outcome.tryComplete(TaskOutcome.cancelled()));
     });
   }
@@ -510,6 +542,11 @@ final class TaskRun {
   }
 
   private void stopWatching() {
+    stopTimers();
+    closeWatches();
+  }
+
+  private void stopTimers() {
     if (pollTimer >= 0) {
       vertx.cancelTimer(pollTimer);
       pollTimer = -1;
@@ -518,6 +555,9 @@ final class TaskRun {
       vertx.cancelTimer(unschedulableTimer);
       unschedulableTimer = -1;
     }
+  }
+
+  private void closeWatches() {
     Watch jw = jobWatch;
     Watch pw = podWatch;
     jobWatch = null;

@@ -1,5 +1,6 @@
 package dev.oz.worker.task;
 
+import dev.oz.worker.backend.AdoptedTask;
 import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.CancelReason;
 import dev.oz.worker.backend.TaskDescription;
@@ -94,7 +95,33 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.<TaskFinished>consumer(Addresses.FINISHED, msg -> onFinished(msg.body()));
     bus.<Object>consumer(Addresses.STATUS, msg -> bus.reply(msg, status()));
     metrics.tasksActive(0);
+    // listing them may take API retries: not bounded by the bus timeout
+    bus.<AdoptableTasks>requestUntimed(Addresses.ADOPTABLE, "adoptable")
+        .onSuccess(found -> found.tasks().forEach(this::adopt))
+        .onFailure(err -> log.warn("Could not look for tasks left running by an earlier worker process: {}",
+            err.getMessage()));
     return Future.succeededFuture();
+  }
+
+  /**
+   * A task an earlier process of this worker left running: claimed again (the control plane learns this worker
+   * holds it), followed by the backend, reported once when it ends.
+   */
+  private void adopt(AdoptedTask a) {
+    if (active.containsKey(a.taskId()) || shuttingDown) {
+      return;
+    }
+    log.atInfo().addKeyValue("task_id", a.taskId()).log("Adopting task {} left running by an earlier worker process",
+        a.taskId());
+    Running task = new Running(a.taskId(), a.executionId(), a.title());
+    active.put(a.taskId(), task);
+    report(new TaskClaimed(a.taskId(), options.getWorkerId()));
+    metrics.tasksActive(active.size());
+    List<String> secrets = new ArrayList<>(a.secrets());
+    secrets.add(options.getApiKey());
+    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(a.taskId(), a.executionId(), secrets))
+        .recover(err -> Future.succeededFuture(TaskOutput.DISCARD))
+        .onSuccess(output -> bus.send(Addresses.RESUME, new ResumeTask(a, output)));
   }
 
   private void onServerMessage(ServerMessage message) {

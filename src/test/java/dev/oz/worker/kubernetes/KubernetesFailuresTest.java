@@ -57,7 +57,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
     assertEquals(new JsonArray().add(new JsonObject().put("type", "PodScheduled").put("status", "False")
         .put("reason", "Unschedulable").put("last_transition_time", pod.getMetadata().getCreationTimestamp())),
         k8s(o).getJsonObject("pod").getJsonArray("conditions"));
-    List<MockCluster.Request> patches = requests("PATCH", "/jobs/" + job.getMetadata().getName());
+    List<MockCluster.Request> patches = expirePatches(job.getMetadata().getName());
     assertEquals(1, patches.size());
     assertEquals("application/merge-patch+json", patches.get(0).contentType().split(";")[0]);
     JsonObject patch = new JsonObject(patches.get(0).body());
@@ -86,7 +86,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
     JsonObject condition = k.getJsonObject("job").getJsonArray("conditions").getJsonObject(0);
     assertEquals(List.of("Failed", "True", "DeadlineExceeded"), List.of(condition.getString("type"),
         condition.getString("status"), condition.getString("reason")));
-    assertTrue(requests("PATCH", "/jobs/").isEmpty(), "a failed Job needs no expiry");
+    assertTrue(expirePatches(job.getMetadata().getName()).isEmpty(), "a failed Job needs no expiry");
     await(backend.shutdown());
   }
 
@@ -150,7 +150,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
         k8s(o).getJsonObject("container"));
     assertTrue(out.events.contains(new SetupEvent(SetupEvent.SETUP_COMMAND, t.plusSeconds(2), t.plusSeconds(7), true)),
         out.events.toString());
-    assertTrue(requests("PATCH", "/jobs/").isEmpty(), "every pod of the Job ended: nothing to expire");
+    assertTrue(expirePatches(job.getMetadata().getName()).isEmpty(), "every pod of the Job ended: nothing to expire");
     await(backend.shutdown());
   }
 
@@ -248,7 +248,9 @@ class KubernetesFailuresTest extends MockClusterTestBase {
         o.cause());
     Job replacement = cluster.job(job.getMetadata().getName());
     assertNull(replacement.getSpec().getActiveDeadlineSeconds() == 28800 ? null : "changed", "the other execution's Job is untouched");
-    assertTrue(requests("PATCH", "/jobs/").isEmpty());
+    assertTrue(expirePatches(job.getMetadata().getName()).isEmpty());
+    assertEquals(null, replacement.getMetadata().getAnnotations().get(TaskJobs.OUTCOME_ANNOTATION),
+        "nor marked");
     await(backend.cancel("t-replaced", CancelReason.USER));
     assertTrue(requests("DELETE", "/jobs/oz-task-t-replaced").isEmpty());
     await(backend.shutdown());

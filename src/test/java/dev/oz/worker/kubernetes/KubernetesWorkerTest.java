@@ -11,6 +11,7 @@ import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.LoopbackControlPlane;
 import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.Waits;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.Watch;
@@ -115,6 +116,48 @@ class KubernetesWorkerTest {
       tv.vertx().undeploy(id).await(30, TimeUnit.SECONDS);
       assertEquals(List.of(1, 1), List.of(cp.received("task_completed").size(), cp.received("task_failed").size()),
           "one terminal report each");
+    }
+  }
+
+  @Test
+  void aRestartedWorkerClaimsItsRunningJobsAgainAndReportsEachOnce() throws Exception {
+    try (TestVertx tv = TestVertx.create(); LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx())) {
+      WorkerOptions o = load(goYaml(), "--ws-url", cp.wsUrl());
+      String first = tv.vertx().deployVerticle(new WorkerVerticle(o)).await(30, TimeUnit.SECONDS);
+      cp.awaitConnections(1, WAIT);
+      cp.send(Assignments.minimal("k-long"));
+      cp.send(Assignments.minimal("k-done"));
+      Job running = cluster.awaitJob("oz-task-k-long-exec-", WAIT);
+      Job done = cluster.awaitJob("oz-task-k-done-exec-", WAIT);
+      Pod pod = cluster.createPod(running, Instant.now());
+      Instant created = Instant.parse(pod.getMetadata().getCreationTimestamp());
+      cluster.podStatus(pod, s -> {
+        s.setPhase("Running");
+        s.setContainerStatuses(MockCluster.list(MockCluster.running("task", created)));
+        return s;
+      });
+      Thread.sleep(500);
+      tv.vertx().undeploy(first).await(30, TimeUnit.SECONDS);
+      assertEquals(List.of(), cp.received("task_completed"), "shutdown left both Jobs running, unreported");
+      cluster.jobCondition(done, "Complete", null, null);
+
+      String second = tv.vertx().deployVerticle(new WorkerVerticle(load(goYaml(), "--ws-url", cp.wsUrl())))
+          .await(30, TimeUnit.SECONDS);
+      cp.awaitConnections(2, WAIT);
+      Waits.until(() -> cp.received("task_claimed").size() == 4, WAIT, () -> "claims: " + cp.received("task_claimed"));
+      assertEquals(new JsonObject().put("task_id", "k-done").put("message", "Task completed successfully"),
+          cp.awaitMessage("task_completed", "k-done", WAIT).getJsonObject("data"), "ended while no worker watched");
+      cluster.podStatus(pod, s -> {
+        s.setPhase("Succeeded");
+        s.setContainerStatuses(MockCluster.list(MockCluster.terminated("task", 0, "Completed", created, created.plusSeconds(9))));
+        return s;
+      });
+      cluster.jobCondition(running, "Complete", null, null);
+      cp.awaitMessage("task_completed", "k-long", WAIT);
+      Thread.sleep(500);
+      assertEquals(List.of("k-done", "k-long"), cp.received("task_completed").stream()
+          .map(m -> m.getJsonObject("data").getString("task_id")).sorted().toList(), "exactly one report each");
+      tv.vertx().undeploy(second).await(30, TimeUnit.SECONDS);
     }
   }
 

@@ -139,6 +139,14 @@ abstract class MockClusterTestBase {
     Future<Void> shutdown() {
       return on(() -> backend.shutdown());
     }
+
+    Future<java.util.List<dev.oz.worker.backend.AdoptedTask>> adoptable() {
+      return on(() -> backend.adoptable());
+    }
+
+    Future<TaskOutcome> resume(dev.oz.worker.backend.AdoptedTask task, TaskOutput out) {
+      return on(() -> backend.resume(task, out));
+    }
   }
 
   OnLoop backend(String json) throws Exception {
@@ -162,6 +170,11 @@ abstract class MockClusterTestBase {
 
   static <T> T await(Future<T> f) throws Exception {
     return f.toCompletionStage().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+  }
+
+  /** The expiry patches (not the outcome marks) sent for a Job. */
+  List<MockCluster.Request> expirePatches(String jobName) {
+    return requests("PATCH", "/jobs/" + jobName).stream().filter(r -> r.body().contains("activeDeadlineSeconds")).toList();
   }
 
   /** Why the backend did not start. */

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The chart's Role against what the backend really calls: every path of the backend (start-up preflight, a task that
- * succeeds, one that fails and is expired, one that is cancelled, logs, events, the safety poll) runs against the mock
+ * succeeds, one that fails and is expired, one that is cancelled, logs, events, the safety poll, looking for Jobs to
+ * adopt after a restart) runs against the mock
  * API server, which records each verb and resource; the Role must grant exactly those.
  */
 class RbacTest extends MockClusterTestBase {
@@ -38,7 +39,7 @@ class RbacTest extends MockClusterTestBase {
 
   /** The Role the chart should render; {@link #theRoleGrantsExactlyWhatTheBackendCalls} proves it from the calls. */
   static Set<String> expectedRules() {
-    return new TreeSet<>(Set.of("create batch/jobs", "delete batch/jobs", "get batch/jobs", "patch batch/jobs",
+    return new TreeSet<>(Set.of("create batch/jobs", "delete batch/jobs", "get batch/jobs", "list batch/jobs", "patch batch/jobs",
         "watch batch/jobs", "list pods", "watch pods", "get pods/log", "list events"));
   }
 
@@ -69,7 +70,12 @@ class RbacTest extends MockClusterTestBase {
     cluster.awaitJob("oz-task-rbac-cancel-exec-", WAIT);
     await(backend.cancel("rbac-cancel", CancelReason.USER));
     await(cancelled);
+    Future<TaskOutcome> left = backend.execute(task("rbac-left"), new Recorded());
+    cluster.awaitJob("oz-task-rbac-left-exec-", WAIT);
     await(backend.shutdown());
+    OnLoop restarted = backend("{}");
+    await(restarted.adoptable());
+    await(restarted.shutdown());
 
     Set<String> used = new TreeSet<>();
     for (String call : cluster.verbs()) {
