@@ -111,6 +111,22 @@ class PodFailuresTest {
   }
 
   @Test
+  void imagePullBackOffDetails() {
+    Pod pod = pod("Pending").editStatus().addNewContainerStatus().withName("task").withNewState().withNewWaiting()
+        .withReason("ImagePullBackOff").withMessage("Back-off pulling image \"corp/dev:9\"").endWaiting().endState()
+        .endContainerStatus().endStatus().build();
+    PodFailures.Failure f = failures.inspect(pod, job(), null, NOW, false);
+    assertEquals(FailureReason.IMAGE_PULL, f.reason());
+    assertEquals(0, f.exitCode());
+    assertEquals(new JsonObject("""
+        {"kubernetes": {"schema_version": 1, "observation_source": "safety_poll", "observed_at": "2026-09-01T10:10:00Z",
+          "pod": {"name": "oz-task-r-exec-e-abcde", "uid": "pod-uid", "phase": "Pending"},
+          "container": {"kind": "regular", "name": "task", "state": "waiting", "waiting_reason": "ImagePullBackOff"}}}"""),
+        FailureDetails.of(FailureDetails.SAFETY_POLL, NOW, null, pod, f.container(), List.of()),
+        "no image name, no message: only the structured state");
+  }
+
+  @Test
   void evictionAndDeadline() {
     Pod evicted = pod("Failed").editStatus().withReason("Evicted").withMessage("The node was low on resource: memory.")
         .endStatus().build();
