@@ -207,9 +207,10 @@ final class KubeApi {
    * must not block). The returned future completes when the stream ends, either way.
    *
    * @param sinceTime only output from then on (RFC 3339, a resumed follow), or null for all of it
+   * @param canceller receives what closes the stream, once it is open
    */
   Future<Void> followLog(String pod, String container, String sinceTime, Consumer<ByteBuffer> bytes,
-      Supplier<Boolean> stopped) {
+      Supplier<Boolean> stopped, Consumer<Runnable> canceller) {
     String path = pods() + "/" + pod + "/log?container=" + query(container) + "&follow=true"
         + (sinceTime != null ? "&sinceTime=" + query(sinceTime) : "");
     HttpRequest request = http.newHttpRequestBuilder().uri(base + path).forStreaming().build();
@@ -229,6 +230,8 @@ final class KubeApi {
         r.body().cancel();
         done.tryFail(new ApiException(r.code(), "log of " + pod + "/" + container + ": HTTP " + r.code(), null));
       } else {
+        // an idle stream (a sidecar that outlives the task) must be closable, not only a talking one
+        canceller.accept(() -> r.body().cancel());
         r.body().consume();
         r.body().done().whenComplete((v, e) -> {
           if (e != null) {

@@ -32,6 +32,7 @@ final class PodLogs {
   private final String taskId;
   private final Set<String> followed = new HashSet<>();
   private final List<Future<Void>> streams = new ArrayList<>();
+  private final List<Runnable> cancels = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private String sinceTime;
 
@@ -68,7 +69,13 @@ final class PodLogs {
       }
       followed.add(key);
       Lines lines = new Lines(TaskJobs.TASK_CONTAINER.equals(s.getName()) ? "" : "[" + s.getName() + "] ");
-      streams.add(api.followLog(pod.getMetadata().getName(), s.getName(), sinceTime, lines::accept, stopped::get)
+      streams.add(api.followLog(pod.getMetadata().getName(), s.getName(), sinceTime, lines::accept, stopped::get,
+          cancel -> {
+            cancels.add(cancel);
+            if (stopped.get()) {
+              cancel.run();
+            }
+          })
           .onComplete(ar -> {
             if (ar.failed()) {
               log.atDebug().addKeyValue("task_id", taskId).log("Log stream of {}/{} ended: {}",
@@ -87,8 +94,8 @@ final class PodLogs {
   /** Waits (at most {@code ms}) for the streams to end by themselves, then stops the rest and ends the output. */
   Future<Void> finish(Vertx vertx, long ms) {
     Future<Void> all = Future.join(new ArrayList<>(streams)).mapEmpty();
-    return dev.oz.worker.bus.Deadline.atMost(vertx, all, ms, () -> stopped.set(true)).onComplete(ar -> {
-      stopped.set(true);
+    return dev.oz.worker.bus.Deadline.atMost(vertx, all, ms, () -> stop()).onComplete(ar -> {
+      stop();
       output.end();
     });
   }
@@ -96,6 +103,8 @@ final class PodLogs {
   /** Stops following without ending the output (a worker shutdown leaves the task running). */
   void stop() {
     stopped.set(true);
+    cancels.forEach(Runnable::run);
+    cancels.clear();
   }
 
   /** One container's bytes, cut into whole lines before they reach the shared sink. */
