@@ -67,8 +67,13 @@ final class MockCluster implements AutoCloseable {
   private volatile boolean holdLogs;
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger podSuffix = new AtomicInteger();
-  /** The CRUD watch listener waits for its own executor when a watch closes: not on the mock server's event loop. */
+  /**
+   * The CRUD watch listener waits for its own executor when a watch closes: not on the mock server's event loop. But
+   * between shutting that executor down and leaving the dispatcher's list it must not be sent events (the write
+   * that sends them would never be answered): writes and closes take turns.
+   */
   private final java.util.concurrent.ExecutorService closer = java.util.concurrent.Executors.newCachedThreadPool();
+  private final java.util.concurrent.locks.ReentrantLock turns = new java.util.concurrent.locks.ReentrantLock();
 
   /** A request the worker sent, its body kept (the CRUD handler consumes the original). */
   record Request(String method, String path, String contentType, String body) {
@@ -290,7 +295,17 @@ final class MockCluster implements AutoCloseable {
         all.setItems(all.getItems().stream().filter(e -> uid.equals(e.getInvolvedObject().getUid())).toList());
         return new MockResponse().setResponseCode(200).setBody(client.getKubernetesSerialization().asJson(all));
       }
-      MockResponse response = crud.dispatch(request);
+      MockResponse response;
+      if (request.getMethod().equals("GET")) {
+        response = crud.dispatch(request);
+      } else {
+        turns.lock();
+        try {
+          response = crud.dispatch(request);
+        } finally {
+          turns.unlock();
+        }
+      }
       WebSocketListener listener = response.getWebSocketListener();
       if (listener != null) {
         response.withWebSocketUpgrade(new Tracked(listener));
@@ -354,19 +369,28 @@ final class MockCluster implements AutoCloseable {
     @Override
     public void onClosing(WebSocket ws, int code, String reason) {
       watches.remove(ws);
-      closer.execute(() -> inner.onClosing(ws, code, reason));
+      closer.execute(() -> inTurn(() -> inner.onClosing(ws, code, reason)));
     }
 
     @Override
     public void onClosed(WebSocket ws, int code, String reason) {
       watches.remove(ws);
-      closer.execute(() -> inner.onClosed(ws, code, reason));
+      closer.execute(() -> inTurn(() -> inner.onClosed(ws, code, reason)));
     }
 
     @Override
     public void onFailure(WebSocket ws, Throwable t, Response response) {
       watches.remove(ws);
-      closer.execute(() -> inner.onFailure(ws, t, response));
+      closer.execute(() -> inTurn(() -> inner.onFailure(ws, t, response)));
+    }
+
+    private void inTurn(Runnable r) {
+      turns.lock();
+      try {
+        r.run();
+      } finally {
+        turns.unlock();
+      }
     }
   }
 
