@@ -124,6 +124,11 @@ final class KubeApi {
         .map(body -> new JsonObject(body).getString("gitVersion", "unknown")));
   }
 
+  /** One unretried request to the API server, for readiness probes (which must answer quickly). */
+  Future<Void> ping() {
+    return send("GET", "/version", null, null).mapEmpty();
+  }
+
   /** Creates a Job; a create that reached the server before a retry finds its Job there (409 then means done). */
   Future<Job> createJob(Job job) {
     String body = json.asJson(job);

@@ -196,7 +196,8 @@ final class KubernetesBackend implements TaskBackend {
 
   @Override
   public Future<Void> checkHealth() {
-    return api == null ? Future.failedFuture("not started") : api.version().mapEmpty();
+    return api == null ? Future.failedFuture("not started") : api.ping()
+        .recover(err -> Future.failedFuture("Kubernetes API server unreachable: " + err.getMessage()));
   }
 
   /** Leaves every Job running: they are the durable unit of work, and another worker can adopt them. */

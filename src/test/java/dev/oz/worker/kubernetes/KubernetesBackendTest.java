@@ -3,6 +3,7 @@ package dev.oz.worker.kubernetes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.backend.BackendContext;
@@ -118,6 +119,18 @@ class KubernetesBackendTest extends MockClusterTestBase {
     assertEquals(new JsonObject().put("kind", "DeleteOptions").put("apiVersion", "v1").put("propagationPolicy", "Foreground")
         .put("preconditions", new JsonObject().put("uid", job.getMetadata().getUid())),
         new JsonObject(delete.body()));
+    await(backend.shutdown());
+  }
+
+  @Test
+  void readinessAsksTheApiServerOnceWithoutRetries() throws Exception {
+    OnLoop backend = backend("{}");
+    await(backend.on(() -> backend.backend.checkHealth()));
+    cluster.fail("GET", "/version", 503, 1);
+    String why = assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> await(backend.on(() -> backend.backend.checkHealth()))).getCause().getMessage();
+    assertEquals("Kubernetes API server unreachable: GET /version: injected by the test (HTTP 503)", why);
+    await(backend.on(() -> backend.backend.checkHealth()));
     await(backend.shutdown());
   }
 
