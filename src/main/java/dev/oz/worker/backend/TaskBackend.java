@@ -1,6 +1,7 @@
 package dev.oz.worker.backend;
 
 import io.vertx.core.Future;
+import java.util.List;
 
 /**
  * Runs tasks somewhere (Docker containers, processes, ...). The lifecycle reaches a backend only through the
@@ -21,6 +22,19 @@ public interface TaskBackend {
    * @param output where the task's stdout/stderr goes while it runs (a no-op sink when streaming is off)
    */
   Future<TaskOutcome> execute(TaskDescription task, TaskOutput output);
+
+  /**
+   * Tasks an earlier process of this worker left running (only backends whose tasks outlive the worker have any);
+   * asked once after {@link #start()}. The lifecycle claims each again and calls {@link #resume}.
+   */
+  default Future<List<AdoptedTask>> adoptable() {
+    return Future.succeededFuture(List.of());
+  }
+
+  /** Follows an adopted task to its end, as {@link #execute} does (its output resumes from now). */
+  default Future<TaskOutcome> resume(AdoptedTask task, TaskOutput output) {
+    return Future.failedFuture("this backend cannot resume tasks");
+  }
 
   /** Stops a running task; its {@link #execute} future then completes (a cancelled or failed outcome). */
   Future<Void> cancel(String taskId, CancelReason reason);

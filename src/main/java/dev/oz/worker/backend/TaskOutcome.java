@@ -1,6 +1,7 @@
 package dev.oz.worker.backend;
 
 import dev.oz.worker.protocol.FailureReason;
+import io.vertx.core.json.JsonObject;
 
 import dev.oz.worker.protocol.FailureReason;
 
@@ -10,8 +11,14 @@ import dev.oz.worker.protocol.FailureReason;
  *
  * @param cause for failures, the human-readable cause (the report says "Failed to execute task: cause")
  * @param exitCode the container's exit code, 0 when there is none
+ * @param failureDetails for failures, the backend's structured diagnostics (the protocol's {@code failure_details},
+ *     e.g. {@code {"kubernetes": {...}}}); null when there are none
  */
-public record TaskOutcome(Status status, String cause, FailureReason reason, int exitCode) {
+public record TaskOutcome(Status status, String cause, FailureReason reason, int exitCode, JsonObject failureDetails) {
+
+  public TaskOutcome(Status status, String cause, FailureReason reason, int exitCode) {
+    this(status, cause, reason, exitCode, null);
+  }
 
   public enum Status {
     SUCCEEDED,
@@ -39,5 +46,10 @@ public record TaskOutcome(Status status, String cause, FailureReason reason, int
 
   public static TaskOutcome failed(FailureReason reason, String cause, int exitCode) {
     return new TaskOutcome(Status.FAILED, cause, reason, exitCode);
+  }
+
+  /** A failure with structured details for {@code task_failed.failure_details}. */
+  public static TaskOutcome failed(FailureReason reason, String cause, int exitCode, JsonObject failureDetails) {
+    return new TaskOutcome(Status.FAILED, cause, reason, exitCode, failureDetails);
   }
 }

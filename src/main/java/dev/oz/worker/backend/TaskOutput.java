@@ -35,4 +35,11 @@ public interface TaskOutput {
 
   /** No more output will come (the container's streams closed). */
   void end();
+
+  /**
+   * A setup phase of the task finished (GO-WORKER-NEWER.md section 4: {@code setup_worker_*} events, timed by the
+   * backend). Ignored unless the sink reports setup events.
+   */
+  default void setupEvent(SetupEvent event) {
+  }
 }

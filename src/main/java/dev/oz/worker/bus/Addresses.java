@@ -14,6 +14,9 @@ public final class Addresses {
   public static final String EXECUTE = "backend.execute";
   public static final String CANCEL = "backend.cancel";
   public static final String BACKEND_HEALTH = "backend.health";
+  /** Lifecycle -> backend at start: tasks left running by an earlier process, then follow one of them. */
+  public static final String ADOPTABLE = "backend.adoptable";
+  public static final String RESUME = "backend.resume";
   /** Backend -> lifecycle: a task ended. */
   public static final String FINISHED = "task.finished";
   /** Lifecycle -> log streaming: open a task's output sink; close flushes it. */

@@ -25,6 +25,7 @@ public enum FailureReason {
   DISPATCH_COMMAND("dispatch_command"),
   DISPATCH_TIMEOUT("dispatch_timeout"),
   CANCEL_COMMAND("cancel_command"),
+  // the kubernetes backend's (the Go worker's metrics.TaskFailureReason values)
   JOB_CREATE("job_create"),
   JOB_WATCH("job_watch"),
   JOB_FAILED("job_failed"),

@@ -48,6 +48,10 @@ public final class BackendVerticle<O> extends VerticleBase {
       bus.<ExecuteTask>consumer(Addresses.EXECUTE, msg -> execute(msg.body()));
       bus.<CancelTask>consumer(Addresses.CANCEL, msg -> backend.cancel(msg.body().taskId(), msg.body().reason())
           .onFailure(err -> log.warn("Cancelling task {} failed: {}", msg.body().taskId(), err.getMessage())));
+      bus.<Object>consumer(Addresses.ADOPTABLE, msg -> backend.adoptable()
+          .onSuccess(tasks -> bus.reply(msg, new AdoptableTasks(tasks)))
+          .onFailure(err -> msg.fail(500, String.valueOf(err.getMessage()))));
+      bus.<ResumeTask>consumer(Addresses.RESUME, msg -> resume(msg.body()));
       bus.<Object>consumer(Addresses.BACKEND_HEALTH, msg -> backend.checkHealth()
           .onSuccess(ok -> msg.reply(null))
           .onFailure(err -> msg.fail(503, String.valueOf(err.getMessage()))));
@@ -55,10 +59,17 @@ public final class BackendVerticle<O> extends VerticleBase {
   }
 
   private void execute(ExecuteTask request) {
-    String taskId = request.task().taskId();
+    run(request.task().taskId(), () -> backend.execute(request.task(), request.output()));
+  }
+
+  private void resume(ResumeTask request) {
+    run(request.task().taskId(), () -> backend.resume(request.task(), request.output()));
+  }
+
+  private void run(String taskId, java.util.function.Supplier<Future<TaskOutcome>> call) {
     Future<TaskOutcome> outcome;
     try {
-      outcome = backend.execute(request.task(), request.output());
+      outcome = call.get();
     } catch (RuntimeException e) {
       outcome = Future.failedFuture(e);
     }

@@ -1,5 +1,6 @@
 package dev.oz.worker.task;
 
+import dev.oz.worker.backend.AdoptedTask;
 import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.CancelReason;
 import dev.oz.worker.backend.TaskDescription;
@@ -116,7 +117,35 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.<TaskFinished>consumer(Addresses.FINISHED, msg -> onFinished(msg.body()));
     bus.<Object>consumer(Addresses.STATUS, msg -> bus.reply(msg, status()));
     metrics.tasksActive(0);
+    // listing them may take API retries: not bounded by the bus timeout
+    bus.<AdoptableTasks>requestUntimed(Addresses.ADOPTABLE, "adoptable")
+        .onSuccess(found -> found.tasks().forEach(this::adopt))
+        .onFailure(err -> log.warn("Could not look for tasks left running by an earlier worker process: {}",
+            err.getMessage()));
     return Future.succeededFuture();
+  }
+
+  /**
+   * A task an earlier process of this worker left running: claimed again (the control plane learns this worker
+   * holds it), followed by the backend, reported once when it ends.
+   */
+  private void adopt(AdoptedTask a) {
+    if (active.containsKey(a.taskId()) || shuttingDown) {
+      return;
+    }
+    log.atInfo().addKeyValue("task_id", a.taskId()).log("Adopting task {} left running by an earlier worker process",
+        a.taskId());
+    Running task = new Running(a.taskId(), a.executionId() == null ? "" : a.executionId(), a.title(),
+        tracer.assigned(a.taskId(), a.title()));
+    active.put(a.taskId(), task);
+    report(new TaskClaimed(a.taskId(), task.executionId, options.getWorkerId()));
+    task.span.claimed();
+    metrics.tasksActive(active.size());
+    List<String> secrets = new ArrayList<>(a.secrets());
+    secrets.add(options.getApiKey());
+    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(a.taskId(), a.executionId(), secrets))
+        .recover(err -> Future.succeededFuture(TaskOutput.DISCARD))
+        .onSuccess(output -> bus.send(Addresses.RESUME, new ResumeTask(a, output)));
   }
 
   private void onServerMessage(ServerMessage message) {
@@ -349,7 +378,14 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     metrics.taskFailure(task.failurePhase, reason.wireName());
     task.span.failed(task.failurePhase, reason.wireName(), outcome.cause());
     return new TaskFailed(task.taskId, task.executionId, TaskFailed.MESSAGE_PREFIX + outcome.cause(),
-        reason.wireName(), outcome.exitCode(), null);
+        reason.wireName(), outcome.exitCode(), failureDetails(outcome));
+  }
+
+  /** The backend's diagnostics (e.g. {@code {"kubernetes": {...}}}) as the report's {@code failure_details}. */
+  private static com.fasterxml.jackson.databind.node.ObjectNode failureDetails(TaskOutcome outcome) {
+    return outcome.failureDetails() == null ? null
+        : (com.fasterxml.jackson.databind.node.ObjectNode) io.vertx.core.json.jackson.DatabindCodec.mapper()
+            .valueToTree(outcome.failureDetails().getMap());
   }
 
   private void report(WorkerMessage message) {

@@ -82,11 +82,9 @@ class BackendSpiTest {
 
   @Test
   void unknownBackendsListTheRegisteredOnes() {
-    assertEquals("unknown backend \"lambda\" (available: command, direct, docker, scripted)",
+    assertEquals("unknown backend \"lambda\" (available: command, direct, docker, kubernetes, scripted)",
         assertThrows(ConfigException.class, () -> load(null, null, "--backend", "lambda", "--worker-id", "w")).getMessage());
-    assertTrue(assertThrows(ConfigException.class, () -> load(null, null, "--backend", "kubernetes", "--worker-id", "w"))
-        .getMessage().startsWith("backend \"kubernetes\" is not supported by this worker yet (available: command, direct, docker, scripted"));
-    assertEquals("unknown setting \"dockr\" (not a setting, and no backend has that name; backends: command, direct, docker, scripted)",
+    assertEquals("unknown setting \"dockr\" (not a setting, and no backend has that name; backends: command, direct, docker, kubernetes, scripted)",
         assertThrows(ConfigException.class, () -> load("{\"dockr\": {}}", null, "--worker-id", "w")).getMessage());
   }
 }
