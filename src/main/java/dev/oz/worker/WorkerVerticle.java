@@ -203,6 +203,14 @@ public final class WorkerVerticle extends VerticleBase {
     closeOnStop.clear();
   }
 
+  /**
+   * Stop taking work now, from any thread (a signal handler): assignments that arrive before the undeploy reaches the
+   * lifecycle are rejected too.
+   */
+  public void beginShutdown() {
+    shutdown.markStopping();
+  }
+
   /** A second shutdown request: cancel running tasks now rather than after the grace period. */
   public void skipShutdownGrace() {
     shutdown.skipGrace();

@@ -15,6 +15,8 @@ public final class ShutdownCoordinator {
   private final Promise<Void> logsFlushed = Promise.promise();
   private final Promise<Void> connectionClosed = Promise.promise();
   private final Promise<Void> skipGrace = Promise.promise();
+  /** Set from any thread (a signal handler) the moment a shutdown is decided, before the verticles hear of it. */
+  private volatile boolean stopping;
 
   /** Completes once every task has its terminal report queued (or there was nothing to drain). */
   public Future<Void> tasksDrained() {
@@ -50,6 +52,15 @@ public final class ShutdownCoordinator {
 
   public void markConnectionClosed() {
     connectionClosed.tryComplete();
+  }
+
+  /** No new work from now on: read by the lifecycle for every assignment, so none slips in before its stop() runs. */
+  public void markStopping() {
+    stopping = true;
+  }
+
+  public boolean stopping() {
+    return stopping;
   }
 
   /** A second signal: cancel running tasks now instead of waiting out the grace period. */

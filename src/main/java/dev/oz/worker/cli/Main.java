@@ -93,6 +93,9 @@ public final class Main {
     CountDownLatch shutdownRequested = new CountDownLatch(1);
     WorkerStop stop = new WorkerStop(vertx);
     ShutdownSignals.install(signal -> {
+      if (worker != null) {
+        worker.beginShutdown(); // from the signal thread: no assignment is claimed after this
+      }
       stop.request(); // from the signal thread: the worker stops claiming before this line is logged
       log.info("Received signal {}, shutting down gracefully...", signal);
       shutdownRequested.countDown();
@@ -116,8 +119,9 @@ public final class Main {
           shutdownRequested.countDown();
         });
       }
-    } catch (Exception e) {
-      log.error("Failed to start: {}", e.getMessage());
+    } catch (Exception | LinkageError e) {
+      // a broken class path (LinkageError) must end the process too: Vert.x threads would keep it alive
+      log.error("Failed to start: {}", e.getMessage() != null ? e.getMessage() : e.toString());
       vertx.close().await();
       return e instanceof ConfigException ? EXIT_USAGE : EXIT_FAILED;
     }

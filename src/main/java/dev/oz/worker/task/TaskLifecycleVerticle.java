@@ -165,7 +165,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   private void onAssignment(TaskAssignment a) {
     log.atInfo().addKeyValue("task_id", a.taskId()).log("Received task assignment: taskID={}, title={}", a.taskId(), a.task().title());
     Running running = active.get(a.taskId());
-    if (running != null && !shuttingDown) {
+    if (running != null && !shuttingDown && !shutdown.stopping()) {
       if (running.executionId.equals(a.executionId())) {
         // not started twice; the claim is repeated in case the first one was lost with a connection
         log.atWarn().addKeyValue("task_id", a.taskId()).log("Task {} is already running: not starting it again", a.taskId());
@@ -176,7 +176,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       }
       return;
     }
-    if (shuttingDown) {
+    if (shuttingDown || shutdown.stopping()) {
       reject(a, WorkerMetrics.SHUTTING_DOWN, TaskRejected.SHUTTING_DOWN);
       return;
     }
