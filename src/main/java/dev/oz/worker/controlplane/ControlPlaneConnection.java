@@ -314,11 +314,11 @@ public final class ControlPlaneConnection {
 
   private void pump() {
     WebSocket socket = ws;
-    if (socket == null) {
-      return;
+    if (socket == null || socket.isClosed()) {
+      return; // the close handler requeues what is unconfirmed and reconnects
     }
     int gen = generation;
-    while (outbox.hasUnsent() && ws == socket && !socket.writeQueueFull()) {
+    while (outbox.hasUnsent() && ws == socket && !socket.isClosed() && !socket.writeQueueFull()) {
       Outbox.Entry e = outbox.nextUnsent(System.nanoTime());
       socket.writeTextMessage(e.frame).onComplete(ar -> {
         if (gen != generation) {

@@ -1,14 +1,11 @@
 package dev.oz.worker.docker;
 
-import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Bind;
-import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.WaitResponse;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.logs.SecretRedaction;
 import dev.oz.worker.backend.TaskOutput;
@@ -22,7 +19,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,6 +43,7 @@ final class ContainerRun {
   private CancelReason cancelReason;
   private final CancelScope scope = new CancelScope();
   private long killTimer = -1;
+  private final Promise<Void> removed = Promise.promise();
 
   ContainerRun(DockerRuntime rt, ContainerSpec spec, TaskOutput output) {
     this.rt = rt;
@@ -54,7 +51,7 @@ final class ContainerRun {
     this.output = output;
   }
 
-  /** Never fails: every failure becomes an outcome with its reason. */
+  /** Never fails: every failure becomes an outcome with its reason. The container is removed after it, see {@link #removed()}. */
   Future<TaskOutcome> run() {
     return Future.<Void>succeededFuture()
         .compose(v -> {
@@ -68,7 +65,14 @@ final class ContainerRun {
         .compose(v -> runToExit())
         .compose(this::classify)
         .recover(err -> Future.succeededFuture(failureOutcome(err)))
-        .compose(outcome -> removeContainer().map(outcome));
+        // the report goes out now; removal follows and never delays it (a failed removal is logged, and the
+        // start-up sweep finds what is left)
+        .onComplete(ar -> removed.handle(removeContainer()));
+  }
+
+  /** Completes once the container is gone (or its removal failed and was logged), after the outcome. */
+  Future<Void> removed() {
+    return removed.future();
   }
 
   private Future<String> create(List<String> sidecarBinds) {
@@ -122,17 +126,10 @@ final class ContainerRun {
     });
   }
 
-  /** Follows the output (when wanted) and waits for the exit code, both on docker-java threads. */
+  /** Follows the output (when wanted) and waits for the exit code, both as non-blocking engine calls. */
   private Future<Long> runToExit() {
-    LogFollower follower = null;
-    if (output.wantsOutput()) {
-      follower = new LogFollower(output, rt.blocking());
-      rt.docker().logContainerCmd(containerId).withFollowStream(true).withStdOut(true).withStdErr(true).exec(follower);
-    }
-    Promise<Long> exit = Promise.promise();
-    rt.docker().waitContainerCmd(containerId).exec(new WaitCallback(rt.blocking(), exit));
-    LogFollower follow = follower;
-    return exit.future()
+    LogFollower follow = output.wantsOutput() ? new LogFollower(output).start(rt.streams(), containerId, true) : null;
+    return rt.streams().waitExit(containerId)
         .andThen(ar -> {
           exited = true;
           if (killTimer >= 0) {
@@ -158,13 +155,10 @@ final class ContainerRun {
           }
           if (follower.bytesRead() <= FULL_CATCH_UP_LIMIT_BYTES) {
             // exact: re-read everything, skip what was delivered
-            LogFollower catchUp = follower.continuation();
-            rt.docker().logContainerCmd(containerId).withStdOut(true).withStdErr(true).exec(catchUp);
+            LogFollower catchUp = follower.continuation().start(rt.streams(), containerId, false);
             return awaitEnd(catchUp.done(), catchUp::abandon);
           }
-          TailCatchUp catchUp = new TailCatchUp(follower, rt.blocking());
-          rt.docker().logContainerCmd(containerId).withStdOut(true).withStdErr(true)
-              .withTail(TailCatchUp.TAIL_ENTRIES).exec(catchUp);
+          TailCatchUp catchUp = new TailCatchUp(follower).start(rt.streams(), containerId);
           return awaitEnd(catchUp.done(), catchUp::close);
         })
         .onComplete(ar -> output.end());
@@ -187,43 +181,32 @@ final class ContainerRun {
       log.info("Task {} execution completed successfully", spec.taskId());
       return Future.succeededFuture(TaskOutcome.succeeded());
     }
+    logLastLines();
     return rt.blocking().run(() -> {
       InspectContainerResponse inspect = rt.docker().inspectContainerCmd(containerId).exec();
       boolean oom = Boolean.TRUE.equals(inspect.getState().getOOMKilled());
-      logLastLines();
       return TaskOutcome.failed(oom ? FailureReason.CONTAINER_OOM : FailureReason.CONTAINER_EXIT,
           "container exited with non-zero status: " + code + (oom ? " (out of memory)" : ""), (int) code);
     }).recover(err -> Future.succeededFuture(TaskOutcome.failed(FailureReason.CONTAINER_EXIT,
         "container exited with non-zero status: " + code, (int) code)));
   }
 
-  /** Blocking: the container's last lines go to the worker log, secrets redacted. */
+  /** The container's last lines go to the worker log, secrets redacted (read alongside the inspect). */
   private void logLastLines() {
     StringBuilder text = new StringBuilder();
-    try {
-      rt.docker().logContainerCmd(containerId).withStdOut(true).withStdErr(true).withTail(LAST_LINES)
-          .exec(new ResultCallback.Adapter<Frame>() {
-            @Override
-            public void onNext(Frame frame) {
-              synchronized (text) {
-                text.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
-              }
-            }
-          }).awaitCompletion(10, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
-      log.warn("Failed to get container logs of task {}: {}", spec.taskId(), e.getMessage());
-      return;
-    }
-    List<String> secrets = new ArrayList<>(spec.secrets());
-    secrets.addAll(rt.workerSecrets());
-    String out;
-    synchronized (text) {
-      out = text.toString();
-    }
-    log.atInfo().addKeyValue("task_id", spec.taskId())
-        .log("Container output of task {} (last {} lines):\n{}", spec.taskId(), LAST_LINES, SecretRedaction.redact(out, secrets));
+    EngineStreams.LogStream tail = rt.streams().logs(containerId, false, LAST_LINES,
+        (stream, bytes, offset, length) -> text.append(new String(bytes, offset, length, StandardCharsets.UTF_8)));
+    Deadline.atMost(rt.vertx(), tail.done(), LOG_DRAIN_TIMEOUT_MS, tail::close);
+    tail.done().onComplete(ar -> {
+      if (ar.failed()) {
+        log.warn("Failed to get container logs of task {}: {}", spec.taskId(), ar.cause().getMessage());
+        return;
+      }
+      List<String> secrets = new ArrayList<>(spec.secrets());
+      secrets.addAll(rt.workerSecrets());
+      log.atInfo().addKeyValue("task_id", spec.taskId())
+          .log("Container output of task {} (last {} lines):\n{}", spec.taskId(), LAST_LINES, SecretRedaction.redact(text.toString(), secrets));
+    });
   }
 
   private TaskOutcome failureOutcome(Throwable err) {
@@ -318,36 +301,6 @@ final class ContainerRun {
   private static final class Cancelled extends RuntimeException {
     Cancelled() {
       super("cancelled", null, false, false);
-    }
-  }
-
-  /** The container's exit code, delivered on the backend's context. */
-  private static final class WaitCallback extends AsyncCallback<WaitResponse> {
-    private final Blocking blocking;
-    private final Promise<Long> exit;
-    private volatile Integer statusCode;
-
-    WaitCallback(Blocking blocking, Promise<Long> exit) {
-      this.blocking = blocking;
-      this.exit = exit;
-    }
-
-    @Override
-    public void onNext(WaitResponse response) {
-      statusCode = response.getStatusCode();
-    }
-
-    @Override
-    protected void finished(Throwable error) {
-      Integer code = statusCode;
-      blocking.onContext(() -> {
-        if (code != null) {
-          exit.tryComplete((long) code);
-        } else {
-          String why = error == null ? "the wait ended without an exit code" : DockerEngine.rootMessage(error);
-          exit.tryFail(new TaskFailure(FailureReason.CONTAINER_WAIT, "error waiting for container: " + why, error));
-        }
-      });
     }
   }
 }

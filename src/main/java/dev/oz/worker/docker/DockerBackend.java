@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs each task as a container on the local Docker engine (PROTOCOL.md section 4). Blocking docker-java
- * calls run on a worker pool of its own; waits and log streams use docker-java's callback threads.
+ * calls run on a worker pool of its own; waits and log streams are non-blocking HTTP ({@link EngineStreams}).
  */
 public final class DockerBackend implements TaskBackend {
   private static final Logger log = LoggerFactory.getLogger(DockerBackend.class);
@@ -37,9 +37,10 @@ public final class DockerBackend implements TaskBackend {
   private final DockerOptions settings;
   private final EngineDiscovery discovery;
   private final Map<String, ContainerRun> running = new HashMap<>();
-  private final Map<String, Future<TaskOutcome>> inFlight = new HashMap<>();
+  private final Map<String, Future<?>> inFlight = new HashMap<>();
   private final Map<String, CancelReason> earlyCancels = new HashMap<>();
   private DockerClient docker;
+  private EngineStreams streams;
   private Blocking blocking;
   private DockerRuntime runtime;
   private Future<Void> health;
@@ -65,6 +66,7 @@ public final class DockerBackend implements TaskBackend {
             + " does (set DOCKER_TLS_VERIFY=1 to use the certificates)", target.address());
       }
       docker = DockerEngine.connect(target);
+      streams = EngineStreams.connect(vertx, target);
       String platform = DockerEngine.checkPlatform(docker, target);
       log.info("Docker daemon is reachable, platform: {}, at {}", platform, target.describe());
       removeLeftovers();
@@ -73,7 +75,7 @@ public final class DockerBackend implements TaskBackend {
       ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(discovery.env()), platform);
       Map<String, String> helperLabels = Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId(), "oz.role", "sidecar-copy");
       SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, settings.getPullPolicy(), helperLabels);
-      runtime = new DockerRuntime(vertx, options, settings, docker, blocking, puller, sidecars);
+      runtime = new DockerRuntime(vertx, options, settings, docker, streams, blocking, puller, sidecars);
       return (Void) null;
     }).onFailure(err -> release());
   }
@@ -108,8 +110,15 @@ public final class DockerBackend implements TaskBackend {
     }
     running.put(spec.taskId(), run);
     Future<TaskOutcome> outcome = run.run().onComplete(ar -> running.remove(spec.taskId()));
-    inFlight.put(spec.taskId(), outcome);
-    return outcome.onComplete(ar -> inFlight.remove(spec.taskId()));
+    // in flight until the container is gone too: shutdown waits for removals that follow a report
+    Future<?> finished = Future.join(outcome, run.removed());
+    inFlight.put(spec.taskId(), finished);
+    finished.onComplete(ar -> {
+      if (inFlight.get(spec.taskId()) == finished) {
+        inFlight.remove(spec.taskId());
+      }
+    });
+    return outcome;
   }
 
   @Override
@@ -165,6 +174,10 @@ public final class DockerBackend implements TaskBackend {
         log.debug("Closing the Docker client: {}", e.getMessage());
       }
       docker = null;
+    }
+    if (streams != null) {
+      streams.close();
+      streams = null;
     }
     if (blocking != null) {
       blocking.close();

@@ -11,6 +11,7 @@ record DockerRuntime(
     WorkerOptions options,
     DockerOptions settings,
     DockerClient docker,
+    EngineStreams streams,
     Blocking blocking,
     ImagePuller puller,
     SidecarVolumes sidecars) {

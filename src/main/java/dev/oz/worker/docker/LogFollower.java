@@ -1,14 +1,11 @@
 package dev.oz.worker.docker;
 
-import com.github.dockerjava.api.model.Frame;
-import com.github.dockerjava.api.model.StreamType;
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.backend.TaskOutput;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 
 /**
- * Reads a container's stdout/stderr on docker-java's stream thread and writes it to the task's output, after
+ * Reads a container's stdout/stderr (on the event loop, see {@link EngineStreams}) and writes it to the task's output, after
  * skipping the first {@code skip} bytes of each stream; stops reading when the output wants no more
  * (per-task cap). {@link #done()} completes on the backend's context when the stream ends.
  *
@@ -18,58 +15,52 @@ import io.vertx.core.Promise;
  * catches it. For large logs re-reading everything costs too much, so the follower remembers the last bytes
  * of each stream and the catch-up reads only the log's tail ({@link TailCatchUp}).
  */
-final class LogFollower extends AsyncCallback<Frame> {
+final class LogFollower implements EngineStreams.FrameSink {
   private final TaskOutput output;
-  private final Blocking blocking;
-  private final Promise<Void> done = Promise.promise();
+  private EngineStreams.LogStream stream;
   private final long[] skip;
   private final long[] read = new long[2];
   private final RecentBytes[] recent = {new RecentBytes(RECENT_BYTES), new RecentBytes(RECENT_BYTES)};
   static final int RECENT_BYTES = 256 * 1024;
-  private volatile boolean outputFull;
-  private volatile boolean failed;
-  private volatile boolean abandoned;
+  private boolean outputFull;
+  private boolean failed;
+  private boolean abandoned;
 
-  LogFollower(TaskOutput output, Blocking blocking) {
-    this(output, blocking, new long[2]);
+  LogFollower(TaskOutput output) {
+    this(output, new long[2]);
   }
 
-  private LogFollower(TaskOutput output, Blocking blocking, long[] skip) {
+  private LogFollower(TaskOutput output, long[] skip) {
     this.output = output;
-    this.blocking = blocking;
     this.skip = skip;
   }
 
   /** A reader that delivers only what this one has not: for the catch-up read after exit. */
   LogFollower continuation() {
-    return new LogFollower(output, blocking, read.clone());
+    return new LogFollower(output, read.clone());
+  }
+
+  /** Starts reading {@code containerId}'s log (following it while it runs when {@code follow}). */
+  LogFollower start(EngineStreams engine, String containerId, boolean follow) {
+    stream = engine.logs(containerId, follow, 0, this);
+    stream.done().onFailure(err -> failed = true);
+    return this;
   }
 
   @Override
-  public void onNext(Frame frame) {
-    byte[] payload = frame.getPayload();
-    if (payload == null || payload.length == 0) {
-      return;
-    }
-    StdStream stream = frame.getStreamType() == StreamType.STDERR ? StdStream.STDERR : StdStream.STDOUT;
+  public void frame(StdStream stream, byte[] payload, int from, int length) {
     int s = stream.ordinal();
-    int offset = (int) Math.min(payload.length, Math.max(0, skip[s] - read[s]));
-    read[s] += payload.length;
-    recent[s].add(payload, 0, payload.length);
-    if (offset == payload.length) {
+    int offset = (int) Math.min(length, Math.max(0, skip[s] - read[s]));
+    read[s] += length;
+    recent[s].add(payload, from, length);
+    if (offset == length) {
       return;
     }
-    // docker-java reuses the payload buffer: the output copies what it keeps
-    if (!output.write(stream, payload, offset, payload.length - offset)) {
+    // the decoder reuses the payload buffer: the output copies what it keeps
+    if (!output.write(stream, payload, from + offset, length - offset)) {
       outputFull = true;
-      close();
+      this.stream.close();
     }
-  }
-
-  @Override
-  public void onError(Throwable error) {
-    failed = true;
-    super.onError(error);
   }
 
   /** The last bytes read from {@code stream} (up to {@value #RECENT_BYTES}). */
@@ -91,21 +82,14 @@ final class LogFollower extends AsyncCallback<Frame> {
     return !outputFull && !failed && !abandoned;
   }
 
-  /** Gives up on a stream that does not end (its thread may still deliver a frame; no catch-up follows). */
+  /** Gives up on a stream that does not end (no catch-up follows). */
   void abandon() {
     abandoned = true;
-    close();
+    stream.close();
   }
 
-  @Override
-  protected void finished(Throwable error) {
-    if (error != null) {
-      failed = true;
-    }
-    blocking.onContext(() -> done.tryComplete());
-  }
-
+  /** Completes when the read ends, however it ends. */
   Future<Void> done() {
-    return done.future();
+    return stream.done().recover(err -> Future.succeededFuture());
   }
 }

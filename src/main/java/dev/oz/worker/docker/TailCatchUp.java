@@ -1,10 +1,7 @@
 package dev.oz.worker.docker;
 
-import com.github.dockerjava.api.model.Frame;
-import com.github.dockerjava.api.model.StreamType;
 import dev.oz.worker.backend.StdStream;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import java.io.ByteArrayOutputStream;
 
 /**
@@ -12,45 +9,52 @@ import java.io.ByteArrayOutputStream;
  * stream, only what follows the longest overlap with the bytes the follow stream last delivered. The
  * engine's known loss is a final partial line, which such an overlap always locates.
  */
-final class TailCatchUp extends AsyncCallback<Frame> {
+final class TailCatchUp implements EngineStreams.FrameSink {
   static final int TAIL_ENTRIES = 200;
   private static final int MAX_TAIL_BYTES = 4 * 1024 * 1024;
 
   private final LogFollower follower;
-  private final Blocking blocking;
   private final ByteArrayOutputStream[] tail = {new ByteArrayOutputStream(), new ByteArrayOutputStream()};
-  private final Promise<Void> done = Promise.promise();
+  private EngineStreams.LogStream stream;
+  private Future<Void> delivered;
 
-  TailCatchUp(LogFollower follower, Blocking blocking) {
+  TailCatchUp(LogFollower follower) {
     this.follower = follower;
-    this.blocking = blocking;
+  }
+
+  /** Reads the tail of {@code containerId}'s log and delivers what the follower missed. */
+  TailCatchUp start(EngineStreams engine, String containerId) {
+    stream = engine.logs(containerId, false, TAIL_ENTRIES, this);
+    // a read that failed delivers nothing; one closed early delivers what it has, like one that ended
+    delivered = stream.done().onSuccess(v -> deliver()).recover(err -> Future.succeededFuture());
+    return this;
   }
 
   @Override
-  public void onNext(Frame frame) {
-    byte[] payload = frame.getPayload();
-    ByteArrayOutputStream out = tail[frame.getStreamType() == StreamType.STDERR ? 1 : 0];
-    if (payload != null && out.size() + payload.length <= MAX_TAIL_BYTES) {
-      out.write(payload, 0, payload.length);
+  public void frame(StdStream stream, byte[] payload, int offset, int length) {
+    ByteArrayOutputStream out = tail[stream.ordinal()];
+    if (out.size() + length <= MAX_TAIL_BYTES) {
+      out.write(payload, offset, length);
     }
   }
 
-  @Override
-  protected void finished(Throwable error) {
-    if (error == null) {
-      for (StdStream s : StdStream.values()) {
-        byte[] t = tail[s.ordinal()].toByteArray();
-        int overlap = longestPrefixThatIsSuffix(t, follower.recent(s));
-        if (overlap < t.length) {
-          follower.output().write(s, t, overlap, t.length - overlap);
-        }
+  /** Completes once the tail was read and what it adds delivered. */
+  Future<Void> done() {
+    return delivered;
+  }
+
+  void close() {
+    stream.close();
+  }
+
+  private void deliver() {
+    for (StdStream s : StdStream.values()) {
+      byte[] t = tail[s.ordinal()].toByteArray();
+      int overlap = longestPrefixThatIsSuffix(t, follower.recent(s));
+      if (overlap < t.length) {
+        follower.output().write(s, t, overlap, t.length - overlap);
       }
     }
-    blocking.onContext(() -> done.tryComplete());
-  }
-
-  Future<Void> done() {
-    return done.future();
   }
 
   /** Length of the longest prefix of {@code pattern} that is a suffix of {@code text} (KMP). */

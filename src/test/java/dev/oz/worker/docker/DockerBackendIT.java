@@ -301,7 +301,8 @@ class DockerBackendIT {
           .put("docker_image", Engine.BUSYBOX).put("sidecar_image", Engine.SIDECAR)).getString("type"));
       assertEquals(1, logs.messages().stream().filter(m -> m.contains("Creating new Docker volume: " + volume)).count(),
           "the third task reused the volume");
-      assertTrue(Engine.containersOf(h.workerId()).isEmpty(), "no copy helpers or task containers left");
+      // removal follows the report
+      Waits.until(() -> Engine.containersOf(h.workerId()).isEmpty(), Duration.ofSeconds(10), () -> "copy helpers or task containers left");
     }
   }
 
