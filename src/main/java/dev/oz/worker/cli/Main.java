@@ -38,6 +38,7 @@ public final class Main {
   }
 
   public static void main(String[] args) {
+    HeapDefaults.apply();
     System.exit(run(Arrays.asList(args), System.getenv(), System.out, System.err));
   }
 
