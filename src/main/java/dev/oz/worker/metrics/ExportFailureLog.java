@@ -87,6 +87,11 @@ final class ExportFailureLog {
     }
   }
 
+  /** Some signal's last export failed: a final export at shutdown will most likely fail too. */
+  synchronized boolean collectorDown() {
+    return !warnedAbout.isEmpty();
+  }
+
   /** After the worker's shutdown: what the SDK's threads still report is no longer the operator's concern. */
   synchronized void stop() {
     stopped = true;

@@ -36,6 +36,7 @@ public final class Telemetry {
   private static final Logger log = LoggerFactory.getLogger(Telemetry.class);
   /** How long undeploying waits for the last export before going on without it. */
   static final long CLOSE_TIMEOUT_MS = 5_000;
+  static final long DOWN_CLOSE_TIMEOUT_MS = 1_000;
   static final String SERVICE_NAME = "oz-agent-worker";
   private static final AttributeKey<String> SERVICE_NAME_KEY = AttributeKey.stringKey("service.name");
 
@@ -173,8 +174,10 @@ public final class Telemetry {
       result.whenComplete(() -> context.runOnContext(v -> shutDown.tryComplete()));
       return null;
     }, false).onFailure(shutDown::tryFail);
-    return Deadline.atMost(vertx, shutDown.future(), CLOSE_TIMEOUT_MS, () -> log.warn(
-        "OpenTelemetry: the last export did not finish within {} ms; shutting down without it", CLOSE_TIMEOUT_MS))
+    // a collector that has been failing gets a short last chance: it would cost the exporter's whole retry budget
+    long bound = failures.collectorDown() ? DOWN_CLOSE_TIMEOUT_MS : CLOSE_TIMEOUT_MS;
+    return Deadline.atMost(vertx, shutDown.future(), bound, () -> log.warn(
+        "OpenTelemetry: the last export did not finish within {} ms; shutting down without it", bound))
         .onComplete(v -> failures.stop());
   }
 }

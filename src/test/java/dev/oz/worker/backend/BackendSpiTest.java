@@ -32,7 +32,8 @@ class BackendSpiTest {
   Path dir;
 
   private WorkerOptions load(String conf, Path yaml, String... flags) {
-    return CommandLineAccess.load(List.of(flags), conf, yaml, Map.of("OZ_API_KEY", "spi-key"));
+    // no metric pushes to a collector that is not there (its final export would hold each shutdown 5 s)
+    return CommandLineAccess.load(List.of(flags), conf, yaml, Map.of("OZ_API_KEY", "spi-key", "OTEL_METRICS_EXPORTER", "none"));
   }
 
   @Test

@@ -30,6 +30,7 @@ import org.testcontainers.images.builder.ImageFromDockerfile;
  */
 class ContainerImageIT {
 
+  private static final String CDS = "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa";
   private static String imageName;
   private static int socketGid;
 
@@ -82,6 +83,22 @@ class ContainerImageIT {
     }
   }
 
+  /** The class-data archive made at build time is usable by the image's JVM ({@code -Xshare:on} refuses to start otherwise). */
+  @Test
+  void classDataArchiveIsUsable() throws Exception {
+    try (GenericContainer<?> java = new GenericContainer<>(imageName)
+        .withNetworkMode("none")
+        .withCreateContainerCmdModifier(cmd -> cmd.withEntrypoint("java", "-Xshare:on", CDS, "-Xlog:cds=info",
+            "-jar", "/opt/oz-worker/worker-fat.jar", "--version"))
+        .withStartupCheckStrategy(new org.testcontainers.containers.startupcheck.OneShotStartupCheckStrategy()
+            .withTimeout(Duration.ofSeconds(60)))) {
+      java.start();
+      String out = java.getLogs();
+      assertTrue(out.contains("oz-agent-worker "), out);
+      assertTrue(out.contains("Opened archive /opt/oz-worker/worker.jsa"), out);
+    }
+  }
+
   /** The self-hosted instructions ({@code OZ_API_KEY}, {@code OZ_WS_URL}) end to end against a loopback control plane. */
   @Test
   void imageRunsATaskWithFlagsLikeTheGoImage() throws Exception {
@@ -90,8 +107,8 @@ class ContainerImageIT {
       LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
       InspectImageResponse image = Engine.docker().inspectImageCmd(imageName).exec();
       assertEquals("10001:10001", image.getConfig().getUser(), "runs as a non-root user");
-      assertEquals(List.of("java", "-jar", "/opt/oz-worker/worker-fat.jar"), Arrays.asList(image.getConfig().getEntrypoint()));
-      assertEquals(List.of("CMD", "java", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck"),
+      assertEquals(List.of("java", CDS, "-jar", "/opt/oz-worker/worker-fat.jar"), Arrays.asList(image.getConfig().getEntrypoint()));
+      assertEquals(List.of("CMD", "java", CDS, "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck"),
           image.getConfig().getHealthcheck().getTest());
 
       int metricsPort = freePort();

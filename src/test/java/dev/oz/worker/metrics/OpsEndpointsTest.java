@@ -60,7 +60,11 @@ class OpsEndpointsTest {
   }
 
   @AfterEach
-  void tearDown() {
+  void tearDown() throws Exception {
+    // the worker goes first, while its control plane still listens: no wait for a flush that cannot happen
+    if (deploymentId != null && testVertx.vertx().deploymentIDs().contains(deploymentId)) {
+      testVertx.vertx().undeploy(deploymentId).await(20, TimeUnit.SECONDS);
+    }
     testVertx.close();
   }
 

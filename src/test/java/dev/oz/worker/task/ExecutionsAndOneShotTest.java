@@ -58,6 +58,7 @@ class ExecutionsAndOneShotTest {
   private WorkerOptions options() {
     WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("w-exec").setWsUrl(cp.wsUrl());
     o.getMetrics().setEnabled(false);
+    o.getTelemetry().disableExport(); // no pushes to a collector that is not there
     return o;
   }
 

@@ -2,6 +2,7 @@ package dev.oz.worker.testing;
 
 import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.cli.CommandLineAccess;
+import dev.oz.worker.config.TelemetryOptions;
 import dev.oz.worker.config.WorkerOptions;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
@@ -40,6 +41,10 @@ public final class LocalWorker implements AutoCloseable {
     all.addAll(List.of("--ws-url", cp.wsUrl()));
     options = CommandLineAccess.load(all, conf, yaml, env);
     options.getConnection().setCloseTimeout(Duration.ofSeconds(3));
+    if (options.getTelemetry().get(TelemetryOptions.METRICS_EXPORTER) == null) {
+      // no pushes to a collector that is not there: its final export would hold every shutdown 5 s
+      options.getTelemetry().disableExport();
+    }
     return options;
   }
 
