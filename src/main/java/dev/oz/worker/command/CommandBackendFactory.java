@@ -16,12 +16,19 @@ import java.util.Map;
 public final class CommandBackendFactory implements BackendFactory<CommandOptions> {
   public static final String NAME = "command";
 
-  /** The Go worker's {@code backend.command} schema, plus {@code cancel_timeout} of ours. */
+  /**
+   * The shell a Go YAML block runs its commands with unless it says otherwise: the Go worker always runs them with
+   * {@code /bin/sh -c}, so a file written for it keeps working unchanged.
+   */
+  static final String GO_SHELL = "/bin/sh";
+
+  /** The Go worker's {@code backend.command} schema, plus {@code cancel_timeout} and {@code shell} of ours. */
   record GoCommandBlock(
       @JsonProperty("dispatch_command") String dispatchCommand,
       @JsonProperty("cancel_command") String cancelCommand,
       @JsonProperty("dispatch_timeout") String dispatchTimeout,
       @JsonProperty("cancel_timeout") String cancelTimeout,
+      @JsonProperty("shell") String shell,
       @JsonProperty("environment") List<GoEnv> environment) {
   }
 
@@ -41,6 +48,7 @@ public final class CommandBackendFactory implements BackendFactory<CommandOption
     putIfSet(json, "cancel_command", c.cancelCommand());
     putIfSet(json, "dispatch_timeout", c.dispatchTimeout());
     putIfSet(json, "cancel_timeout", c.cancelTimeout());
+    json.put("shell", c.shell() == null ? GO_SHELL : c.shell());
     if (c.environment() != null) {
       JsonArray env = new JsonArray();
       for (int i = 0; i < c.environment().size(); i++) {
