@@ -128,6 +128,7 @@ final class CommandBackend implements TaskBackend {
         "OZ_WORKER_BACKEND", BACKEND,
         "OZ_SERVER_ROOT_URL", nullToEmpty(worker.getServerRootUrl()),
         "OZ_DOCKER_IMAGE", DispatchPayload.dockerImage(task)));
+    output.addSecrets(settings.getEnvironment().stream().map(EnvEntry::value).toList());
     byte[] payload = DispatchPayload.encode(task, worker.getServerRootUrl(), worker.getWorkerId());
     OutputCapture out = new OutputCapture(CAPTURE_HALF_BYTES);
     OutputCapture err = new OutputCapture(CAPTURE_HALF_BYTES);

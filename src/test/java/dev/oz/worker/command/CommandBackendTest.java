@@ -183,6 +183,7 @@ class CommandBackendTest {
       Waits.until(() -> logs.contains("runtime refused"), LocalWorker.WAIT, logs::all);
       assertTrue(logs.contains("Dispatch command of task run-fail (stderr):\nruntime refused, token [REDACTED]"), logs.all());
       assertFalse(logs.all().contains("rt-secret-42"));
+      assertEquals("runtime refused, token [REDACTED]\n", worker.log("run-fail", "stderr"), "and in task_log");
     }
   }
 
