@@ -5,9 +5,7 @@ import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.BackendFactory;
 import dev.oz.worker.backend.TaskBackend;
-import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.GoYamlBlock;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Map;
@@ -29,10 +27,7 @@ public final class CommandBackendFactory implements BackendFactory<CommandOption
       @JsonProperty("dispatch_timeout") String dispatchTimeout,
       @JsonProperty("cancel_timeout") String cancelTimeout,
       @JsonProperty("shell") String shell,
-      @JsonProperty("environment") List<GoEnv> environment) {
-  }
-
-  record GoEnv(@JsonProperty(value = "name", required = true) String name, @JsonProperty("value") String value) {
+      @JsonProperty("environment") List<GoYamlBlock.EnvVar> environment) {
   }
 
   @Override
@@ -50,17 +45,7 @@ public final class CommandBackendFactory implements BackendFactory<CommandOption
     putIfSet(json, "cancel_timeout", c.cancelTimeout());
     json.put("shell", c.shell() == null ? GO_SHELL : c.shell());
     if (c.environment() != null) {
-      JsonArray env = new JsonArray();
-      for (int i = 0; i < c.environment().size(); i++) {
-        GoEnv e = c.environment().get(i);
-        JsonObject entry = new JsonObject().put("name", e.name());
-        if (e.value() != null) {
-          entry.put("value", e.value());
-        }
-        EnvEntry.fromJson(yaml.setting("environment[" + i + "]"), entry, hostEnv);
-        env.add(entry);
-      }
-      json.put("environment", env);
+      json.put("environment", yaml.environment(c.environment(), hostEnv));
     }
     return json;
   }

@@ -33,17 +33,7 @@ public class CommandOptions {
     r.duration("dispatch_timeout", o::setDispatchTimeout);
     r.duration("cancel_timeout", o::setCancelTimeout);
     r.string("shell", o::setShell);
-    List<EnvEntry> env = new ArrayList<>();
-    List<JsonObject> entries = r.objectList("environment");
-    for (int i = 0; i < entries.size(); i++) {
-      String setting = r.key("environment") + "[" + i + "]";
-      ConfigReader entry = new ConfigReader(entries.get(i), setting);
-      entry.string("name", n -> { });
-      entry.string("value", v -> { });
-      entry.rejectUnknownKeys();
-      env.add(EnvEntry.fromJson(setting, entries.get(i), hostEnv));
-    }
-    o.setEnvironment(env);
+    o.setEnvironment(r.envEntries("environment", hostEnv));
     r.rejectUnknownKeys();
     o.validate();
     return o;
