@@ -30,9 +30,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Hands each task to an operator's runtime (BACKENDS.md section 3): {@code dispatch_command} runs (with
- * {@code command.shell -c}, or as a program and its arguments when no shell is set), the task's JSON payload on stdin; exit 0 means the task was handed off, and whatever runs it
- * reports to the control plane itself. {@code cancel_command} is run for a cancellation. Their output goes to the
- * task's log stream and, bounded and redacted, to the worker log. State is touched on the backend's context only.
+ * {@code command.shell -c}, or as a program and its arguments when no shell is set), the task's JSON payload on
+ * stdin; exit 0 means the task was handed off, and whatever runs it reports to the control plane itself.
+ * {@code cancel_command} is run for a cancellation. Their output goes to the task's log stream and, bounded and
+ * redacted, to the worker log. State is touched on the backend's context only.
  */
 final class CommandBackend implements TaskBackend {
   private static final Logger log = LoggerFactory.getLogger(CommandBackend.class);

@@ -59,7 +59,8 @@ public final class GoYamlBlock {
   }
 
   /** An entry of a Go YAML {@code environment} list: {@code {name, value?}}. */
-  public record EnvVar(@JsonProperty(value = "name", required = true) String name, @JsonProperty("value") String value) {
+  public record EnvVar(@JsonProperty(value = "name", required = true) String name,
+      @JsonProperty("value") String value) {
   }
 
   /**

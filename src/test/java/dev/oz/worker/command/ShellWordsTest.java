@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 class ShellWordsTest {
   @Test
   void wordsAreSplitAndUnquotedAsShDoes() {
-    assertEquals(List.of("python3", "/opt/oz/dispatch.py", "--flag=x"), ShellWords.split("  python3\t/opt/oz/dispatch.py --flag=x "));
+    assertEquals(List.of("python3", "/opt/oz/dispatch.py", "--flag=x"),
+        ShellWords.split("  python3\t/opt/oz/dispatch.py --flag=x "));
     assertEquals(List.of("a b", "$HOME", "say \"hi\" $x `y` \\z", "it's", "x y", "ab", "a#b", "a~"),
         ShellWords.split("'a b' '$HOME' \"say \\\"hi\\\" \\$x \\`y\\` \\\\z\" \"it's\" x\\ y a\\\nb a#b a~"));
     assertEquals(List.of("prog", ""), ShellWords.split("prog ''"));

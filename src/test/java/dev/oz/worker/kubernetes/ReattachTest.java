@@ -121,8 +121,9 @@ class ReattachTest extends MockClusterTestBase {
 
     OnLoop worker = backend("{}");
     List<AdoptedTask> found = await(worker.adoptable());
-    assertEquals(List.of(new AdoptedTask("Go-Run", "0f9c2a7e-1b2c-4d5e-8f90-123456789abc", "", List.of("ghp-go-secret"))),
-        found, "the exact ids, confirmed by their hash labels; the task's own values as secrets");
+    assertEquals(
+        List.of(new AdoptedTask("Go-Run", "0f9c2a7e-1b2c-4d5e-8f90-123456789abc", "", List.of("ghp-go-secret"))), found,
+        "the exact ids, confirmed by their hash labels; the task's own values as secrets");
     cluster.log(pod, "task", "still working\n");
     Recorded out = new Recorded();
     Future<TaskOutcome> outcome = worker.resume(found.get(0), out);
