@@ -1,5 +1,7 @@
 package dev.oz.worker.backend;
 
+import java.util.Collection;
+
 /**
  * Where a backend writes a running task's output. Thread-safe: backends call it from their own threads
  * (docker-java callback threads), never blocking, and memory stays bounded whatever the task prints.
@@ -41,5 +43,14 @@ public interface TaskOutput {
    * backend). Ignored unless the sink reports setup events.
    */
   default void setupEvent(SetupEvent event) {
+  }
+
+  /**
+   * More values to redact from the output written after this call, besides those the log was opened with (the
+   * assignment's secrets and the API key): a backend adds the operator's environment values it hands the task, and
+   * values it learns only while the task runs (an environment file written by a setup command). Values shorter than
+   * {@link TaskDescription#MIN_SECRET_LENGTH} are ignored.
+   */
+  default void addSecrets(Collection<String> secrets) {
   }
 }

@@ -5,6 +5,7 @@ import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.config.Durations;
 import dev.oz.worker.config.Endpoint;
 import dev.oz.worker.config.EnvEntry;
+import dev.oz.worker.config.FlagValues;
 import dev.oz.worker.config.WorkerOptions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,12 +44,12 @@ public final class CommandLine {
     flag(List.of("--one-shot"), null, "Run one task, then exit 0 (direct backend; forces concurrency 1)",
         (o, v) -> {
           // as in the Go worker, a true flag wins; false leaves the config file's value
-          if (parseBool("--one-shot", v)) {
+          if (FlagValues.bool("--one-shot", v)) {
             o.setOneShot(true);
           }
         });
     flag(List.of("--no-cleanup"), null, "Do not remove containers after execution (for debugging)",
-        (o, v) -> o.setCleanup(!parseBool("--no-cleanup", v)));
+        (o, v) -> o.setCleanup(!FlagValues.bool("--no-cleanup", v)));
     flag(List.of("-e", "--env"), "KEY[=VALUE]",
         "Environment variable for every task (any backend); a bare KEY passes the host's value (repeatable)",
         (Setter) (o, v, env) -> {
@@ -64,7 +65,7 @@ public final class CommandLine {
     flag(List.of("--max-concurrent-tasks"), "N", "Maximum number of tasks to run concurrently (0 for unlimited)",
         (o, v) -> {
           // as in the Go worker, 0 on the command line means "not given": the config file's limit stays
-          int limit = parseInt("--max-concurrent-tasks", v);
+          int limit = FlagValues.wholeNumber("--max-concurrent-tasks", v);
           if (limit != 0) {
             o.setMaxConcurrentTasks(limit);
           }
@@ -78,7 +79,7 @@ public final class CommandLine {
     flag(List.of("--session-sharing-server-url"), "URL", "Session sharing server URL passed to the oz CLI",
         WorkerOptions::setSessionSharingServerUrl);
     flag(List.of("--metrics-port"), "PORT", "Port of /metrics, /healthz, /readyz and /status (default 9464)",
-        (o, v) -> o.getMetrics().setPort(parseInt("--metrics-port", v)));
+        (o, v) -> o.getMetrics().setPort(FlagValues.wholeNumber("--metrics-port", v)));
     flag(List.of("--task-timeout"), "DURATION",
         "Stop a task that runs longer than this and report it as timed out (default 0s: no limit)",
         (o, v) -> o.setTaskTimeout(Durations.parse("--task-timeout", v)));
@@ -222,23 +223,5 @@ public final class CommandLine {
 
   private static void row(StringBuilder out, String names, String help) {
     out.append("  ").append(String.format("%-36s", names)).append(' ').append(help).append('\n');
-  }
-
-  private static boolean parseBool(String flag, String v) {
-    if (v.equalsIgnoreCase("true")) {
-      return true;
-    }
-    if (v.equalsIgnoreCase("false")) {
-      return false;
-    }
-    throw new ConfigException(flag + ": expected true or false, got \"" + v + "\"");
-  }
-
-  private static int parseInt(String flag, String v) {
-    try {
-      return Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
-      throw new ConfigException(flag + ": expected a whole number, got \"" + v + "\"");
-    }
   }
 }

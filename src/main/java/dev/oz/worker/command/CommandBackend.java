@@ -29,10 +29,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Hands each task to an operator's runtime (BACKENDS.md section 3): {@code dispatch_command} runs with
- * {@code /bin/sh -c}, the task's JSON payload on stdin; exit 0 means the task was handed off, and whatever runs it
- * reports to the control plane itself. {@code cancel_command} is run for a cancellation. Their output goes to the
- * task's log stream and, bounded and redacted, to the worker log. State is touched on the backend's context only.
+ * Hands each task to an operator's runtime (BACKENDS.md section 3): {@code dispatch_command} runs (with
+ * {@code command.shell -c}, or as a program and its arguments when no shell is set), the task's JSON payload on
+ * stdin; exit 0 means the task was handed off, and whatever runs it reports to the control plane itself.
+ * {@code cancel_command} is run for a cancellation. Their output goes to the task's log stream and, bounded and
+ * redacted, to the worker log. State is touched on the backend's context only.
  */
 final class CommandBackend implements TaskBackend {
   private static final Logger log = LoggerFactory.getLogger(CommandBackend.class);
@@ -92,16 +93,24 @@ final class CommandBackend implements TaskBackend {
     }, false);
   }
 
-  /** Blocking: why a configured command's program cannot be found on PATH, or null. */
+  /** Blocking: why the shell or a configured command's program cannot be found, or null. */
   private String missingProgram() {
+    if (settings.getShell() != null && !executable(settings.getShell())) {
+      return "command.shell, \"" + settings.getShell() + "\", is not an executable found on PATH";
+    }
     for (Map.Entry<String, String> c : Map.of("dispatch_command", settings.getDispatchCommand(),
         "cancel_command", settings.getCancelCommand() == null ? "" : settings.getCancelCommand()).entrySet()) {
-      String program = ShellWords.firstProgram(c.getValue());
-      if (program != null && Executables.find(program, hostEnv.get("PATH"), List.of()) == null) {
+      String program = c.getValue().isEmpty() ? null
+          : settings.getShell() != null ? ShellWords.firstProgram(c.getValue()) : ShellWords.split(c.getValue()).get(0);
+      if (program != null && !executable(program)) {
         return "the program of command." + c.getKey() + ", \"" + program + "\", is not an executable found on PATH";
       }
     }
     return null;
+  }
+
+  private boolean executable(String program) {
+    return Executables.find(program, hostEnv.get("PATH"), List.of()) != null;
   }
 
   @Override
@@ -120,11 +129,12 @@ final class CommandBackend implements TaskBackend {
         "OZ_WORKER_BACKEND", BACKEND,
         "OZ_SERVER_ROOT_URL", nullToEmpty(worker.getServerRootUrl()),
         "OZ_DOCKER_IMAGE", DispatchPayload.dockerImage(task)));
+    output.addSecrets(settings.getEnvironment().stream().map(EnvEntry::value).toList());
     byte[] payload = DispatchPayload.encode(task, worker.getServerRootUrl(), worker.getWorkerId());
     OutputCapture out = new OutputCapture(CAPTURE_HALF_BYTES);
     OutputCapture err = new OutputCapture(CAPTURE_HALF_BYTES);
     log.atInfo().addKeyValue("task_id", taskId).log("Dispatching task {} via command backend", taskId);
-    d.outcome = processes.start(List.of("/bin/sh", "-c", settings.getDispatchCommand()), env, null, payload, false,
+    d.outcome = processes.start(settings.dispatchArgv(), env, null, payload, false,
             (stream, bytes, length) -> {
               output.write(stream, bytes, 0, length);
               (stream == StdStream.STDOUT ? out : err).add(bytes, length);
@@ -203,7 +213,7 @@ final class CommandBackend implements TaskBackend {
     OutputCapture err = new OutputCapture(CAPTURE_HALF_BYTES);
     boolean[] timedOut = {false};
     log.atInfo().addKeyValue("task_id", taskId).log("Cancelling dispatched task {} via command backend", taskId);
-    return processes.start(List.of("/bin/sh", "-c", settings.getCancelCommand()), env, null, null, false,
+    return processes.start(settings.cancelArgv(), env, null, null, false,
             (stream, bytes, length) -> (stream == StdStream.STDOUT ? out : err).add(bytes, length))
         .compose(p -> {
           cancelsRunning.add(p);

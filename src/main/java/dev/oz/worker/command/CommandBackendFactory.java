@@ -5,9 +5,7 @@ import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.BackendFactory;
 import dev.oz.worker.backend.TaskBackend;
-import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.GoYamlBlock;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Map;
@@ -16,16 +14,20 @@ import java.util.Map;
 public final class CommandBackendFactory implements BackendFactory<CommandOptions> {
   public static final String NAME = "command";
 
-  /** The Go worker's {@code backend.command} schema, plus {@code cancel_timeout} of ours. */
+  /**
+   * The shell a Go YAML block runs its commands with unless it says otherwise: the Go worker always runs them with
+   * {@code /bin/sh -c}, so a file written for it keeps working unchanged.
+   */
+  static final String GO_SHELL = "/bin/sh";
+
+  /** The Go worker's {@code backend.command} schema, plus {@code cancel_timeout} and {@code shell} of ours. */
   record GoCommandBlock(
       @JsonProperty("dispatch_command") String dispatchCommand,
       @JsonProperty("cancel_command") String cancelCommand,
       @JsonProperty("dispatch_timeout") String dispatchTimeout,
       @JsonProperty("cancel_timeout") String cancelTimeout,
-      @JsonProperty("environment") List<GoEnv> environment) {
-  }
-
-  record GoEnv(@JsonProperty(value = "name", required = true) String name, @JsonProperty("value") String value) {
+      @JsonProperty("shell") String shell,
+      @JsonProperty("environment") List<GoYamlBlock.EnvVar> environment) {
   }
 
   @Override
@@ -41,18 +43,9 @@ public final class CommandBackendFactory implements BackendFactory<CommandOption
     putIfSet(json, "cancel_command", c.cancelCommand());
     putIfSet(json, "dispatch_timeout", c.dispatchTimeout());
     putIfSet(json, "cancel_timeout", c.cancelTimeout());
+    json.put("shell", c.shell() == null ? GO_SHELL : c.shell());
     if (c.environment() != null) {
-      JsonArray env = new JsonArray();
-      for (int i = 0; i < c.environment().size(); i++) {
-        GoEnv e = c.environment().get(i);
-        JsonObject entry = new JsonObject().put("name", e.name());
-        if (e.value() != null) {
-          entry.put("value", e.value());
-        }
-        EnvEntry.fromJson(yaml.setting("environment[" + i + "]"), entry, hostEnv);
-        env.add(entry);
-      }
-      json.put("environment", env);
+      json.put("environment", yaml.environment(c.environment(), hostEnv));
     }
     return json;
   }

@@ -22,6 +22,7 @@ public class CommandOptions {
   private Duration dispatchTimeout = DEFAULT_DISPATCH_TIMEOUT;
   private Duration cancelTimeout = DEFAULT_CANCEL_TIMEOUT;
   private List<EnvEntry> environment = new ArrayList<>();
+  private String shell;
 
   /** Reads and validates the {@code command} block; unknown keys are errors. */
   public static CommandOptions fromJson(JsonObject block, Map<String, String> hostEnv) {
@@ -31,17 +32,8 @@ public class CommandOptions {
     r.string("cancel_command", o::setCancelCommand);
     r.duration("dispatch_timeout", o::setDispatchTimeout);
     r.duration("cancel_timeout", o::setCancelTimeout);
-    List<EnvEntry> env = new ArrayList<>();
-    List<JsonObject> entries = r.objectList("environment");
-    for (int i = 0; i < entries.size(); i++) {
-      String setting = r.key("environment") + "[" + i + "]";
-      ConfigReader entry = new ConfigReader(entries.get(i), setting);
-      entry.string("name", n -> { });
-      entry.string("value", v -> { });
-      entry.rejectUnknownKeys();
-      env.add(EnvEntry.fromJson(setting, entries.get(i), hostEnv));
-    }
-    o.setEnvironment(env);
+    r.string("shell", o::setShell);
+    o.setEnvironment(r.envEntries("environment", hostEnv));
     r.rejectUnknownKeys();
     o.validate();
     return o;
@@ -61,6 +53,40 @@ public class CommandOptions {
     if (cancelTimeout.isNegative() || cancelTimeout.isZero()) {
       throw new ConfigException("command.cancel_timeout must be positive");
     }
+    if (shell != null && shell.isBlank()) {
+      shell = null;
+    }
+    if (shell != null && !shell.matches("[A-Za-z0-9_./+-]+")) {
+      throw new ConfigException("command.shell must be a program such as \"/bin/sh\" (it is run as <shell> -c "
+          + "<command>), not \"" + shell + "\"");
+    }
+    argv("dispatch_command", dispatchCommand);
+    if (cancelCommand != null) {
+      argv("cancel_command", cancelCommand);
+    }
+  }
+
+  /** The argument vector that runs {@code dispatch_command}: with {@code shell -c}, or split into words. */
+  public List<String> dispatchArgv() {
+    return argv("dispatch_command", dispatchCommand);
+  }
+
+  /** The argument vector that runs {@code cancel_command}; call only when there is one. */
+  public List<String> cancelArgv() {
+    return argv("cancel_command", cancelCommand);
+  }
+
+  private List<String> argv(String key, String command) {
+    if (shell != null) {
+      return List.of(shell, "-c", command);
+    }
+    try {
+      return ShellWords.split(command);
+    } catch (ShellWords.NeedsShell e) {
+      throw new ConfigException("command." + key + " needs a shell (it has " + e.getMessage() + "), and command.shell "
+          + "is not set: set command.shell to \"/bin/sh\" to run it as /bin/sh -c <command>, or write it as a program "
+          + "and its arguments");
+    }
   }
 
   public JsonObject toJson() {
@@ -72,10 +98,13 @@ public class CommandOptions {
     if (cancelCommand != null) {
       json.put("cancel_command", cancelCommand);
     }
+    if (shell != null) {
+      json.put("shell", shell);
+    }
     return json;
   }
 
-  /** Run with {@code /bin/sh -c}, the task's JSON payload on stdin; exit 0 means handed off. */
+  /** Run (see {@link #getShell()}) with the task's JSON payload on stdin; exit 0 means handed off. */
   public String getDispatchCommand() {
     return dispatchCommand;
   }
@@ -85,7 +114,7 @@ public class CommandOptions {
     return this;
   }
 
-  /** Run with {@code /bin/sh -c} when a task is cancelled; null for none. */
+  /** Run (see {@link #getShell()}) when a task is cancelled; null for none. */
   public String getCancelCommand() {
     return cancelCommand;
   }
@@ -110,6 +139,20 @@ public class CommandOptions {
 
   public CommandOptions setCancelTimeout(Duration cancelTimeout) {
     this.cancelTimeout = cancelTimeout;
+    return this;
+  }
+
+  /**
+   * The shell that runs the commands as {@code <shell> -c <command>}; null (the default of a {@code -conf} block) runs
+   * them with no shell, split into a program and its arguments. The Go YAML block defaults to {@code /bin/sh}, as
+   * the Go worker runs them.
+   */
+  public String getShell() {
+    return shell;
+  }
+
+  public CommandOptions setShell(String shell) {
+    this.shell = shell;
     return this;
   }
 

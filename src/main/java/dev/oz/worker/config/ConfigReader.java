@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -152,6 +153,24 @@ public final class ConfigReader {
       out.add((JsonObject) item);
     }
     return out;
+  }
+
+  /**
+   * An {@code environment}-style list, {@code [{name, value?}]}: each entry strict, a missing value the host's
+   * (see {@link EnvEntry#fromJson}).
+   */
+  public List<EnvEntry> envEntries(String name, Map<String, String> hostEnv) {
+    List<EnvEntry> env = new ArrayList<>();
+    List<JsonObject> entries = objectList(name);
+    for (int i = 0; i < entries.size(); i++) {
+      String setting = key(name) + "[" + i + "]";
+      ConfigReader entry = new ConfigReader(entries.get(i), setting);
+      entry.string("name", n -> { });
+      entry.string("value", v -> { });
+      entry.rejectUnknownKeys();
+      env.add(EnvEntry.fromJson(setting, entries.get(i), hostEnv));
+    }
+    return env;
   }
 
   /** A nested object, read with its own reader; absent means an empty object. */

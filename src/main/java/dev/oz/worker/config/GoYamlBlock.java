@@ -1,5 +1,6 @@
 package dev.oz.worker.config;
 
+import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
@@ -8,10 +9,13 @@ import com.fasterxml.jackson.core.filter.FilteringParserDelegate;
 import com.fasterxml.jackson.core.filter.JsonPointerBasedFilter;
 import com.fasterxml.jackson.core.filter.TokenFilter;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 
 /**
@@ -52,6 +56,29 @@ public final class GoYamlBlock {
     }
     return new FilteringParserDelegate(whole, new JsonPointerBasedFilter(pointer(path)),
         TokenFilter.Inclusion.ONLY_INCLUDE_ALL, false);
+  }
+
+  /** An entry of a Go YAML {@code environment} list: {@code {name, value?}}. */
+  public record EnvVar(@JsonProperty(value = "name", required = true) String name,
+      @JsonProperty("value") String value) {
+  }
+
+  /**
+   * This block's {@code environment} list as the JSON entries of the backend's block, each checked as
+   * {@link EnvEntry#fromJson} checks it, with its place in the YAML file in the message.
+   */
+  public JsonArray environment(List<EnvVar> entries, Map<String, String> hostEnv) {
+    JsonArray env = new JsonArray();
+    for (int i = 0; i < entries.size(); i++) {
+      EnvVar e = entries.get(i);
+      JsonObject entry = new JsonObject().put("name", e.name());
+      if (e.value() != null) {
+        entry.put("value", e.value());
+      }
+      EnvEntry.fromJson(setting("environment[" + i + "]"), entry, hostEnv);
+      env.add(entry);
+    }
+    return env;
   }
 
   /** How a setting inside this block is named in messages: {@code <file>: backend.docker.environment[0]}. */

@@ -5,9 +5,7 @@ import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.BackendFactory;
 import dev.oz.worker.backend.TaskBackend;
-import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.GoYamlBlock;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.List;
 import java.util.Map;
@@ -23,13 +21,10 @@ public final class DirectBackendFactory implements BackendFactory<DirectOptions>
       @JsonProperty("oz_path") String ozPath,
       @JsonProperty("setup_command") String setupCommand,
       @JsonProperty("teardown_command") String teardownCommand,
-      @JsonProperty("environment") List<GoEnv> environment,
+      @JsonProperty("environment") List<GoYamlBlock.EnvVar> environment,
       @JsonProperty("cancel_grace_period") String cancelGracePeriod,
       @JsonProperty("setup_timeout") String setupTimeout,
       @JsonProperty("teardown_timeout") String teardownTimeout) {
-  }
-
-  record GoEnv(@JsonProperty(value = "name", required = true) String name, @JsonProperty("value") String value) {
   }
 
   @Override
@@ -57,24 +52,9 @@ public final class DirectBackendFactory implements BackendFactory<DirectOptions>
     putIfSet(json, "setup_timeout", d.setupTimeout());
     putIfSet(json, "teardown_timeout", d.teardownTimeout());
     if (d.environment() != null) {
-      json.put("environment", goEnvironment(yaml, d.environment(), hostEnv));
+      json.put("environment", yaml.environment(d.environment(), hostEnv));
     }
     return json;
-  }
-
-  /** The YAML {@code environment} list as JSON entries, each checked with its YAML location. */
-  static JsonArray goEnvironment(GoYamlBlock yaml, List<GoEnv> entries, Map<String, String> hostEnv) {
-    JsonArray env = new JsonArray();
-    for (int i = 0; i < entries.size(); i++) {
-      GoEnv e = entries.get(i);
-      JsonObject entry = new JsonObject().put("name", e.name());
-      if (e.value() != null) {
-        entry.put("value", e.value());
-      }
-      EnvEntry.fromJson(yaml.setting("environment[" + i + "]"), entry, hostEnv);
-      env.add(entry);
-    }
-    return env;
   }
 
   private static void putIfSet(JsonObject json, String key, String value) {

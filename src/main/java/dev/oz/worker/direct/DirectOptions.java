@@ -36,7 +36,7 @@ public class DirectOptions {
     r.string("oz_path", o::setOzPath);
     r.string("setup_command", o::setSetupCommand);
     r.string("teardown_command", o::setTeardownCommand);
-    o.setEnvironment(environment(r, hostEnv));
+    o.setEnvironment(r.envEntries("environment", hostEnv));
     r.duration("cancel_grace_period", o::setCancelGracePeriod);
     r.duration("setup_timeout", o::setSetupTimeout);
     r.duration("teardown_timeout", o::setTeardownTimeout);
@@ -45,20 +45,6 @@ public class DirectOptions {
     return o;
   }
 
-  /** {@code environment: [{name, value?}]} of a backend block; a missing value takes the host's. */
-  static List<EnvEntry> environment(ConfigReader r, Map<String, String> hostEnv) {
-    List<EnvEntry> env = new ArrayList<>();
-    List<JsonObject> entries = r.objectList("environment");
-    for (int i = 0; i < entries.size(); i++) {
-      String setting = r.key("environment") + "[" + i + "]";
-      ConfigReader entry = new ConfigReader(entries.get(i), setting);
-      entry.string("name", n -> { });
-      entry.string("value", v -> { });
-      entry.rejectUnknownKeys();
-      env.add(EnvEntry.fromJson(setting, entries.get(i), hostEnv));
-    }
-    return env;
-  }
 
   public void validate() {
     if (workspaceRoot == null || workspaceRoot.isBlank()) {

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -100,8 +101,17 @@ final class DirectRun {
     this.sharedDir = settings.getTargetDir() != null;
     secrets.addAll(task.secrets());
     secrets.add(worker.getApiKey());
-    settings.getEnvironment().forEach(e -> secrets.add(e.value()));
-    worker.getEnvironment().forEach(e -> secrets.add(e.value()));
+    worker.getEnvironment().forEach(e -> secrets.add(e.value())); // worker log only, as for every backend's stream
+    redactAlso(settings.getEnvironment().stream().map(EnvEntry::value).toList());
+  }
+
+  /**
+   * Values of the backend's own settings that the task's processes get ({@code direct.environment}, the environment
+   * file): neither the streamed output nor the worker log shows them.
+   */
+  private void redactAlso(Collection<String> values) {
+    secrets.addAll(values);
+    output.addSecrets(values);
   }
 
   /** Runs the task once; later calls return the same outcome. Never fails. */
@@ -227,7 +237,7 @@ final class DirectRun {
     try {
       Map<String, String> fromFile = DotEnv.parse(Files.readString(envFile, StandardCharsets.UTF_8));
       env.putAll(fromFile);
-      secrets.addAll(fromFile.values());
+      redactAlso(fromFile.values());
     } catch (IOException | DotEnv.ParseException e) {
       log.atWarn().addKeyValue("task_id", task.taskId()).log("Failed to parse environment file: {}", e.getMessage());
     }

@@ -5,7 +5,7 @@ import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.BackendFactory;
 import dev.oz.worker.backend.TaskBackend;
-import dev.oz.worker.config.EnvEntry;
+import dev.oz.worker.config.FlagValues;
 import dev.oz.worker.config.GoYamlBlock;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -35,7 +35,7 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
    */
   record GoDockerBlock(
       @JsonProperty("volumes") List<String> volumes,
-      @JsonProperty("environment") List<GoEnv> environment,
+      @JsonProperty("environment") List<GoYamlBlock.EnvVar> environment,
       @JsonProperty("pull_policy") List<String> pullPolicy,
       @JsonProperty("image_pull_policy") String imagePullPolicy,
       @JsonProperty("sidecar_image") String sidecarImage,
@@ -50,9 +50,6 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
       @JsonProperty("ulimits") List<String> ulimits) {
   }
 
-  record GoEnv(@JsonProperty(value = "name", required = true) String name, @JsonProperty("value") String value) {
-  }
-
   @Override
   public String name() {
     return NAME;
@@ -62,43 +59,28 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
   public List<Flag> flags() {
     return List.of(
         new Flag(List.of("-v", "--volumes"), "HOST:CONTAINER[:MODE]", "Volume mount for task containers (repeatable)",
-            (block, v) -> list(block, "volumes").add(v)),
+            (block, v) -> FlagValues.list(block, "volumes").add(v)),
         new Flag(List.of("--pull-policy"), "POLICY[,POLICY]",
             "Image pull policy: always, if-not-present, never, or fallbacks in order (default always,if-not-present)",
             (block, v) -> block.put("pull_policy", new JsonArray().add(v))),
         new Flag(List.of("--default-vcpus"), "N", "CPUs for a task whose assignment names none (e.g. 2 or 0.5)",
-            (block, v) -> block.put("default_vcpus", number("--default-vcpus", v))),
+            (block, v) -> block.put("default_vcpus", FlagValues.number("--default-vcpus", v))),
         new Flag(List.of("--default-memory-gb"), "N", "Memory (GiB) for a task whose assignment names none",
-            (block, v) -> block.put("default_memory_gb", number("--default-memory-gb", v))),
+            (block, v) -> block.put("default_memory_gb", FlagValues.number("--default-memory-gb", v))),
         new Flag(List.of("--pids-limit"), "N", "At most N processes in each task container",
-            (block, v) -> block.put("pids_limit", (long) number("--pids-limit", v))),
+            (block, v) -> block.put("pids_limit", (long) FlagValues.number("--pids-limit", v))),
         new Flag(List.of("--network"), "NAME", "Network of task containers: bridge, none, host or a named network",
             (block, v) -> block.put("network", v)),
         new Flag(List.of("--runtime"), "NAME", "OCI runtime of task containers (e.g. runsc)",
             (block, v) -> block.put("runtime", v)),
         new Flag(List.of("--cap-drop"), "CAP", "Capability to drop from task containers (repeatable; ALL for all)",
-            (block, v) -> list(block, "cap_drop").add(v)),
+            (block, v) -> FlagValues.list(block, "cap_drop").add(v)),
         new Flag(List.of("--no-new-privileges"), null, "Task processes cannot gain privileges (setuid)",
             (block, v) -> block.put("no_new_privileges", Boolean.parseBoolean(v))),
         new Flag(List.of("--read-only"), null, "Read-only root filesystem; /workspace and /tmp stay writable",
             (block, v) -> block.put("read_only_rootfs", Boolean.parseBoolean(v))),
         new Flag(List.of("--ulimit"), "NAME=SOFT[:HARD]", "ulimit of task containers (repeatable)",
-            (block, v) -> list(block, "ulimits").add(v)));
-  }
-
-  private static double number(String flag, String v) {
-    try {
-      return Double.parseDouble(v.trim());
-    } catch (NumberFormatException e) {
-      throw new dev.oz.worker.config.ConfigException(flag + ": expected a number, got \"" + v + "\"");
-    }
-  }
-
-  private static JsonArray list(JsonObject block, String key) {
-    if (!(block.getValue(key) instanceof JsonArray)) {
-      block.put(key, new JsonArray());
-    }
-    return block.getJsonArray(key);
+            (block, v) -> FlagValues.list(block, "ulimits").add(v)));
   }
 
   @Override
@@ -109,17 +91,7 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
       json.put("volumes", new JsonArray(List.copyOf(docker.volumes())));
     }
     if (docker.environment() != null) {
-      JsonArray env = new JsonArray();
-      for (int i = 0; i < docker.environment().size(); i++) {
-        GoEnv e = docker.environment().get(i);
-        JsonObject entry = new JsonObject().put("name", e.name());
-        if (e.value() != null) {
-          entry.put("value", e.value());
-        }
-        EnvEntry.fromJson(yaml.setting("environment[" + i + "]"), entry, hostEnv);
-        env.add(entry);
-      }
-      json.put("environment", env);
+      json.put("environment", yaml.environment(docker.environment(), hostEnv));
     }
     if (docker.pullPolicy() != null) {
       json.put("pull_policy", new JsonArray(List.copyOf(docker.pullPolicy())));

@@ -48,16 +48,7 @@ public class DockerOptions {
     ConfigReader r = new ConfigReader(block, DockerBackendFactory.NAME);
     DockerOptions o = new DockerOptions();
     r.stringList("volumes", o::setVolumes);
-    List<EnvEntry> env = new ArrayList<>();
-    List<JsonObject> entries = r.objectList("environment");
-    for (int i = 0; i < entries.size(); i++) {
-      ConfigReader entry = new ConfigReader(entries.get(i), r.key("environment") + "[" + i + "]");
-      entry.string("name", n -> { });
-      entry.string("value", v -> { });
-      entry.rejectUnknownKeys();
-      env.add(EnvEntry.fromJson(r.key("environment") + "[" + i + "]", entries.get(i), hostEnv));
-    }
-    o.setEnvironment(env);
+    o.setEnvironment(r.envEntries("environment", hostEnv));
     r.stringList("pull_policy", names -> o.setPullPolicy(parsePullPolicies(r.key("pull_policy"), names)));
     r.string("default_image", o::setDefaultImage);
     r.duration("cancel_grace_period", o::setCancelGracePeriod);

@@ -127,7 +127,8 @@ final class KubernetesBackend implements TaskBackend {
 
   /**
    * Jobs of this worker id (by label) that an earlier process created and did not see to their end: not marked with
-   * an outcome, not being deleted. Jobs that ended meanwhile count: their end is reported when resumed.
+   * an outcome, not being deleted. Jobs that ended meanwhile count: their end is reported when resumed. Jobs the Go
+   * worker created under this worker id are adopted while they run (see {@link GoCreatedJobs}).
    */
   @Override
   public Future<List<AdoptedTask>> adoptable() {
@@ -137,12 +138,22 @@ final class KubernetesBackend implements TaskBackend {
       for (Job job : list.getItems()) {
         Map<String, String> notes = job.getMetadata().getAnnotations() == null ? Map.of()
             : job.getMetadata().getAnnotations();
-        String taskId = notes.get(TaskJobs.TASK_ID_ANNOTATION);
-        if (taskId == null || notes.containsKey(TaskJobs.OUTCOME_ANNOTATION)
-            || job.getMetadata().getDeletionTimestamp() != null || running.containsKey(taskId)) {
+        if (notes.containsKey(TaskJobs.OUTCOME_ANNOTATION) || job.getMetadata().getDeletionTimestamp() != null) {
           continue;
         }
+        String taskId = notes.get(TaskJobs.TASK_ID_ANNOTATION);
         String execution = notes.get(TaskJobs.EXECUTION_ID_ANNOTATION); // absent when the assignment had none
+        if (GoCreatedJobs.isGoCreated(notes)) {
+          GoCreatedJobs.Ids ids = GoCreatedJobs.adoptable(job);
+          if (ids == null) {
+            continue;
+          }
+          taskId = ids.taskId();
+          execution = ids.executionId();
+        }
+        if (running.containsKey(taskId)) {
+          continue;
+        }
         adoptable.put(taskId, job);
         found.add(new AdoptedTask(taskId, execution, "", secrets(job)));
       }

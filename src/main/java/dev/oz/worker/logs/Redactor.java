@@ -2,6 +2,7 @@ package dev.oz.worker.logs;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -61,6 +62,13 @@ final class Redactor {
     state = 0;
     matchStart = -1;
     return n;
+  }
+
+  /** Hands over the held tail unresolved (to be read again by a redactor with more secrets) and starts afresh. */
+  byte[] takeHeld() {
+    byte[] tail = Arrays.copyOf(held, heldLength);
+    discard();
+    return tail;
   }
 
   /** For tests and {@link SecretRedaction}: the bytes safe to emit after this read. */

@@ -1,9 +1,14 @@
 package dev.oz.worker.logs;
 
-import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.backend.StdStream;
+import dev.oz.worker.backend.TaskDescription;
+import dev.oz.worker.backend.TaskOutput;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * One task's output between the backend's threads and the log-streaming verticle. Writes redact secrets
@@ -26,6 +31,7 @@ final class TaskLogSink implements TaskOutput {
   private final long signalBytes;
   private final Runnable onData;
   private final Redactor[] redactors = new Redactor[2];
+  private final Set<String> secrets;
   private final ByteQueue[] queues = {new ByteQueue(), new ByteQueue()};
   private long received;
   private long dropped;
@@ -51,9 +57,35 @@ final class TaskLogSink implements TaskOutput {
     this.maxBytes = maxBytes;
     this.signalBytes = signalBytes;
     this.onData = onData;
-    SecretSet set = SecretSet.of(secrets);
-    redactors[0] = new Redactor(set);
-    redactors[1] = new Redactor(set);
+    this.secrets = new LinkedHashSet<>(secrets);
+    useSecrets();
+  }
+
+  private void useSecrets() {
+    SecretSet set = SecretSet.of(new ArrayList<>(secrets));
+    for (StdStream s : StdStream.values()) {
+      Redactor old = redactors[s.ordinal()];
+      redactors[s.ordinal()] = new Redactor(set);
+      if (old != null) {
+        // what the old redactor held back (a possible secret's start) is read again against all the secrets
+        byte[] tail = old.takeHeld();
+        redactors[s.ordinal()].process(tail, 0, tail.length, queues[s.ordinal()]);
+      }
+    }
+  }
+
+  /** Redacts these values too, in output written from now on (and in what is still held back, not yet queued). */
+  @Override
+  public synchronized void addSecrets(Collection<String> more) {
+    boolean added = false;
+    for (String s : more) {
+      if (s != null && s.length() >= TaskDescription.MIN_SECRET_LENGTH) {
+        added |= secrets.add(s);
+      }
+    }
+    if (added && !ended && !truncated) {
+      useSecrets();
+    }
   }
 
   @Override

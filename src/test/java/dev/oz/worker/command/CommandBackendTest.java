@@ -23,6 +23,7 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,6 +63,11 @@ class CommandBackendTest {
     worker.start(conf, null, hostEnv, all.toArray(String[]::new));
   }
 
+  /** A command block whose dispatch command is a shell command line, run with {@code /bin/sh -c}. */
+  private static JsonObject sh(String dispatchCommand) {
+    return new JsonObject().put("dispatch_command", dispatchCommand).put("shell", "/bin/sh");
+  }
+
   private Path file(String name) {
     return dir.resolve(name);
   }
@@ -99,7 +105,7 @@ class CommandBackendTest {
 
   @Test
   void richAndMinimalAssignmentsReachTheDispatchCommandAsTheGoPayload() throws Exception {
-    start(new JsonObject().put("dispatch_command", "cat > " + dir + "/$OZ_RUN_ID.json"));
+    start(sh("cat > " + dir + "/$OZ_RUN_ID.json"));
     worker.assign(DispatchPayloadTest.fixture("rich-assignment.json"));
     worker.assign(Assignments.data("run-min"));
     awaitFile(file("run-rich.json"));
@@ -112,7 +118,7 @@ class CommandBackendTest {
 
   @Test
   void theCommandGetsTheWorkerOwnedVariablesAndNeverTheTaskSecrets() throws Exception {
-    start(new JsonObject().put("dispatch_command", "env > " + file("env"))
+    start(sh("env > " + file("env"))
         .put("environment", new JsonArray()
             .add(new JsonObject().put("name", "OPERATOR_VAR").put("value", "ok"))
             .add(new JsonObject().put("name", "OZ_RUN_ID").put("value", "operator-injected"))
@@ -166,7 +172,7 @@ class CommandBackendTest {
 
   @Test
   void aFailedDispatchFailsTheTaskWithItsOutputInTheWorkerLogRedacted() throws Exception {
-    start(new JsonObject().put("dispatch_command", "echo \"runtime refused, token $RUNTIME_TOKEN\" >&2; exit 7")
+    start(sh("echo \"runtime refused, token $RUNTIME_TOKEN\" >&2; exit 7")
         .put("environment", new JsonArray().add(new JsonObject().put("name", "RUNTIME_TOKEN").put("value", "rt-secret-42"))));
     try (LogCapture logs = LogCapture.of("dev.oz.worker.command")) {
       worker.assign(Assignments.data("run-fail"));
@@ -177,6 +183,7 @@ class CommandBackendTest {
       Waits.until(() -> logs.contains("runtime refused"), LocalWorker.WAIT, logs::all);
       assertTrue(logs.contains("Dispatch command of task run-fail (stderr):\nruntime refused, token [REDACTED]"), logs.all());
       assertFalse(logs.all().contains("rt-secret-42"));
+      assertEquals("runtime refused, token [REDACTED]\n", worker.log("run-fail", "stderr"), "and in task_log");
     }
   }
 
@@ -192,7 +199,7 @@ class CommandBackendTest {
 
   @Test
   void aFireAndForgetChildKeepingStdoutOpenDoesNotHoldTheDispatch() throws Exception {
-    start(new JsonObject().put("dispatch_command", "sleep 30 & echo $! > " + file("child.pid") + "; echo handed off"));
+    start(sh("sleep 30 & echo $! > " + file("child.pid") + "; echo handed off"));
     worker.assign(Assignments.data("run-bg"));
     worker.cp.awaitMessage("task_claimed", "run-bg", LocalWorker.WAIT);
     awaitFile(file("child.pid"));
@@ -209,7 +216,7 @@ class CommandBackendTest {
 
   @Test
   void cancellingADispatchedTaskRunsTheCancelCommand() throws Exception {
-    start(new JsonObject().put("dispatch_command", "cat > /dev/null")
+    start(sh("cat > /dev/null")
         .put("cancel_command", "env > " + file("cancel.env")));
     try (LogCapture logs = LogCapture.of("dev.oz.worker.task")) {
       worker.assign(Assignments.data("run-c").put("execution_id", "exec-c"));
@@ -228,7 +235,7 @@ class CommandBackendTest {
 
   @Test
   void cancellingADispatchInFlightStopsItAndReportsCancelled() throws Exception {
-    start(new JsonObject().put("dispatch_command", "touch " + file("started") + "; sleep 300")
+    start(sh("touch " + file("started") + "; sleep 300")
         .put("cancel_command", "touch " + file("cancelled")));
     worker.assign(Assignments.data("run-inflight"));
     Waits.until(() -> Files.exists(file("started")), LocalWorker.WAIT, () -> "dispatch never started");
@@ -240,7 +247,7 @@ class CommandBackendTest {
 
   @Test
   void manyDispatchesRunConcurrently() throws Exception {
-    start(new JsonObject().put("dispatch_command", "sleep 0.5; cat > " + dir + "/$OZ_RUN_ID.json"));
+    start(sh("sleep 0.5; cat > " + dir + "/$OZ_RUN_ID.json"));
     long t0 = System.nanoTime();
     for (int i = 0; i < 20; i++) {
       worker.assign(Assignments.data("run-" + i));
@@ -254,7 +261,7 @@ class CommandBackendTest {
 
   @Test
   void aWorkerShutdownLeavesDispatchedTasksAlone() throws Exception {
-    start(new JsonObject().put("dispatch_command", "cat > /dev/null").put("cancel_command", "touch " + file("cancelled")),
+    start(sh("cat > /dev/null").put("cancel_command", "touch " + file("cancelled")),
         "--shutdown-grace-period", "0s");
     worker.assign(Assignments.data("run-keep"));
     worker.cp.awaitMessage("task_claimed", "run-keep", LocalWorker.WAIT);
@@ -295,12 +302,64 @@ class CommandBackendTest {
             + "\"dispatch\": 1}}", null, hostEnv, "--backend", "command", "--worker-id", "w")).getMessage());
     Path yaml = Files.writeString(file("bad.yaml"), "worker_id: w\nbackend:\n  command:\n    dispatch_comand: x\n");
     assertEquals(yaml + ": line 4: unknown key \"dispatch_comand\" in backend.command (valid: cancel_command, "
-            + "cancel_timeout, dispatch_command, dispatch_timeout, environment)",
+            + "cancel_timeout, dispatch_command, dispatch_timeout, environment, shell)",
         assertThrows(ConfigException.class, () -> worker.load(null, yaml, hostEnv)).getMessage());
     assertEquals("command.dispatch_timeout: invalid duration \"1 minute\" (use a value like \"250ms\", \"10s\" or \"1m30s\")",
         assertThrows(ConfigException.class, () -> worker.load("{\"command\": {\"dispatch_command\": \"x\", "
             + "\"dispatch_timeout\": \"1 minute\"}}", null, hostEnv, "--backend", "command", "--worker-id", "w"))
             .getMessage());
+  }
+
+  @Test
+  void withoutAShellTheCommandsRunAsAProgramAndItsArgumentsQuotedAsInSh() throws Exception {
+    Path record = Files.writeString(file("record"), "#!/bin/sh\nout=\"$1\"; shift\nprintf '[%s]\\n' \"$@\" > \"$out\"\n");
+    assertTrue(record.toFile().setExecutable(true));
+    start(new JsonObject()
+        .put("dispatch_command", "'" + record + "' " + file("dispatch.argv") + " 'two  words' \"it's \\\"quoted\\\"\" '$HOME' a\\ b")
+        .put("cancel_command", record + " " + file("cancel.argv") + " cancel"));
+    try (LogCapture logs = LogCapture.of("dev.oz.worker.task")) {
+      worker.assign(Assignments.data("run-argv"));
+      Waits.until(() -> logs.messages().contains("INFO Task run-argv dispatched"), LocalWorker.WAIT, logs::all);
+    }
+    assertEquals("[two  words]\n[it's \"quoted\"]\n[$HOME]\n[a b]\n", Files.readString(file("dispatch.argv")));
+    worker.cp.send(Assignments.cancellation("run-argv"));
+    awaitFile(file("cancel.argv"));
+    assertEquals("[cancel]\n", Files.readString(file("cancel.argv")));
+  }
+
+  @Test
+  void aShellCommandLineWithNoShellConfiguredStopsTheWorkerAtStart() throws Exception {
+    assertEquals("command.dispatch_command needs a shell (it has a redirection \">\"), and command.shell is not set: "
+            + "set command.shell to \"/bin/sh\" to run it as /bin/sh -c <command>, or write it as a program and its "
+            + "arguments",
+        assertThrows(ConfigException.class, () -> worker.load("{\"command\": {\"dispatch_command\": \"cat > /tmp/x\"}}",
+            null, hostEnv, "--backend", "command", "--worker-id", "w")).getMessage());
+    assertEquals("command.cancel_command needs a shell (it has an expansion \"$\"), and command.shell is not set: "
+            + "set command.shell to \"/bin/sh\" to run it as /bin/sh -c <command>, or write it as a program and its "
+            + "arguments",
+        assertThrows(ConfigException.class, () -> worker.load("{\"command\": {\"dispatch_command\": \"true\", "
+            + "\"cancel_command\": \"kill $(cat pid)\"}}", null, hostEnv, "--backend", "command", "--worker-id", "w"))
+            .getMessage());
+    // a Go YAML block runs its commands with /bin/sh unless it opts out
+    Path yaml = Files.writeString(file("no-shell.yaml"),
+        "worker_id: w\nbackend:\n  command:\n    dispatch_command: \"exec python3 d.py\"\n    shell: \"\"\n");
+    assertEquals("command.dispatch_command needs a shell (it has the shell builtin \"exec\"), and command.shell is "
+            + "not set: set command.shell to \"/bin/sh\" to run it as /bin/sh -c <command>, or write it as a program "
+            + "and its arguments",
+        assertThrows(ConfigException.class, () -> worker.load(null, yaml, hostEnv)).getMessage());
+    Path goYaml = Files.writeString(file("go.yaml"),
+        "worker_id: w\nbackend:\n  command:\n    dispatch_command: \"exec python3 d.py | tee log\"\n");
+    assertEquals("/bin/sh", worker.load(null, goYaml, hostEnv).backendBlock("command").getString("shell"));
+  }
+
+  @Test
+  void theConfiguredShellRunsTheCommands() throws Exception {
+    Assumptions.assumeTrue(Files.isExecutable(Path.of("/bin/bash")), "needs bash");
+    start(new JsonObject().put("shell", "/bin/bash")
+        .put("dispatch_command", "[[ -n $BASH_VERSION ]] && echo bash > " + file("shell")));
+    worker.assign(Assignments.data("run-bash"));
+    awaitFile(file("shell"));
+    assertEquals("bash\n", Files.readString(file("shell")));
   }
 
   @Test

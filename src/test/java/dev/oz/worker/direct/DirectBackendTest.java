@@ -266,6 +266,23 @@ class DirectBackendTest {
   }
 
   @Test
+  void operatorAndEnvironmentFileValuesAreRedactedInTheStreamedOutput() throws Exception {
+    String setup = "echo \"setup sees $SECRET_TOKEN\"; if [ \"$OZ_RUN_ID\" = t-file ]; then "
+        + "echo SECRET_TOKEN=file-secret-789 > \"$OZ_ENVIRONMENT_FILE\"; fi";
+    start(new JsonObject().put("setup_command", setup)
+        .put("environment", new JsonArray().add(new JsonObject().put("name", "SECRET_TOKEN").put("value", "op-secret-456"))));
+    worker.assign(task("t-op", Map.of()));
+    worker.awaitTerminal("t-op");
+    assertEquals("op-secret-456", env("t-op").get("SECRET_TOKEN"));
+    assertEquals("setup sees [REDACTED]\nfake oz: token [REDACTED]\n", worker.log("t-op", "stdout"));
+    worker.assign(task("t-file", Map.of()));
+    worker.awaitTerminal("t-file");
+    assertEquals("file-secret-789", env("t-file").get("SECRET_TOKEN"), "the environment file's value reached the agent");
+    assertEquals("setup sees [REDACTED]\nfake oz: token [REDACTED]\n", worker.log("t-file", "stdout"));
+    assertFalse(worker.cp.received().toString().contains("secret-"), "no value reached the control plane");
+  }
+
+  @Test
   void aFailingSetupCommandFailsTheTaskBeforeTheAgentAndTeardownStillRuns() throws Exception {
     start(new JsonObject().put("setup_command", "echo cannot provision >&2; exit 4")
         .put("teardown_command", "touch " + out.resolve("teardown-ran")));

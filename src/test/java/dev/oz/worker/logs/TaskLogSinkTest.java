@@ -54,6 +54,20 @@ class TaskLogSinkTest {
   }
 
   @Test
+  void secretsAddedWhileTheTaskRunsAreRedactedFromThenOnAndTheOldOnesStay() {
+    TaskLogSink sink = new TaskLogSink(List.of("task-secret"), 1 << 20, 1 << 30, () -> { });
+    byte[] before = b("early late-secret task-");
+    sink.write(StdStream.STDOUT, before, 0, before.length);
+    sink.addSecrets(List.of("late-secret", "abc", ""));
+    byte[] after = b("secret; late-secret task-secret abc\n");
+    sink.write(StdStream.STDOUT, after, 0, after.length);
+    sink.end();
+    assertEquals("early late-secret [REDACTED]; [REDACTED] [REDACTED] abc\n", s(sink.next(1000, true).bytes()),
+        "queued output is not rewritten, a secret straddling the call is still found, and a value shorter than "
+            + "MIN_SECRET_LENGTH is not a secret");
+  }
+
+  @Test
   void chunksPreferLineBoundariesAndNeverSplitUtf8() {
     TaskLogSink sink = new TaskLogSink(List.of(), 1 << 20, 1 << 30, () -> { });
     byte[] text = b("aaaa\nbbbb\nccccccccccc");
