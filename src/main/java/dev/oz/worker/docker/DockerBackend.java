@@ -3,6 +3,7 @@ package dev.oz.worker.docker;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import dev.oz.worker.bus.Deadline;
+import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.backend.CancelReason;
@@ -103,6 +104,8 @@ public final class DockerBackend implements TaskBackend {
   @Override
   public Future<TaskOutcome> execute(TaskDescription task, TaskOutput output) {
     ContainerSpec spec = ContainerSpec.of(task, settings, options.getEnvironment());
+    // the operator's docker.environment values are as secret as the assignment's (-e values are not, by design)
+    output.addSecrets(settings.getEnvironment().stream().map(EnvEntry::value).toList());
     ContainerRun run = new ContainerRun(runtime, spec, output);
     CancelReason early = earlyCancels.remove(spec.taskId());
     if (early != null) {

@@ -150,6 +150,19 @@ class DockerBackendIT {
     }
   }
 
+  /** The operator's docker.environment values are secrets in the streamed output, like the assignment's env values. */
+  @Test
+  void dockerEnvironmentValuesAreRedactedInTaskLog() {
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o, d -> d.setEnvironment(
+        List.of(new dev.oz.worker.config.EnvEntry("REGISTRY_TOKEN", "operator-secret-4711")))))) {
+      assertEquals("task_completed", h.run(scriptTask("env", "echo token=$REGISTRY_TOKEN")).getString("type"));
+      String streamed = h.cp.received("task_log").stream().map(m -> m.getJsonObject("data").getString("data"))
+          .reduce("", String::concat);
+      assertTrue(streamed.contains("token=[REDACTED]"), streamed);
+      assertFalse(streamed.contains("operator-secret-4711"), streamed);
+    }
+  }
+
   @Test
   void exitCodesMapToReports() {
     try (WorkerHarness h = WorkerHarness.start(o -> { });
