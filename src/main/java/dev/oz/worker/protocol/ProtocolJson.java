@@ -4,7 +4,9 @@ import com.fasterxml.jackson.annotation.JsonSetter;
 import com.fasterxml.jackson.annotation.JsonTypeName;
 import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.io.CharacterEscapes;
@@ -167,6 +169,46 @@ public final class ProtocolJson {
   }
 
   /**
+   * The {@code data.task_id} of a {@code task_assignment} frame that is not valid JSON as a whole, read token by token
+   * up to the fault; null unless both the type and a non-empty id come before it.
+   */
+  static String assignmentIdBeforeFault(String frame) {
+    String type = null;
+    String id = null;
+    int depth = 0;
+    boolean inData = false;
+    try (JsonParser p = MAPPER.getFactory().createParser(frame)) {
+      for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+        switch (t) {
+          case START_OBJECT, START_ARRAY -> depth++;
+          case END_OBJECT, END_ARRAY -> {
+            depth--;
+            if (depth < 2) {
+              inData = false;
+            }
+          }
+          case FIELD_NAME -> {
+            String name = p.currentName();
+            if (depth == 1 && name.equals("type") && p.nextToken() == JsonToken.VALUE_STRING) {
+              type = p.getText();
+            } else if (depth == 1 && name.equals("data") && p.nextToken() == JsonToken.START_OBJECT) {
+              depth++;
+              inData = true;
+            } else if (depth == 2 && inData && name.equals("task_id") && p.nextToken() == JsonToken.VALUE_STRING) {
+              id = p.getText();
+            }
+          }
+          default -> {
+          }
+        }
+      }
+    } catch (IOException | RuntimeException fault) {
+      // expected: the frame is broken somewhere; what was read before stands
+    }
+    return "task_assignment".equals(type) && id != null && !id.isEmpty() ? id : null;
+  }
+
+  /**
    * Throws with a specific reason for invalid JSON, unknown types, wrong field types and missing fields. An
    * assignment whose {@code task_id} is readable carries it in the exception, so it can be rejected.
    */
@@ -176,7 +218,8 @@ public final class ProtocolJson {
     try {
       root = MAPPER.readTree(frame);
     } catch (JsonProcessingException e) {
-      throw new ProtocolException("invalid JSON: " + e.getOriginalMessage());
+      // a truncated or too deeply nested assignment may still name its task before the fault: say no to it
+      throw new ProtocolException("invalid JSON: " + e.getOriginalMessage(), (Object) types == SERVER_TYPES ? assignmentIdBeforeFault(frame) : null);
     }
     if (root == null || !root.isObject()) {
       throw new ProtocolException("message is not a JSON object");
