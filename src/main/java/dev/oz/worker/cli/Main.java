@@ -39,6 +39,10 @@ public final class Main {
 
   public static void main(String[] args) {
     HeapDefaults.apply();
+    // Netty's JFR events are of no use to an operator and loading the JFR machinery costs start-up time
+    if (System.getProperty("io.netty.jfr.enabled") == null) {
+      System.setProperty("io.netty.jfr.enabled", "false");
+    }
     System.exit(run(Arrays.asList(args), System.getenv(), System.out, System.err));
   }
 
