@@ -19,7 +19,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -47,11 +46,29 @@ final class ContainerRun {
   private CancelReason cancelReason;
   private final CancelScope scope = new CancelScope();
   private long killTimer = -1;
+  /** The worker shuts down preserving tasks: stop watching, touch nothing (the next process adopts the container). */
+  private boolean detached;
+  /** An adopted container this worker does not continue: stopped and reported as failed with this cause. */
+  private String orphanCause;
+  /** Adopted in state "created": the earlier process stopped before starting it. */
+  private boolean neverStarted;
+  private LogFollower follower;
+  private WaitCallback waitCallback;
 
   ContainerRun(DockerRuntime rt, ContainerSpec spec, TaskOutput output) {
     this.rt = rt;
     this.spec = spec;
     this.output = output;
+  }
+
+  /** A run of a container an earlier worker process created ({@link ContainerAdoption}). */
+  static ContainerRun adopted(DockerRuntime rt, ContainerSpec spec, String containerId, TaskOutput output,
+      boolean running, boolean neverStarted) {
+    ContainerRun run = new ContainerRun(rt, spec, output);
+    run.containerId = containerId;
+    run.started = running;
+    run.neverStarted = neverStarted;
+    return run;
   }
 
   /** Never fails: every failure becomes an outcome with its reason. */
@@ -64,11 +81,41 @@ final class ContainerRun {
         })
         .compose(image -> cancelReason != null ? Future.failedFuture(new Cancelled()) : rt.sidecars().prepare(spec.sidecars(), scope))
         .compose(this::create)
-        .compose(id -> start())
+        .compose(id -> detached ? Future.failedFuture(new Detached()) : start())
         .compose(v -> runToExit())
         .compose(this::classify)
         .recover(err -> Future.succeededFuture(failureOutcome(err)))
-        .compose(outcome -> removeContainer().map(outcome));
+        .compose(outcome -> detached ? Future.succeededFuture(outcome) : removeContainer().map(outcome));
+  }
+
+  /**
+   * Follows an adopted container to its end, as {@link #run()} does from the start: its output from the first byte
+   * (so positions match what the earlier process sent), its exit code, then removal. A container that was created but
+   * never started is started now.
+   *
+   * An orphan (see {@link #orphaned}) is stopped instead and reported failed.
+   */
+  Future<TaskOutcome> follow() {
+    boolean running = started;
+    Future<Void> ready = neverStarted && orphanCause == null ? start() : Future.succeededFuture();
+    return ready
+        .compose(v -> {
+          if (orphanCause != null && running) {
+            log.warn("Stopping container {} of task {}: {}", shortId(), spec.taskId(), orphanCause);
+            signal("SIGTERM");
+            scheduleKill();
+          }
+          return neverStarted && orphanCause != null ? Future.succeededFuture(0L) : runToExit();
+        })
+        .compose(this::classify)
+        .recover(err -> Future.succeededFuture(failureOutcome(err)))
+        .compose(outcome -> detached ? Future.succeededFuture(outcome) : removeContainer().map(outcome));
+  }
+
+  /** This worker does not continue the adopted task: it is stopped and reported failed with {@code cause}. */
+  ContainerRun orphaned(String cause) {
+    orphanCause = cause;
+    return this;
   }
 
   private Future<String> create(List<String> sidecarBinds) {
@@ -84,12 +131,7 @@ final class ContainerRun {
     }
     HostConfig host = HostConfig.newHostConfig().withBinds(binds);
     rt.settings().getPolicy().applyTo(host, spec.nanoCpus(), spec.memoryBytes());
-    Map<String, String> labels = new HashMap<>();
-    labels.put(DockerRuntime.WORKER_LABEL, rt.workerId());
-    labels.put(DockerRuntime.TASK_LABEL, spec.taskId());
-    if (spec.executionId() != null && !spec.executionId().isEmpty()) {
-      labels.put(DockerRuntime.EXECUTION_LABEL, spec.executionId());
-    }
+    Map<String, String> labels = ContainerAdoption.labels(spec, rt.workerId());
     log.debug("Creating Docker container with image={} for task {}", spec.image(), spec.taskId());
     return rt.blocking().phase(FailureReason.CONTAINER_CREATE, "failed to create container", () -> {
       CreateContainerCmd cmd = rt.docker().createContainerCmd(spec.image())
@@ -124,13 +166,13 @@ final class ContainerRun {
 
   /** Follows the output (when wanted) and waits for the exit code, both on docker-java threads. */
   private Future<Long> runToExit() {
-    LogFollower follower = null;
     if (output.wantsOutput()) {
       follower = new LogFollower(output, rt.blocking());
       rt.docker().logContainerCmd(containerId).withFollowStream(true).withStdOut(true).withStdErr(true).exec(follower);
     }
     Promise<Long> exit = Promise.promise();
-    rt.docker().waitContainerCmd(containerId).exec(new WaitCallback(rt.blocking(), exit));
+    waitCallback = new WaitCallback(rt.blocking(), exit);
+    rt.docker().waitContainerCmd(containerId).exec(waitCallback);
     LogFollower follow = follower;
     return exit.future()
         .andThen(ar -> {
@@ -179,6 +221,12 @@ final class ContainerRun {
 
   private Future<TaskOutcome> classify(long code) {
     log.debug("Container {} of task {} exited with status code {}", shortId(), spec.taskId(), code);
+    if (detached) {
+      return Future.failedFuture(new Detached());
+    }
+    if (orphanCause != null) {
+      return Future.succeededFuture(TaskOutcome.failed(FailureReason.GRACEFUL_SHUTDOWN, orphanCause, (int) code));
+    }
     if (cancelReason != null) {
       return Future.succeededFuture(new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled",
           cancelReason == CancelReason.SHUTDOWN ? FailureReason.GRACEFUL_SHUTDOWN : FailureReason.TASK_CANCELLED, (int) code));
@@ -227,6 +275,10 @@ final class ContainerRun {
   }
 
   private TaskOutcome failureOutcome(Throwable err) {
+    if (detached) {
+      // nobody reports it now: the lifecycle left the task to the next worker process
+      return TaskOutcome.failed(FailureReason.GRACEFUL_SHUTDOWN, "left running for the next worker process");
+    }
     if (err instanceof Cancelled || (cancelReason != null && containerId == null)) {
       return new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled before the container started",
           cancelReason == CancelReason.SHUTDOWN ? FailureReason.GRACEFUL_SHUTDOWN : FailureReason.TASK_CANCELLED, 0);
@@ -298,6 +350,29 @@ final class ContainerRun {
     });
   }
 
+  /**
+   * Stops watching the container and leaves it running (a shutdown that preserves tasks). A run still preparing goes
+   * on until its container is created, which it leaves unstarted for the next worker process to start.
+   */
+  void detach() {
+    detached = true;
+    if (killTimer >= 0) {
+      rt.vertx().cancelTimer(killTimer);
+    }
+    if (containerId == null) {
+      log.warn("Task {} was still preparing its container when the worker shut down: it is left for the next worker"
+          + " process only if its container is created before the Docker client closes", spec.taskId());
+    } else {
+      log.info("Leaving container {} of task {} running for the next worker process", shortId(), spec.taskId());
+    }
+    if (follower != null) {
+      follower.abandon();
+    }
+    if (waitCallback != null) {
+      waitCallback.close();
+    }
+  }
+
   /** Force-removes the container now (backend shutdown with the task still running). */
   Future<Void> abandon() {
     cancelReason = cancelReason == null ? CancelReason.SHUTDOWN : cancelReason;
@@ -312,6 +387,13 @@ final class ContainerRun {
 
   private String shortId() {
     return containerId == null ? "?" : containerId.substring(0, Math.min(12, containerId.length()));
+  }
+
+  /** The run stopped watching because the worker shuts down preserving its tasks. */
+  private static final class Detached extends RuntimeException {
+    Detached() {
+      super("detached", null, false, false);
+    }
   }
 
   /** The run stopped before the container started because the task was cancelled. */

@@ -1,7 +1,7 @@
 package dev.oz.worker.docker;
 
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.model.Container;
+import dev.oz.worker.backend.AdoptedTask;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.backend.TaskOutput;
@@ -42,6 +42,8 @@ public final class DockerBackend implements TaskBackend {
   private DockerClient docker;
   private Blocking blocking;
   private DockerRuntime runtime;
+  /** Containers an earlier process of this worker id left behind, until the lifecycle resumes them. */
+  private ContainerAdoption adoption;
   private Future<Void> health;
   private long healthCheckedNanos;
 
@@ -67,7 +69,7 @@ public final class DockerBackend implements TaskBackend {
       docker = DockerEngine.connect(target);
       String platform = DockerEngine.checkPlatform(docker, target);
       log.info("Docker daemon is reachable, platform: {}, at {}", platform, target.describe());
-      removeLeftovers();
+      adoption = ContainerAdoption.scan(docker, options, settings);
       return platform;
     }).map(platform -> {
       ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(discovery.env()), platform);
@@ -78,26 +80,6 @@ public final class DockerBackend implements TaskBackend {
     }).onFailure(err -> release());
   }
 
-  /** Blocking: containers of this worker id that a previous process left behind. */
-  private void removeLeftovers() {
-    List<Container> leftovers = docker.listContainersCmd().withShowAll(true)
-        .withLabelFilter(Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId())).exec();
-    for (Container c : leftovers) {
-      String task = c.getLabels() == null ? null : c.getLabels().get(DockerRuntime.TASK_LABEL);
-      String what = task != null ? "task " + task : "a sidecar copy";
-      if (!options.isCleanup()) {
-        log.info("Keeping container {} of {} from a previous run (cleanup disabled)", c.getId().substring(0, 12), what);
-        continue;
-      }
-      log.warn("Removing container {} of {} left behind by a previous run", c.getId().substring(0, 12), what);
-      try {
-        docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
-      } catch (RuntimeException e) {
-        log.warn("Failed to remove leftover container {}: {}", c.getId().substring(0, 12), e.getMessage());
-      }
-    }
-  }
-
   @Override
   public Future<TaskOutcome> execute(TaskDescription task, TaskOutput output) {
     ContainerSpec spec = ContainerSpec.of(task, settings, options.getEnvironment());
@@ -106,10 +88,28 @@ public final class DockerBackend implements TaskBackend {
     if (early != null) {
       run.cancel(early);
     }
-    running.put(spec.taskId(), run);
-    Future<TaskOutcome> outcome = run.run().onComplete(ar -> running.remove(spec.taskId()));
-    inFlight.put(spec.taskId(), outcome);
-    return outcome.onComplete(ar -> inFlight.remove(spec.taskId()));
+    return track(spec.taskId(), run, run.run());
+  }
+
+  private Future<TaskOutcome> track(String taskId, ContainerRun run, Future<TaskOutcome> outcome) {
+    running.put(taskId, run);
+    outcome = outcome.onComplete(ar -> running.remove(taskId));
+    inFlight.put(taskId, outcome);
+    return outcome.onComplete(ar -> inFlight.remove(taskId));
+  }
+
+  @Override
+  public Future<List<AdoptedTask>> adoptable() {
+    return Future.succeededFuture(adoption == null ? List.of() : adoption.tasks());
+  }
+
+  @Override
+  public Future<TaskOutcome> resume(AdoptedTask task, TaskOutput output) {
+    ContainerRun run = adoption == null ? null : adoption.take(task.taskId(), runtime, output);
+    if (run == null) {
+      return Future.failedFuture("no container of task " + task.taskId() + " to adopt");
+    }
+    return track(task.taskId(), run, run.follow());
   }
 
   @Override
@@ -148,7 +148,11 @@ public final class DockerBackend implements TaskBackend {
     // nothing they create outlives the client
     List<Future<?>> ending = new ArrayList<>();
     for (ContainerRun run : running.values()) {
-      ending.add(run.abandon());
+      if (settings.isPreserveTasksOnShutdown()) {
+        run.detach(); // the lifecycle left them running: the next worker process adopts them
+      } else {
+        ending.add(run.abandon());
+      }
     }
     ending.addAll(inFlight.values());
     return Deadline.atMost(vertx, Future.join(ending), SHUTDOWN_WAIT_MS, () -> { }).eventually(() -> {

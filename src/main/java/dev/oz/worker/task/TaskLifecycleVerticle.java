@@ -126,24 +126,28 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   }
 
   /**
-   * A task an earlier process of this worker left running: claimed again (the control plane learns this worker
-   * holds it), followed by the backend, reported once when it ends.
+   * A task an earlier process of this worker left behind: claimed again when it still runs (the control plane learns
+   * this worker holds it), followed by the backend, reported once when it ends (at once when it already ended).
    */
   private void adopt(AdoptedTask a) {
     if (active.containsKey(a.taskId()) || shuttingDown) {
       return;
     }
-    log.atInfo().addKeyValue("task_id", a.taskId()).log("Adopting task {} left running by an earlier worker process",
-        a.taskId());
+    log.atInfo().addKeyValue("task_id", a.taskId()).log(a.reclaim()
+        ? "Adopting task {} left running by an earlier worker process"
+        : "Reporting task {} left behind by an earlier worker process", a.taskId());
     Running task = new Running(a.taskId(), a.executionId() == null ? "" : a.executionId(), a.title(),
         tracer.assigned(a.taskId(), a.title()));
     active.put(a.taskId(), task);
-    report(new TaskClaimed(a.taskId(), task.executionId, options.getWorkerId()));
-    task.span.claimed();
+    if (a.reclaim()) {
+      report(new TaskClaimed(a.taskId(), task.executionId, options.getWorkerId()));
+      task.span.claimed();
+    }
     metrics.tasksActive(active.size());
     List<String> secrets = new ArrayList<>(a.secrets());
     secrets.add(options.getApiKey());
-    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(a.taskId(), a.executionId(), secrets))
+    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(a.taskId(), a.executionId(), secrets,
+            a.outputFromStart()))
         .recover(err -> Future.succeededFuture(TaskOutput.DISCARD))
         .onSuccess(output -> bus.send(Addresses.RESUME, new ResumeTask(a, output)));
   }
@@ -434,9 +438,11 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       return allEnded.future();
     }
     if (capabilities.preservesTasksOnShutdown()) {
-      // they outlive this worker (e.g. Kubernetes Jobs): nothing to cancel, nothing to report now
+      // they outlive this worker (Kubernetes Jobs, preserved containers): nothing to cancel, nothing to report now;
+      // the next worker process adopts and reports them, so an outcome the backend still delivers is ignored
       log.info("Leaving {} running task(s) to the backend, which preserves them across a worker shutdown",
           remaining.size());
+      remaining.forEach(t -> t.reported = true);
       return Future.succeededFuture();
     }
     log.info("Cancelling {} active task(s)", remaining.size());
