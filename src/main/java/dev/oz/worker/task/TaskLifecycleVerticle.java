@@ -117,12 +117,19 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.<TaskFinished>consumer(Addresses.FINISHED, msg -> onFinished(msg.body()));
     bus.<Object>consumer(Addresses.STATUS, msg -> bus.reply(msg, status()));
     metrics.tasksActive(0);
-    // listing them may take API retries: not bounded by the bus timeout
-    bus.<AdoptableTasks>requestUntimed(Addresses.ADOPTABLE, "adoptable")
+    return Future.succeededFuture();
+  }
+
+  /**
+   * Takes over the tasks an earlier process of this worker left behind. Called once the connection verticle is
+   * deployed: their claims and output go out through it (a report sent before it listens would be lost).
+   */
+  public void adoptLeftTasks() {
+    context.runOnContext(v -> bus.<AdoptableTasks>requestUntimed(Addresses.ADOPTABLE, "adoptable")
+        // listing them may take API retries: not bounded by the bus timeout
         .onSuccess(found -> found.tasks().forEach(this::adopt))
         .onFailure(err -> log.warn("Could not look for tasks left running by an earlier worker process: {}",
-            err.getMessage()));
-    return Future.succeededFuture();
+            err.getMessage())));
   }
 
   /**

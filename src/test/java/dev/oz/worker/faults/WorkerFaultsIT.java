@@ -29,7 +29,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Real faults against the real engine, with the worker as a process of its own (so it can be SIGKILLed) and a
@@ -42,12 +41,12 @@ class WorkerFaultsIT {
   private static final Duration START = Duration.ofSeconds(90);
   private static final Duration END = Duration.ofSeconds(120);
   private static final String SECRET = "s3cret-" + UUID.randomUUID();
-  /** 60 numbered lines, one every 0.25 s (about 15 s), each with a secret the worker must redact. */
+  /** 60 numbered lines, one every 0.5 s (about 30 s: a worker process takes seconds to start on a busy machine), each with a secret the worker must redact. */
   private static final String LONG_SCRIPT =
-      "i=0; while [ $i -lt 60 ]; do echo \"line $i token=$SECRET_TOKEN\"; i=$((i+1)); sleep 0.25; done";
+      "i=0; while [ $i -lt 60 ]; do echo \"line $i token=$SECRET_TOKEN\"; i=$((i+1)); sleep 0.5; done";
 
-  @TempDir
-  Path tmp;
+  /** Worker process logs, kept for a look after a failure. */
+  private Path logs;
   private Vertx cpVertx;
   private LoopbackControlPlane cp;
   private String workerId;
@@ -55,11 +54,13 @@ class WorkerFaultsIT {
   private final List<WorkerProcess> processes = new ArrayList<>();
 
   @BeforeEach
-  void setUp() {
+  void setUp() throws Exception {
     Engine.docker();
     cpVertx = Vertx.vertx();
     cp = LoopbackControlPlane.start(cpVertx);
     workerId = "fault-" + UUID.randomUUID().toString().substring(0, 8);
+    logs = Path.of("target", "fault-logs", workerId);
+    java.nio.file.Files.createDirectories(logs);
   }
 
   @AfterEach
@@ -81,13 +82,9 @@ class WorkerFaultsIT {
     assign("k1", LONG_SCRIPT);
     assign("k2", LONG_SCRIPT);
     assign("k3", "echo short; sleep 4; exit 3");
-    for (String t : List.of("k1", "k2", "k3")) {
-      cp.awaitMessage("task_claimed", t, START);
-    }
-    for (String t : List.of("k1", "k2")) {
-      cp.await(m -> "task_log".equals(m.getString("type")) && t.equals(data(m).getString("task_id"))
-          && data(m).getString("data").contains("line "), START);
-    }
+    awaitOutput("k1", "line ");
+    awaitOutput("k2", "line ");
+    awaitOutput("k3", "short");
     first.signal("KILL");
     first.awaitExit(Duration.ofSeconds(30));
     poll(() -> "exited".equals(state("k3")), Duration.ofSeconds(30), () -> "k3 did not end: " + state("k3"));
@@ -137,9 +134,8 @@ class WorkerFaultsIT {
     WorkerProcess first = worker(false);
     assign("o1", LONG_SCRIPT);
     assign("o2", LONG_SCRIPT);
-    for (String t : List.of("o1", "o2")) {
-      cp.awaitMessage("task_claimed", t, START);
-    }
+    awaitOutput("o1", "line ");
+    awaitOutput("o2", "line ");
     first.signal("KILL");
     first.awaitExit(Duration.ofSeconds(30));
     assertEquals("running", state("o1"));
@@ -168,9 +164,8 @@ class WorkerFaultsIT {
     WorkerProcess first = worker(true);
     assign("p1", LONG_SCRIPT);
     assign("p2", LONG_SCRIPT);
-    for (String t : List.of("p1", "p2")) {
-      cp.awaitMessage("task_claimed", t, START);
-    }
+    awaitOutput("p1", "line ");
+    awaitOutput("p2", "line ");
     first.signal("TERM");
     assertEquals(0, first.awaitExit(Duration.ofSeconds(60)), first.output());
     assertEquals(0, terminals("p1") + terminals("p2"), "nothing reported by the worker that left them running");
@@ -203,9 +198,8 @@ class WorkerFaultsIT {
     WorkerProcess first = worker(false);
     assign("s1", LONG_SCRIPT);
     assign("s2", LONG_SCRIPT);
-    for (String t : List.of("s1", "s2")) {
-      cp.awaitMessage("task_claimed", t, START);
-    }
+    awaitOutput("s1", "line ");
+    awaitOutput("s2", "line ");
     first.signal("TERM");
     assertEquals(0, first.awaitExit(Duration.ofSeconds(60)), first.output());
     for (String t : List.of("s1", "s2")) {
@@ -264,7 +258,7 @@ class WorkerFaultsIT {
     if (preserve) {
       args.add("--preserve-tasks-on-shutdown");
     }
-    WorkerProcess p = WorkerProcess.start(args, tmp.resolve("worker-" + processes.size() + ".log"));
+    WorkerProcess p = WorkerProcess.start(args, logs.resolve("worker-" + processes.size() + ".log"));
     processes.add(p);
     poll(() -> cp.handshakes().size() > before && cp.connected(), START, () -> "worker did not connect:\n" + p.output());
     return p;
@@ -281,6 +275,12 @@ class WorkerFaultsIT {
   private void assign(String taskId, String script) {
     cp.send(Assignments.envelope("task_assignment", WorkerHarness.scriptTask(taskId, script)
         .put("env_vars", new JsonObject().put("TEST_SCRIPT", script).put("SECRET_TOKEN", SECRET))));
+  }
+
+  /** The task's container runs: its output has arrived. */
+  private void awaitOutput(String taskId, String text) {
+    cp.await(m -> "task_log".equals(m.getString("type")) && taskId.equals(data(m).getString("task_id"))
+        && data(m).getString("data").contains(text), START);
   }
 
   private void awaitTerminal(String taskId) {
