@@ -91,6 +91,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     long deadlineTimer = -1;
     String failurePhase = WorkerMetrics.PHASE_BACKEND;
     boolean reported;
+    /** Left behind by an earlier worker process: its end is not the one task of a one-shot worker. */
+    boolean adopted;
 
     Running(String taskId, String executionId, String title, TaskTracer.TaskSpan span) {
       this.taskId = taskId;
@@ -145,6 +147,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
         : "Reporting task {} left behind by an earlier worker process", a.taskId());
     Running task = new Running(a.taskId(), a.executionId() == null ? "" : a.executionId(), a.title(),
         tracer.assigned(a.taskId(), a.title()));
+    task.adopted = true;
     active.put(a.taskId(), task);
     if (a.reclaim()) {
       report(new TaskClaimed(a.taskId(), task.executionId, options.getWorkerId()));
@@ -331,7 +334,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
             }
           }
           active.remove(task.taskId);
-          if (options.isOneShot()) {
+          if (options.isOneShot() && !task.adopted) {
             oneShotDone.tryComplete();
           }
           metrics.tasksActive(active.size());
