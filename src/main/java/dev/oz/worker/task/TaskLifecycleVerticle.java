@@ -159,7 +159,12 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(a.taskId(), a.executionId(), secrets,
             a.outputFromStart()))
         .recover(err -> Future.succeededFuture(TaskOutput.DISCARD))
-        .onSuccess(output -> bus.send(Addresses.RESUME, new ResumeTask(a, output)));
+        .onSuccess(output -> {
+          bus.send(Addresses.RESUME, new ResumeTask(a, output));
+          if (a.reclaim()) {
+            startDeadline(task); // counted again from the adoption: the earlier process's start is not known here
+          }
+        });
   }
 
   private void onServerMessage(ServerMessage message) {
