@@ -396,6 +396,24 @@ class DockerBackendIT {
   }
 
   @Test
+  void withPreservationAContainerCreatedButNeverStartedByAnEarlierProcessIsStarted() {
+    String workerId = "it-adopt-created-" + System.nanoTime();
+    Engine.docker().createContainerCmd(Engine.BUSYBOX).withCmd("sh", "-c", "echo ran; exit 4")
+        .withLabels(Map.of("oz.worker.id", workerId, "oz.task.id", "unstarted")).exec();
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o.setWorkerId(workerId),
+        d -> d.setPreserveTasksOnShutdown(true)).getLogs().setStream(true))) {
+      JsonObject failed = h.awaitTerminal("unstarted", WorkerHarness.TASK_TIMEOUT);
+      assertEquals(1, h.cp.received("task_claimed").size(), "claimed again: this worker runs it now");
+      assertEquals("container_exit", data(failed).getString("failure_reason"), failed.encode());
+      assertEquals(4, data(failed).getInteger("exit_code"));
+      assertEquals("ran\n", h.cp.received("task_log").stream().map(m -> data(m).getString("data"))
+          .collect(java.util.stream.Collectors.joining()));
+    } finally {
+      Engine.removeContainersOf(workerId);
+    }
+  }
+
+  @Test
   void moreConcurrentTasksThanPooledThreadsAllRunAtOnce() throws Exception {
     int tasks = 10;
     Path gate = tmp.resolve("gate");
