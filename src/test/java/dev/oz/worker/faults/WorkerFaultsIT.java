@@ -242,6 +242,46 @@ class WorkerFaultsIT {
     }
   }
 
+  @Test
+  void controlPlaneGoneWhileTasksRunAndSomeEndDuringTheOutage() {
+    try (WorkerHarness h = WorkerHarness.start(o -> o.getLogs().setStream(true))) {
+      LoopbackControlPlane plane = h.cp;
+      h.assign(WorkerHarness.scriptTask("c1", "echo c1; sleep 2; echo c1 done"));
+      h.assign(WorkerHarness.scriptTask("c2", "echo c2; sleep 2; exit 5"));
+      h.assign(WorkerHarness.scriptTask("c3", "echo c3; sleep 12; echo c3 done"));
+      for (String t : List.of("c1", "c2", "c3")) {
+        plane.await(m -> "task_log".equals(m.getString("type")) && t.equals(data(m).getString("task_id")), START);
+      }
+      plane.stop();
+      long outageStart = System.nanoTime();
+      poll(() -> Engine.containersOf(h.workerId()).size() == 1, Duration.ofSeconds(30),
+          () -> "c1 and c2 did not end during the outage: " + Engine.containersOf(h.workerId()).size());
+      long outageMs = (System.nanoTime() - outageStart) / 1_000_000;
+      plane.restart();
+      for (String t : List.of("c1", "c2", "c3")) {
+        h.awaitTerminal(t, END);
+      }
+      List<String> counts = new ArrayList<>();
+      for (String t : List.of("c1", "c2", "c3")) {
+        List<JsonObject> reports = plane.received().stream()
+            .filter(m -> isTerminal(m) && t.equals(data(m).getString("task_id"))).toList();
+        assertTrue(reports.stream().allMatch(r -> r.equals(reports.get(0))), t + ": a repeated report is the same: " + reports);
+        counts.add(String.valueOf(reports.size()));
+        String out = reassembleFrom(plane, t, "stdout").text;
+        assertTrue(out.endsWith(t + (t.equals("c2") ? "\n" : " done\n")), t + " output: " + out);
+        assertEquals(1, occurrences(out, t + "\n"));
+      }
+      JsonObject c2 = plane.received().stream().filter(m -> isTerminal(m) && "c2".equals(data(m).getString("task_id")))
+          .findFirst().orElseThrow();
+      assertEquals(5, data(c2).getInteger("exit_code"));
+      poll(() -> Engine.containersOf(h.workerId()).isEmpty(), Duration.ofSeconds(30), () -> "containers left");
+      TABLE.row("control plane gone " + (outageMs / 1000) + " s while 3 tasks run, 2 end during the outage",
+          "after reconnecting every task reported (a repeat only as the same report), output whole by offset",
+          "terminal reports " + String.join("/", counts) + " (identical when repeated), lost bytes 0",
+          Engine.containersOf(h.workerId()).size());
+    }
+  }
+
   // --- helpers
 
   /** What the control plane received, per task in order: claims, terminal reports and what they said. */
@@ -335,6 +375,10 @@ class WorkerFaultsIT {
    * announced.
    */
   private Reassembled reassemble(String taskId, String stream) {
+    return reassembleFrom(cp, taskId, stream);
+  }
+
+  private static Reassembled reassembleFrom(LoopbackControlPlane cp, String taskId, String stream) {
     List<JsonObject> chunks = cp.received("task_log").stream().map(WorkerFaultsIT::data)
         .filter(d -> taskId.equals(d.getString("task_id")) && stream.equals(d.getString("stream"))
             && d.getValue("offset") != null)
@@ -365,7 +409,7 @@ class WorkerFaultsIT {
     return new Reassembled(out.toString(StandardCharsets.UTF_8), duplicates);
   }
 
-  private static int occurrences(String text, String part) {
+  static int occurrences(String text, String part) {
     int n = 0;
     for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
       n++;
