@@ -210,6 +210,7 @@ class WorkerFaultsIT {
           data(failed).getString("message"));
     }
     assertEquals(List.of(), containers(), "cancelled containers are removed");
+    assertNoSecretsInWorkerLogs();
     TABLE.row("worker SIGTERM with 2 tasks, default (no preservation)",
         "each task stopped and reported once as task_failed graceful_shutdown, containers removed, exit 0",
         "exit 0, " + observed("s1", "s2"), Engine.containersOf(workerId).size());
@@ -324,9 +325,16 @@ class WorkerFaultsIT {
   private void stopGracefully(WorkerProcess p) throws Exception {
     p.signal("TERM");
     assertEquals(0, p.awaitExit(Duration.ofSeconds(60)), p.output());
-    String out = p.output();
-    assertFalse(out.contains(apiKey), "the API key never reaches the worker log");
-    assertFalse(out.contains(SECRET), "task secrets never reach the worker log");
+    assertNoSecretsInWorkerLogs();
+  }
+
+  /** The API key and the tasks' secret value appear in no worker process's log. */
+  private void assertNoSecretsInWorkerLogs() {
+    for (WorkerProcess w : processes) {
+      String out = w.output();
+      assertFalse(out.contains(apiKey), "the API key never reaches the worker log");
+      assertFalse(out.contains(SECRET), "task secrets never reach the worker log");
+    }
   }
 
   private void assign(String taskId, String script) {
