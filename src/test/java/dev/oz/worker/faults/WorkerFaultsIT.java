@@ -276,9 +276,10 @@ class WorkerFaultsIT {
           .findFirst().orElseThrow();
       assertEquals(5, data(c2).getInteger("exit_code"));
       poll(() -> Engine.containersOf(h.workerId()).isEmpty(), Duration.ofSeconds(30), () -> "containers left");
-      TABLE.row("control plane gone " + (outageMs / 1000) + " s while 3 tasks run, 2 end during the outage",
+      TABLE.row("control plane gone while 3 tasks run, 2 end during the outage",
           "after reconnecting every task reported (a repeat only as the same report), output whole by offset",
-          "terminal reports " + String.join("/", counts) + " (identical when repeated), lost bytes 0",
+          "outage " + (outageMs / 1000) + " s, terminal reports " + String.join("/", counts)
+              + " (identical when repeated), lost bytes 0",
           Engine.containersOf(h.workerId()).size());
     }
   }
