@@ -160,15 +160,16 @@ public final class WorkerVerticle extends VerticleBase {
 
   /** Log streaming, the task lifecycle, the ops server, then the connection (it connects at once), once metrics are settled. */
   private Future<String> startTasksAndConnection(BackendCapabilities capabilities) {
+    TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
+        telemetry.tracer(), shutdown);
     return vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown))
         .compose(id -> {
-          TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
-              telemetry.tracer(), shutdown);
           lifecycle.oneShotDone().onComplete(finished);
           return vertx.deployVerticle(lifecycle).onFailure(err -> shutdown.markDrained());
         })
         .compose(id -> deployOps())
-        .compose(id -> vertx.deployVerticle(new ControlPlaneVerticle(options, Version.get(), metrics, bus, shutdown)));
+        .compose(id -> vertx.deployVerticle(new ControlPlaneVerticle(options, Version.get(), metrics, bus, shutdown)))
+        .onSuccess(id -> lifecycle.adoptLeftTasks());
   }
 
   private Future<String> deployOps() {

@@ -250,9 +250,9 @@ public final class DevControlPlane extends VerticleBase {
     long[] sent = {-1};
     Runnable[] watcher = new Runnable[1];
     watcher[0] = () -> {
-      for (TaskLog c : t.chunks.tailMap(sent[0], false).values()) {
-        res.write(event(c));
-        sent[0] = c.seq();
+      for (var c : t.chunks.tailMap(sent[0], false).entrySet()) {
+        res.write(event(c.getKey(), c.getValue()));
+        sent[0] = c.getKey();
       }
       if (t.state.finished()) {
         t.watchers.remove(watcher[0]);
@@ -265,8 +265,8 @@ public final class DevControlPlane extends VerticleBase {
   }
 
   /** One SSE event per chunk: the stream name as event type, one data line per output line. */
-  private static String event(TaskLog c) {
-    StringBuilder e = new StringBuilder("id: ").append(c.seq()).append('\n').append("event: ").append(c.stream()).append('\n');
+  private static String event(long id, TaskLog c) {
+    StringBuilder e = new StringBuilder("id: ").append(id).append('\n').append("event: ").append(c.stream()).append('\n');
     if (c.droppedBytes() > 0) {
       e.append(": ").append(c.droppedBytes()).append(" bytes of output were dropped before this\n");
     }

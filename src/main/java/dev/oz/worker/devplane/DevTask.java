@@ -50,9 +50,17 @@ final class DevTask {
   boolean offered;
   long nextDispatchNanos;
   final Set<String> rejectedBy = new HashSet<>();
+  /** Kept chunks by arrival. */
   final TreeMap<Long, TaskLog> chunks = new TreeMap<>();
+  private long nextChunk;
+  /** Per stream ({@code stdout}, {@code stderr}), how far the kept bytes reach (chunks with an {@code offset}). */
+  private final Map<String, Long> covered = new java.util.HashMap<>();
+  /** Numbers of chunks without an offset, since the last claim (a worker that adopts the task numbers from 0 again). */
+  private final Set<Long> seqs = new HashSet<>();
   long logBytes;
   long forgottenBytes;
+  /** Bytes between positions that never arrived. */
+  long missingBytes;
   final List<Runnable> watchers = new ArrayList<>();
 
   DevTask(String id, String executionId, String title, String prompt, String image, String sidecarImage,
@@ -73,12 +81,38 @@ final class DevTask {
     notifyWatchers();
   }
 
-  /** Keeps a chunk once per seq (workers may resend after a reconnect). */
+  /** A worker (again) holds the task: its chunk numbers start over. */
+  void claimed() {
+    seqs.clear();
+  }
+
+  /**
+   * Keeps each byte once: by stream position when the chunk has an {@code offset} (a worker resends after a reconnect,
+   * or replays the whole output after adopting the task), else by {@code seq}.
+   */
   void addChunk(TaskLog c) {
-    if (chunks.containsKey(c.seq())) {
-      return;
+    if (c.offset() == null) {
+      if (!seqs.add(c.seq())) {
+        return;
+      }
+    } else {
+      long have = covered.getOrDefault(c.stream(), 0L);
+      byte[] bytes = c.data().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      if (c.offset() > have) {
+        missingBytes += c.offset() - have;
+      }
+      long skip = Math.max(0, have - c.offset());
+      if (skip >= bytes.length && (bytes.length > 0 || c.droppedBytes() == 0)) {
+        return;
+      }
+      covered.put(c.stream(), Math.max(have, c.offset() + bytes.length));
+      if (skip > 0) {
+        String rest = new String(bytes, (int) skip, bytes.length - (int) skip, java.nio.charset.StandardCharsets.UTF_8);
+        c = new TaskLog(c.taskId(), c.executionId(), c.seq(), c.stream(), rest, c.droppedBytes(), c.truncated(),
+            c.offset() + skip);
+      }
     }
-    chunks.put(c.seq(), c);
+    chunks.put(nextChunk++, c);
     logBytes += c.data().length();
     while (logBytes > MAX_LOG_BYTES && chunks.size() > 1) {
       TaskLog oldest = chunks.pollFirstEntry().getValue();
@@ -116,7 +150,8 @@ final class DevTask {
         .put("worker_id", workerId)
         .put("created_at", createdAt.toString())
         .put("updated_at", updatedAt.toString())
-        .put("log_bytes", logBytes + forgottenBytes);
+        .put("log_bytes", logBytes + forgottenBytes)
+        .put("log_missing_bytes", missingBytes);
     if (message != null) {
       json.put("message", message);
     }

@@ -87,6 +87,7 @@ final class Dispatcher {
     if (message instanceof TaskClaimed m) {
       t.offered = false;
       t.workerId = m.workerId().isEmpty() ? w.id() : m.workerId();
+      t.claimed();
       if (!t.state.finished()) {
         t.setState(State.CLAIMED);
       }

@@ -16,7 +16,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -43,12 +42,31 @@ final class ContainerRun {
   private CancelReason cancelReason;
   private final CancelScope scope = new CancelScope();
   private long killTimer = -1;
+  /** The worker shuts down preserving tasks: stop watching, touch nothing (the next process adopts the container). */
+  private boolean detached;
+  /** An adopted container this worker does not continue: stopped and reported as failed with this cause. */
+  private String orphanCause;
+  /** Adopted in state "created": the earlier process stopped before starting it. */
+  private boolean neverStarted;
+  private LogFollower follower;
+  /** The container's exit code; failed by {@link #detach()} so the run ends without waiting for the engine. */
+  private Promise<Long> exit;
   private final Promise<Void> removed = Promise.promise();
 
   ContainerRun(DockerRuntime rt, ContainerSpec spec, TaskOutput output) {
     this.rt = rt;
     this.spec = spec;
     this.output = output;
+  }
+
+  /** A run of a container an earlier worker process created ({@link ContainerAdoption}). */
+  static ContainerRun adopted(DockerRuntime rt, ContainerSpec spec, String containerId, TaskOutput output,
+      boolean running, boolean neverStarted) {
+    ContainerRun run = new ContainerRun(rt, spec, output);
+    run.containerId = containerId;
+    run.started = running;
+    run.neverStarted = neverStarted;
+    return run;
   }
 
   /** Never fails: every failure becomes an outcome with its reason. The container is removed after it, see {@link #removed()}. */
@@ -61,18 +79,54 @@ final class ContainerRun {
         })
         .compose(image -> cancelReason != null ? Future.failedFuture(new Cancelled()) : rt.sidecars().prepare(spec.sidecars(), scope))
         .compose(this::create)
-        .compose(id -> start())
+        .compose(id -> detached ? Future.failedFuture(new Detached()) : start())
         .compose(v -> runToExit())
         .compose(this::classify)
         .recover(err -> Future.succeededFuture(failureOutcome(err)))
-        // the report goes out now; removal follows and never delays it (a failed removal is logged, and the
-        // start-up sweep finds what is left)
-        .onComplete(ar -> removed.handle(removeContainer()));
+        .onComplete(ar -> removeAfterReport());
   }
 
-  /** Completes once the container is gone (or its removal failed and was logged), after the outcome. */
+  /**
+   * The report goes out first; removal follows and never delays it (a failed removal is logged, and the next start's
+   * sweep finds what is left). A detached run leaves its container to the next worker process.
+   */
+  private void removeAfterReport() {
+    removed.handle(detached ? Future.succeededFuture() : removeContainer());
+  }
+
+  /** Completes once the container is gone (or its removal failed and was logged, or it was left), after the outcome. */
   Future<Void> removed() {
     return removed.future();
+  }
+
+  /**
+   * Follows an adopted container to its end, as {@link #run()} does from the start: its output from the first byte
+   * (so positions match what the earlier process sent), its exit code, then removal. A container that was created but
+   * never started is started now.
+   *
+   * An orphan (see {@link #orphaned}) is stopped instead and reported failed.
+   */
+  Future<TaskOutcome> follow() {
+    boolean running = started;
+    Future<Void> ready = neverStarted && orphanCause == null ? start() : Future.succeededFuture();
+    return ready
+        .compose(v -> {
+          if (orphanCause != null && running) {
+            log.warn("Stopping container {} of task {}: {}", shortId(), spec.taskId(), orphanCause);
+            signal("SIGTERM");
+            scheduleKill();
+          }
+          return neverStarted && orphanCause != null ? Future.succeededFuture(0L) : runToExit();
+        })
+        .compose(this::classify)
+        .recover(err -> Future.succeededFuture(failureOutcome(err)))
+        .onComplete(ar -> removeAfterReport());
+  }
+
+  /** This worker does not continue the adopted task: it is stopped and reported failed with {@code cause}. */
+  ContainerRun orphaned(String cause) {
+    orphanCause = cause;
+    return this;
   }
 
   private Future<String> create(List<String> sidecarBinds) {
@@ -88,12 +142,7 @@ final class ContainerRun {
     }
     HostConfig host = HostConfig.newHostConfig().withBinds(binds);
     rt.settings().getPolicy().applyTo(host, spec.nanoCpus(), spec.memoryBytes());
-    Map<String, String> labels = new HashMap<>();
-    labels.put(DockerRuntime.WORKER_LABEL, rt.workerId());
-    labels.put(DockerRuntime.TASK_LABEL, spec.taskId());
-    if (spec.executionId() != null && !spec.executionId().isEmpty()) {
-      labels.put(DockerRuntime.EXECUTION_LABEL, spec.executionId());
-    }
+    Map<String, String> labels = ContainerAdoption.labels(spec, rt.workerId());
     log.debug("Creating Docker container with image={} for task {}", spec.image(), spec.taskId());
     return rt.blocking().phase(FailureReason.CONTAINER_CREATE, "failed to create container", () -> {
       CreateContainerCmd cmd = rt.docker().createContainerCmd(spec.image())
@@ -128,8 +177,18 @@ final class ContainerRun {
 
   /** Follows the output (when wanted) and waits for the exit code, both as non-blocking engine calls. */
   private Future<Long> runToExit() {
-    LogFollower follow = output.wantsOutput() ? new LogFollower(output).start(rt.streams(), containerId, true) : null;
-    return rt.streams().waitExit(containerId)
+    follower = output.wantsOutput() ? new LogFollower(output).start(rt.streams(), containerId, true) : null;
+    Promise<Long> exitCode = Promise.promise();
+    exit = exitCode;
+    rt.streams().waitExit(containerId).onComplete(ar -> {
+      if (ar.succeeded()) {
+        exitCode.tryComplete(ar.result());
+      } else {
+        exitCode.tryFail(ar.cause());
+      }
+    });
+    LogFollower follow = follower;
+    return exitCode.future()
         .andThen(ar -> {
           exited = true;
           if (killTimer >= 0) {
@@ -173,6 +232,12 @@ final class ContainerRun {
 
   private Future<TaskOutcome> classify(long code) {
     log.debug("Container {} of task {} exited with status code {}", shortId(), spec.taskId(), code);
+    if (detached) {
+      return Future.failedFuture(new Detached());
+    }
+    if (orphanCause != null) {
+      return Future.succeededFuture(TaskOutcome.failed(FailureReason.GRACEFUL_SHUTDOWN, orphanCause, (int) code));
+    }
     if (cancelReason != null) {
       return Future.succeededFuture(new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled",
           cancelReason == CancelReason.SHUTDOWN ? FailureReason.GRACEFUL_SHUTDOWN : FailureReason.TASK_CANCELLED, (int) code));
@@ -210,6 +275,10 @@ final class ContainerRun {
   }
 
   private TaskOutcome failureOutcome(Throwable err) {
+    if (detached) {
+      // nobody reports it now: the lifecycle left the task to the next worker process
+      return TaskOutcome.failed(FailureReason.GRACEFUL_SHUTDOWN, "left running for the next worker process");
+    }
     if (err instanceof Cancelled || (cancelReason != null && containerId == null)) {
       return new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled before the container started",
           cancelReason == CancelReason.SHUTDOWN ? FailureReason.GRACEFUL_SHUTDOWN : FailureReason.TASK_CANCELLED, 0);
@@ -281,6 +350,29 @@ final class ContainerRun {
     });
   }
 
+  /**
+   * Stops watching the container and leaves it running (a shutdown that preserves tasks). A run still preparing goes
+   * on until its container is created, which it leaves unstarted for the next worker process to start.
+   */
+  void detach() {
+    detached = true;
+    if (killTimer >= 0) {
+      rt.vertx().cancelTimer(killTimer);
+    }
+    if (containerId == null) {
+      log.warn("Task {} was still preparing its container when the worker shut down: it is left for the next worker"
+          + " process only if its container is created before the Docker client closes", spec.taskId());
+    } else {
+      log.info("Leaving container {} of task {} running for the next worker process", shortId(), spec.taskId());
+    }
+    if (follower != null) {
+      follower.abandon();
+    }
+    if (exit != null) {
+      exit.tryFail(new Detached());
+    }
+  }
+
   /** Force-removes the container now (backend shutdown with the task still running). */
   Future<Void> abandon() {
     cancelReason = cancelReason == null ? CancelReason.SHUTDOWN : cancelReason;
@@ -295,6 +387,13 @@ final class ContainerRun {
 
   private String shortId() {
     return containerId == null ? "?" : containerId.substring(0, Math.min(12, containerId.length()));
+  }
+
+  /** The run stopped watching because the worker shuts down preserving its tasks. */
+  private static final class Detached extends RuntimeException {
+    Detached() {
+      super("detached", null, false, false);
+    }
   }
 
   /** The run stopped before the container started because the task was cancelled. */

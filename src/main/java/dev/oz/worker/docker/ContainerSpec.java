@@ -19,6 +19,7 @@ import java.util.Map;
 record ContainerSpec(
     String taskId,
     String executionId,
+    String title,
     String image,
     List<String> env,
     List<String> command,
@@ -50,6 +51,7 @@ record ContainerSpec(
     return new ContainerSpec(
         task.taskId(),
         task.executionId(),
+        task.title(),
         task.image() != null ? task.image() : docker.getDefaultImage(),
         env,
         command,

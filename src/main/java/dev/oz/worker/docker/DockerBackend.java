@@ -1,7 +1,7 @@
 package dev.oz.worker.docker;
 
 import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.model.Container;
+import dev.oz.worker.backend.AdoptedTask;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.WorkerOptions;
@@ -44,6 +44,8 @@ public final class DockerBackend implements TaskBackend {
   private EngineStreams streams;
   private Blocking blocking;
   private DockerRuntime runtime;
+  /** Containers an earlier process of this worker id left behind, until the lifecycle resumes them. */
+  private ContainerAdoption adoption;
   private Future<Void> health;
   private long healthCheckedNanos;
 
@@ -70,7 +72,7 @@ public final class DockerBackend implements TaskBackend {
       streams = EngineStreams.connect(vertx, target);
       String platform = DockerEngine.checkPlatform(docker, target);
       log.info("Docker daemon is reachable, platform: {}, at {}", platform, target.describe());
-      removeLeftovers();
+      adoption = ContainerAdoption.scan(docker, options, settings);
       return platform;
     }).map(platform -> {
       ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(discovery.env()), platform);
@@ -79,26 +81,6 @@ public final class DockerBackend implements TaskBackend {
       runtime = new DockerRuntime(vertx, options, settings, docker, streams, blocking, puller, sidecars);
       return (Void) null;
     }).onFailure(err -> release());
-  }
-
-  /** Blocking: containers of this worker id that a previous process left behind. */
-  private void removeLeftovers() {
-    List<Container> leftovers = docker.listContainersCmd().withShowAll(true)
-        .withLabelFilter(Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId())).exec();
-    for (Container c : leftovers) {
-      String task = c.getLabels() == null ? null : c.getLabels().get(DockerRuntime.TASK_LABEL);
-      String what = task != null ? "task " + task : "a sidecar copy";
-      if (!options.isCleanup()) {
-        log.info("Keeping container {} of {} from a previous run (cleanup disabled)", c.getId().substring(0, 12), what);
-        continue;
-      }
-      log.warn("Removing container {} of {} left behind by a previous run", c.getId().substring(0, 12), what);
-      try {
-        docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
-      } catch (RuntimeException e) {
-        log.warn("Failed to remove leftover container {}: {}", c.getId().substring(0, 12), e.getMessage());
-      }
-    }
   }
 
   @Override
@@ -111,17 +93,35 @@ public final class DockerBackend implements TaskBackend {
     if (early != null) {
       run.cancel(early);
     }
-    running.put(spec.taskId(), run);
-    Future<TaskOutcome> outcome = run.run().onComplete(ar -> running.remove(spec.taskId()));
+    return track(spec.taskId(), run, run.run());
+  }
+
+  private Future<TaskOutcome> track(String taskId, ContainerRun run, Future<TaskOutcome> outcome) {
+    running.put(taskId, run);
+    outcome = outcome.onComplete(ar -> running.remove(taskId));
     // in flight until the container is gone too: shutdown waits for removals that follow a report
     Future<?> finished = Future.join(outcome, run.removed());
-    inFlight.put(spec.taskId(), finished);
+    inFlight.put(taskId, finished);
     finished.onComplete(ar -> {
-      if (inFlight.get(spec.taskId()) == finished) {
-        inFlight.remove(spec.taskId());
+      if (inFlight.get(taskId) == finished) {
+        inFlight.remove(taskId);
       }
     });
     return outcome;
+  }
+
+  @Override
+  public Future<List<AdoptedTask>> adoptable() {
+    return Future.succeededFuture(adoption == null ? List.of() : adoption.tasks());
+  }
+
+  @Override
+  public Future<TaskOutcome> resume(AdoptedTask task, TaskOutput output) {
+    ContainerRun run = adoption == null ? null : adoption.take(task.taskId(), runtime, output);
+    if (run == null) {
+      return Future.failedFuture("no container of task " + task.taskId() + " to adopt");
+    }
+    return track(task.taskId(), run, run.follow());
   }
 
   @Override
@@ -160,7 +160,11 @@ public final class DockerBackend implements TaskBackend {
     // nothing they create outlives the client
     List<Future<?>> ending = new ArrayList<>();
     for (ContainerRun run : running.values()) {
-      ending.add(run.abandon());
+      if (settings.isPreserveTasksOnShutdown()) {
+        run.detach(); // the lifecycle left them running: the next worker process adopts them
+      } else {
+        ending.add(run.abandon());
+      }
     }
     ending.addAll(inFlight.values());
     return Deadline.atMost(vertx, Future.join(ending), SHUTDOWN_WAIT_MS, () -> { }).eventually(() -> {

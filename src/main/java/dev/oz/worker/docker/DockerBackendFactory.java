@@ -31,7 +31,8 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
 
   /**
    * The Go worker's {@code backend.docker} schema, plus extensions of ours that its strict parser would refuse:
-   * {@code pull_policy} (a list) and the container policy keys (see {@link ContainerPolicy}).
+   * {@code pull_policy} (a list), the container policy keys (see {@link ContainerPolicy}) and
+   * {@code preserve_tasks_on_shutdown}.
    */
   record GoDockerBlock(
       @JsonProperty("volumes") List<String> volumes,
@@ -47,7 +48,8 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
       @JsonProperty("cap_drop") List<String> capDrop,
       @JsonProperty("no_new_privileges") Boolean noNewPrivileges,
       @JsonProperty("read_only_rootfs") Boolean readOnlyRootfs,
-      @JsonProperty("ulimits") List<String> ulimits) {
+      @JsonProperty("ulimits") List<String> ulimits,
+      @JsonProperty("preserve_tasks_on_shutdown") Boolean preserveTasksOnShutdown) {
   }
 
   @Override
@@ -80,7 +82,10 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
         new Flag(List.of("--read-only"), null, "Read-only root filesystem; /workspace and /tmp stay writable",
             (block, v) -> block.put("read_only_rootfs", Boolean.parseBoolean(v))),
         new Flag(List.of("--ulimit"), "NAME=SOFT[:HARD]", "ulimit of task containers (repeatable)",
-            (block, v) -> FlagValues.list(block, "ulimits").add(v)));
+            (block, v) -> FlagValues.list(block, "ulimits").add(v)),
+        new Flag(List.of("--preserve-tasks-on-shutdown"), null,
+            "On shutdown leave running task containers to the next worker process (which adopts them)",
+            (block, v) -> block.put("preserve_tasks_on_shutdown", Boolean.parseBoolean(v))));
   }
 
   @Override
@@ -109,6 +114,7 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
     extensions.put("no_new_privileges", docker.noNewPrivileges());
     extensions.put("read_only_rootfs", docker.readOnlyRootfs());
     extensions.put("ulimits", docker.ulimits() == null ? null : new JsonArray(List.copyOf(docker.ulimits())));
+    extensions.put("preserve_tasks_on_shutdown", docker.preserveTasksOnShutdown());
     extensions.forEach((key, value) -> {
       if (value != null) {
         json.put(key, value);
@@ -130,6 +136,8 @@ public final class DockerBackendFactory implements BackendFactory<DockerOptions>
 
   @Override
   public BackendCapabilities capabilities(DockerOptions options) {
-    return BackendCapabilities.local(options.getCancelGracePeriod());
+    BackendCapabilities local = BackendCapabilities.local(options.getCancelGracePeriod());
+    return options.isPreserveTasksOnShutdown()
+        ? new BackendCapabilities(true, local.cancelTimeout(), local.oneShot()) : local;
   }
 }

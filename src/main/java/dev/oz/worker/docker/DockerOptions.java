@@ -27,6 +27,7 @@ public class DockerOptions {
   private String host;
   private String sidecarImage;
   private ContainerPolicy policy = ContainerPolicy.NONE;
+  private boolean preserveTasksOnShutdown;
 
   public DockerOptions() {
   }
@@ -41,6 +42,7 @@ public class DockerOptions {
     host = other.host;
     sidecarImage = other.sidecarImage;
     policy = other.policy;
+    preserveTasksOnShutdown = other.preserveTasksOnShutdown;
   }
 
   /** Reads and validates the {@code docker} block; unknown keys are errors. */
@@ -56,6 +58,7 @@ public class DockerOptions {
     r.string("host", o::setHost);
     r.string("sidecar_image", o::setSidecarImage);
     o.setPolicy(ContainerPolicy.read(r, o.policy));
+    r.bool("preserve_tasks_on_shutdown", o::setPreserveTasksOnShutdown);
     r.rejectUnknownKeys();
     o.validate();
     return o;
@@ -130,6 +133,7 @@ public class DockerOptions {
       json.put("sidecar_image", sidecarImage);
     }
     policy.writeTo(json);
+    json.put("preserve_tasks_on_shutdown", preserveTasksOnShutdown);
     return json;
   }
 
@@ -219,6 +223,19 @@ public class DockerOptions {
 
   public DockerOptions setHost(String host) {
     this.host = host;
+    return this;
+  }
+
+  /**
+   * A worker shutdown leaves running task containers alone (after the drain grace) instead of cancelling them; the
+   * next worker process with the same worker id adopts them. Off by default, as in the Go worker.
+   */
+  public boolean isPreserveTasksOnShutdown() {
+    return preserveTasksOnShutdown;
+  }
+
+  public DockerOptions setPreserveTasksOnShutdown(boolean preserveTasksOnShutdown) {
+    this.preserveTasksOnShutdown = preserveTasksOnShutdown;
     return this;
   }
 }

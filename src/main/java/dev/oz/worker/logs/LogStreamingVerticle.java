@@ -78,6 +78,9 @@ public final class LogStreamingVerticle extends VerticleBase {
     TaskStream ts = new TaskStream(request.taskId(), request.executionId());
     ts.sink = new TaskLogSink(request.secrets(), options.getBufferBytes(), options.getMaxBytesPerTask(),
         Math.min(options.getChunkBytes(), options.getBufferBytes()), () -> context.runOnContext(v -> onData(ts)));
+    if (!request.positionsKnown()) {
+      ts.sink.withoutPositions();
+    }
     streams.put(ts.taskId, ts);
     rotation.addLast(ts);
     if (flushTimer < 0) {
@@ -115,15 +118,17 @@ public final class LogStreamingVerticle extends VerticleBase {
 
   private void send(TaskStream ts, TaskLogSink.Cut cut, boolean truncated) {
     send(ts, cut.stream(), new String(cut.buffer(), 0, cut.length(), StandardCharsets.UTF_8), cut.length(),
-        cut.droppedBefore(), truncated);
+        cut.droppedBefore(), truncated, cut.offset());
   }
 
-  private void send(TaskStream ts, StdStream stream, String text, int bytes, long dropped, boolean truncated) {
+  /** @param offset the chunk's position in its stream; null for what is not the task's output (markers) */
+  private void send(TaskStream ts, StdStream stream, String text, int bytes, long dropped, boolean truncated,
+      Long offset) {
     if (dropped > 0) {
       metrics.logBytesDropped(dropped);
       log.warn("Task {}: dropped {} bytes of output the control plane could not take in time", ts.taskId, dropped);
     }
-    TaskLog chunk = new TaskLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(), text, dropped, truncated, null);
+    TaskLog chunk = new TaskLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(), text, dropped, truncated, offset);
     inFlight++;
     bus.requestUntimed(Addresses.OUTBOUND_LOG, chunk).onComplete(ar -> {
       inFlight--;
@@ -138,7 +143,7 @@ public final class LogStreamingVerticle extends VerticleBase {
     ts.markerSent = true;
     String text = "\n[oz-worker] output truncated: this task's output exceeded logs.max_bytes_per_task ("
         + options.getMaxBytesPerTask() + " bytes); the rest is not streamed\n";
-    send(ts, StdStream.STDERR, text, text.length(), ts.sink.takeDropped(), true);
+    send(ts, StdStream.STDERR, text, text.length(), ts.sink.takeDropped(), true, null);
   }
 
   /** Sends everything the task still has, then replies: the terminal report may follow. */
@@ -156,7 +161,7 @@ public final class LogStreamingVerticle extends VerticleBase {
       }
       long dropped = ts.sink.takeDropped();
       if (dropped > 0) {
-        send(ts, StdStream.STDOUT, "", 0, dropped, false);
+        send(ts, StdStream.STDOUT, "", 0, dropped, false, null);
       }
     }
     if (streams.isEmpty() && flushTimer >= 0) {

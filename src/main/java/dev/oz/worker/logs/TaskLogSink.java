@@ -18,8 +18,11 @@ import java.util.Set;
  */
 final class TaskLogSink implements TaskOutput {
 
-  /** A chunk cut from the queues, not yet numbered: the first {@code length} bytes of {@code buffer}. */
-  record Cut(StdStream stream, byte[] buffer, int length, long droppedBefore) {
+  /**
+   * A chunk cut from the queues, not yet numbered: the first {@code length} bytes of {@code buffer}; {@code offset} is
+   * the position of its first byte in its stream (redacted bytes, dropped ones included), null when not known.
+   */
+  record Cut(StdStream stream, byte[] buffer, int length, long droppedBefore, Long offset) {
     /** A copy of the chunk's bytes. */
     byte[] bytes() {
       return Arrays.copyOf(buffer, length);
@@ -33,6 +36,9 @@ final class TaskLogSink implements TaskOutput {
   private final Redactor[] redactors = new Redactor[2];
   private final Set<String> secrets;
   private final ByteQueue[] queues = {new ByteQueue(), new ByteQueue()};
+  /** Per stream, the position of the queue's first byte: everything cut or dropped before it. */
+  private final long[] head = new long[2];
+  private boolean positionsKnown = true;
   private long received;
   private long dropped;
   private long droppedTotal;
@@ -88,6 +94,12 @@ final class TaskLogSink implements TaskOutput {
     }
   }
 
+  /** The output starts mid-stream at an unknown position (a resumed follow): chunks carry no offset. */
+  synchronized TaskLogSink withoutPositions() {
+    positionsKnown = false;
+    return this;
+  }
+
   @Override
   public boolean wantsOutput() {
     return true;
@@ -135,7 +147,8 @@ final class TaskLogSink implements TaskOutput {
   private void enforceBound() {
     long over = queues[0].size() + queues[1].size() - bufferBytes;
     while (over > 0) {
-      ByteQueue victim = queues[0].size() >= queues[1].size() ? queues[0] : queues[1];
+      int v = queues[0].size() >= queues[1].size() ? 0 : 1;
+      ByteQueue victim = queues[v];
       long n = Math.min(over, victim.size());
       victim.skip(n);
       // never leave half a UTF-8 character at the head
@@ -143,6 +156,7 @@ final class TaskLogSink implements TaskOutput {
         victim.skip(1);
         n++;
       }
+      head[v] += n;
       dropped += n;
       droppedTotal += n;
       over -= n;
@@ -197,7 +211,9 @@ final class TaskLogSink implements TaskOutput {
     q.skip(end);
     long d = dropped;
     dropped = 0;
-    return new Cut(stream, buf, end, d);
+    Long offset = positionsKnown ? head[stream.ordinal()] : null;
+    head[stream.ordinal()] += end;
+    return new Cut(stream, buf, end, d, offset);
   }
 
   /** Bytes dropped since the last chunk, when no chunk is left to carry them (announced by the caller). */

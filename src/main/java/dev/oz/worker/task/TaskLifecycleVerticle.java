@@ -91,6 +91,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     long deadlineTimer = -1;
     String failurePhase = WorkerMetrics.PHASE_BACKEND;
     boolean reported;
+    /** Left behind by an earlier worker process: its end is not the one task of a one-shot worker. */
+    boolean adopted;
 
     Running(String taskId, String executionId, String title, TaskTracer.TaskSpan span) {
       this.taskId = taskId;
@@ -117,35 +119,52 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.<TaskFinished>consumer(Addresses.FINISHED, msg -> onFinished(msg.body()));
     bus.<Object>consumer(Addresses.STATUS, msg -> bus.reply(msg, status()));
     metrics.tasksActive(0);
-    // listing them may take API retries: not bounded by the bus timeout
-    bus.<AdoptableTasks>requestUntimed(Addresses.ADOPTABLE, "adoptable")
-        .onSuccess(found -> found.tasks().forEach(this::adopt))
-        .onFailure(err -> log.warn("Could not look for tasks left running by an earlier worker process: {}",
-            err.getMessage()));
     return Future.succeededFuture();
   }
 
   /**
-   * A task an earlier process of this worker left running: claimed again (the control plane learns this worker
-   * holds it), followed by the backend, reported once when it ends.
+   * Takes over the tasks an earlier process of this worker left behind. Called once the connection verticle is
+   * deployed: their claims and output go out through it (a report sent before it listens would be lost).
+   */
+  public void adoptLeftTasks() {
+    context.runOnContext(v -> bus.<AdoptableTasks>requestUntimed(Addresses.ADOPTABLE, "adoptable")
+        // listing them may take API retries: not bounded by the bus timeout
+        .onSuccess(found -> found.tasks().forEach(this::adopt))
+        .onFailure(err -> log.warn("Could not look for tasks left running by an earlier worker process: {}",
+            err.getMessage())));
+  }
+
+  /**
+   * A task an earlier process of this worker left behind: claimed again when it still runs (the control plane learns
+   * this worker holds it), followed by the backend, reported once when it ends (at once when it already ended).
    */
   private void adopt(AdoptedTask a) {
     if (active.containsKey(a.taskId()) || shuttingDown) {
       return;
     }
-    log.atInfo().addKeyValue("task_id", a.taskId()).log("Adopting task {} left running by an earlier worker process",
-        a.taskId());
+    log.atInfo().addKeyValue("task_id", a.taskId()).log(a.reclaim()
+        ? "Adopting task {} left running by an earlier worker process"
+        : "Reporting task {} left behind by an earlier worker process", a.taskId());
     Running task = new Running(a.taskId(), a.executionId() == null ? "" : a.executionId(), a.title(),
         tracer.assigned(a.taskId(), a.title()));
+    task.adopted = true;
     active.put(a.taskId(), task);
-    report(new TaskClaimed(a.taskId(), task.executionId, options.getWorkerId()));
-    task.span.claimed();
+    if (a.reclaim()) {
+      report(new TaskClaimed(a.taskId(), task.executionId, options.getWorkerId()));
+      task.span.claimed();
+    }
     metrics.tasksActive(active.size());
     List<String> secrets = new ArrayList<>(a.secrets());
     secrets.add(options.getApiKey());
-    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(a.taskId(), a.executionId(), secrets))
+    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(a.taskId(), a.executionId(), secrets,
+            a.outputFromStart()))
         .recover(err -> Future.succeededFuture(TaskOutput.DISCARD))
-        .onSuccess(output -> bus.send(Addresses.RESUME, new ResumeTask(a, output)));
+        .onSuccess(output -> {
+          bus.send(Addresses.RESUME, new ResumeTask(a, output));
+          if (a.reclaim()) {
+            startDeadline(task); // counted again from the adoption: the earlier process's start is not known here
+          }
+        });
   }
 
   private void onServerMessage(ServerMessage message) {
@@ -320,7 +339,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
             }
           }
           active.remove(task.taskId);
-          if (options.isOneShot()) {
+          if (options.isOneShot() && !task.adopted) {
             oneShotDone.tryComplete();
           }
           metrics.tasksActive(active.size());
@@ -434,9 +453,11 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       return allEnded.future();
     }
     if (capabilities.preservesTasksOnShutdown()) {
-      // they outlive this worker (e.g. Kubernetes Jobs): nothing to cancel, nothing to report now
+      // they outlive this worker (Kubernetes Jobs, preserved containers): nothing to cancel, nothing to report now;
+      // the next worker process adopts and reports them, so an outcome the backend still delivers is ignored
       log.info("Leaving {} running task(s) to the backend, which preserves them across a worker shutdown",
           remaining.size());
+      remaining.forEach(t -> t.reported = true);
       return Future.succeededFuture();
     }
     log.info("Cancelling {} active task(s)", remaining.size());

@@ -158,7 +158,8 @@ class WorkerConfigLoaderTest {
     Path yaml = file("w.yaml", "worker_id: w\nbackend:\n  docker:\n    volumes: []\n    netwrk: host\n");
     assertEquals(yaml + ": line 5: unknown key \"netwrk\" in backend.docker"
         + " (valid: cap_drop, default_memory_gb, default_vcpus, environment, image_pull_policy, network,"
-        + " no_new_privileges, pids_limit, pull_policy, read_only_rootfs, runtime, sidecar_image, ulimits, volumes)",
+        + " no_new_privileges, pids_limit, preserve_tasks_on_shutdown, pull_policy, read_only_rootfs, runtime,"
+        + " sidecar_image, ulimits, volumes)",
         error(null, yaml));
   }
 
@@ -189,6 +190,21 @@ class WorkerConfigLoaderTest {
     assertEquals("local/agent:1", docker(o).getSidecarImage());
     assertFalse(o.isOneShot());
     assertTrue(load(null, yaml, Map.of("OZ_API_KEY", "k"), "--one-shot").isOneShot(), "a true flag wins");
+  }
+
+  @Test
+  void preserveTasksOnShutdownIsOffByDefaultAndSetByConfYamlOrFlag() throws Exception {
+    Map<String, String> key = Map.of("OZ_API_KEY", "k");
+    dev.oz.worker.docker.DockerBackendFactory factory = new dev.oz.worker.docker.DockerBackendFactory();
+    WorkerOptions plain = load(null, null, key, "--worker-id", "w");
+    assertFalse(docker(plain).isPreserveTasksOnShutdown());
+    assertFalse(factory.capabilities(docker(plain)).preservesTasksOnShutdown(), "as in the Go worker");
+    WorkerOptions flag = load(null, null, key, "--worker-id", "w", "--preserve-tasks-on-shutdown");
+    assertTrue(factory.capabilities(docker(flag)).preservesTasksOnShutdown());
+    assertTrue(docker(load("{\"worker_id\": \"w\", \"docker\": {\"preserve_tasks_on_shutdown\": true}}", null, key))
+        .isPreserveTasksOnShutdown());
+    Path yaml = file("p.yaml", "worker_id: w\nbackend:\n  docker:\n    preserve_tasks_on_shutdown: true\n");
+    assertTrue(docker(load(null, yaml, key)).isPreserveTasksOnShutdown());
   }
 
   @Test

@@ -114,6 +114,28 @@ class DispatcherTest {
   }
 
   @Test
+  void outputReplayedByAnAdoptingWorkerIsKeptOnceByPosition() {
+    DevTask a = task("a");
+    run(() -> {
+      dispatcher.connected(w1);
+      dispatcher.submit(a);
+      dispatcher.onMessage(w1, new TaskClaimed("a", "ex-a", "w1"));
+      dispatcher.onMessage(w1, new TaskLog("a", "ex-a", 0, "stdout", "one\n", 0, false, 0L));
+      dispatcher.onMessage(w1, new TaskLog("a", "ex-a", 1, "stderr", "warn\n", 0, false, 0L));
+      // the worker restarts, claims the task again and replays the output from the start, cut differently
+      dispatcher.onMessage(w1, new TaskClaimed("a", "ex-a", "w1"));
+      dispatcher.onMessage(w1, new TaskLog("a", "ex-a", 0, "stdout", "one\ntwo\n", 0, false, 0L));
+      dispatcher.onMessage(w1, new TaskLog("a", "ex-a", 1, "stderr", "warn\n", 0, false, 0L));
+      dispatcher.onMessage(w1, new TaskLog("a", "ex-a", 2, "stdout", "four\n", 3, false, 11L)); // 3 bytes dropped
+    });
+    List<TaskLog> kept = onLoop(() -> List.copyOf(a.chunks.values()));
+    assertEquals(List.of("one\n", "warn\n", "two\n", "four\n"), kept.stream().map(TaskLog::data).toList());
+    assertEquals(4L, kept.get(2).offset(), "the new part of a chunk keeps its position");
+    assertEquals(18L, onLoop(() -> a.toJson().getLong("log_bytes")));
+    assertEquals(3L, onLoop(() -> a.toJson().getLong("log_missing_bytes")));
+  }
+
+  @Test
   void reportsDriveTheStateAndCancellationReachesTheWorker() {
     DevTask a = task("a");
     DevTask b = task("b");

@@ -349,22 +349,81 @@ class DockerBackendIT {
   }
 
   @Test
-  void leftoverContainersOfThisWorkerAreRemovedAtStart() {
+  void leftoverContainersOfThisWorkerAreReportedAndRemovedAtStart() {
     String workerId = "it-leftover-" + System.nanoTime();
     String id = Engine.docker().createContainerCmd(Engine.BUSYBOX).withCmd("sleep", "100")
-        .withLabels(Map.of("oz.worker.id", workerId, "oz.task.id", "crashed-task")).exec().getId();
+        .withLabels(Map.of("oz.worker.id", workerId, "oz.task.id", "crashed-task", "oz.execution.id", "ex-1")).exec().getId();
+    String helper = Engine.docker().createContainerCmd(Engine.BUSYBOX).withCmd("true")
+        .withLabels(Map.of("oz.worker.id", workerId, "oz.role", "sidecar-copy")).exec().getId();
     String other = Engine.docker().createContainerCmd(Engine.BUSYBOX).withCmd("true")
         .withLabels(Map.of("oz.worker.id", workerId + "-other")).exec().getId();
     try (LogCapture logs = LogCapture.of("dev.oz.worker.docker");
          WorkerHarness h = WorkerHarness.start(o -> o.setWorkerId(workerId))) {
-      assertTrue(Engine.containersOf(workerId).isEmpty());
-      assertTrue(logs.contains("of task crashed-task left behind by a previous run"), logs.all());
+      // without preserve_tasks_on_shutdown the task is not continued, but it is reported before its container goes
+      JsonObject report = data(h.awaitTerminal("crashed-task", WorkerHarness.TASK_TIMEOUT));
+      assertEquals("ex-1", report.getString("execution_id"));
+      assertEquals("graceful_shutdown", report.getString("failure_reason"));
+      assertEquals("Failed to execute task: the worker restarted before the task's container started"
+          + " (docker.preserve_tasks_on_shutdown is off)", report.getString("message"));
+      assertTrue(h.cp.received("task_claimed").isEmpty(), "an orphan is not claimed again");
+      Waits.until(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(20),
+          () -> "left: " + Engine.containersOf(workerId));
+      assertTrue(logs.contains("of a sidecar copy left behind by a previous run"), logs.all());
       assertEquals(1, Engine.containersOf(workerId + "-other").size(), "other workers' containers are left alone");
     } finally {
       Engine.removeContainersOf(workerId + "-other");
       Engine.removeContainersOf(workerId);
       assertFalse(Engine.docker().listContainersCmd().withShowAll(true).exec().stream()
-          .anyMatch(c -> c.getId().equals(id) || c.getId().equals(other)));
+          .anyMatch(c -> c.getId().equals(id) || c.getId().equals(other) || c.getId().equals(helper)));
+    }
+  }
+
+  @Test
+  void withPreservationARunningContainerOfAnEarlierProcessIsAdoptedAndItsOutputReplayedWithOffsets() {
+    String workerId = "it-adopt-" + System.nanoTime();
+    String secret = "adopt-secret-" + System.nanoTime();
+    String id = Engine.docker().createContainerCmd(Engine.BUSYBOX)
+        .withCmd("sh", "-c", "echo \"one $TOKEN\"; sleep 4; echo two; exit 0")
+        .withEnv("TOKEN=" + secret, "PLAIN=visible-value")
+        .withLabels(Map.of("oz.worker.id", workerId, "oz.task.id", "adopted", "oz.execution.id", "ex-7",
+            "oz.task.title", "Adopted task", "oz.task.secret-env", "TOKEN"))
+        .exec().getId();
+    Engine.docker().startContainerCmd(id).exec();
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o.setWorkerId(workerId),
+        d -> d.setPreserveTasksOnShutdown(true)).getLogs().setStream(true))) {
+      JsonObject claim = h.cp.awaitMessage("task_claimed", "adopted", Duration.ofSeconds(20));
+      assertEquals("ex-7", data(claim).getString("execution_id"));
+      JsonObject done = h.awaitTerminal("adopted", WorkerHarness.TASK_TIMEOUT);
+      assertEquals("task_completed", done.getString("type"), done.encode());
+      List<JsonObject> chunks = h.cp.received("task_log").stream().map(DockerBackendIT::data).toList();
+      StringBuilder out = new StringBuilder();
+      for (JsonObject c : chunks) {
+        assertEquals(out.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length, c.getLong("offset"),
+            "each chunk says where it starts: " + chunks);
+        out.append(c.getString("data"));
+      }
+      assertEquals("one [REDACTED]\ntwo\n", out.toString(), "replayed from the first byte, redacted as the task was");
+      Waits.until(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(20), () -> "container left");
+    } finally {
+      Engine.removeContainersOf(workerId);
+    }
+  }
+
+  @Test
+  void withPreservationAContainerCreatedButNeverStartedByAnEarlierProcessIsStarted() {
+    String workerId = "it-adopt-created-" + System.nanoTime();
+    Engine.docker().createContainerCmd(Engine.BUSYBOX).withCmd("sh", "-c", "echo ran; exit 4")
+        .withLabels(Map.of("oz.worker.id", workerId, "oz.task.id", "unstarted")).exec();
+    try (WorkerHarness h = WorkerHarness.start(o -> DockerSettings.edit(o.setWorkerId(workerId),
+        d -> d.setPreserveTasksOnShutdown(true)).getLogs().setStream(true))) {
+      JsonObject failed = h.awaitTerminal("unstarted", WorkerHarness.TASK_TIMEOUT);
+      assertEquals(1, h.cp.received("task_claimed").size(), "claimed again: this worker runs it now");
+      assertEquals("container_exit", data(failed).getString("failure_reason"), failed.encode());
+      assertEquals(4, data(failed).getInteger("exit_code"));
+      assertEquals("ran\n", h.cp.received("task_log").stream().map(m -> data(m).getString("data"))
+          .collect(java.util.stream.Collectors.joining()));
+    } finally {
+      Engine.removeContainersOf(workerId);
     }
   }
 

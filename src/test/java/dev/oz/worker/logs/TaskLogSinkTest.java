@@ -166,4 +166,33 @@ class TaskLogSinkTest {
     ended.end();
     assertEquals("a secret-", s(ended.next(100, true).bytes()));
   }
+
+  @Test
+  void eachChunkCarriesItsRedactedStreamPositionAndDropsAdvanceIt() {
+    TaskLogSink sink = new TaskLogSink(List.of("hunter22"), 20, 1 << 30, () -> { });
+    byte[] out = b("pw hunter22\n");
+    sink.write(StdStream.STDOUT, out, 0, out.length);
+    byte[] err = b("e1\n");
+    sink.write(StdStream.STDERR, err, 0, err.length);
+    TaskLogSink.Cut first = sink.next(64, true);
+    TaskLogSink.Cut second = sink.next(64, true);
+    assertEquals("pw [REDACTED]\n", s(first.bytes()));
+    assertEquals(0L, first.offset());
+    assertEquals(StdStream.STDERR, second.stream());
+    assertEquals(0L, second.offset(), "each stream counts its own bytes");
+    byte[] more = b("0123456789abcdefghijklmn\n"); // 25 bytes into a 20-byte buffer: the oldest 5 are dropped
+    sink.write(StdStream.STDOUT, more, 0, more.length);
+    TaskLogSink.Cut third = sink.next(64, true);
+    assertEquals("56789abcdefghijklmn\n", s(third.bytes()));
+    assertEquals(5, third.droppedBefore());
+    assertEquals(14L + 5, third.offset(), "after the 14 redacted bytes sent and the 5 dropped");
+  }
+
+  @Test
+  void outputThatResumesMidStreamHasNoPositions() {
+    TaskLogSink sink = new TaskLogSink(List.of(), 1 << 20, 1 << 30, () -> { }).withoutPositions();
+    byte[] text = b("resumed\n");
+    sink.write(StdStream.STDOUT, text, 0, text.length);
+    assertNull(sink.next(64, true).offset());
+  }
 }
