@@ -160,7 +160,7 @@ public final class WorkerVerticle extends VerticleBase {
 
   /** Log streaming, the task lifecycle, the ops server, then the connection (it connects at once), once metrics are settled. */
   private Future<String> startTasksAndConnection(BackendCapabilities capabilities) {
-    return vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown))
+    return vertx.deployVerticle(new LogStreamingVerticle(options, bus, metrics, shutdown))
         .compose(id -> {
           TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
               telemetry.tracer(), shutdown);

@@ -1,11 +1,20 @@
 package dev.oz.worker.logs;
 
+import dev.oz.worker.hosted.HostedTask;
 import java.util.List;
 
-/** Lifecycle -> log streaming: a task starts; the reply is its {@link TaskOutput}. */
-public record OpenTaskLog(String taskId, String executionId, List<String> secrets) {
+/**
+ * Lifecycle -> log streaming: a task starts; the reply is its {@link dev.oz.worker.backend.TaskOutput}.
+ *
+ * @param hosted what shipping the task's logs and posting its setup events need; null for neither (an adopted task)
+ */
+public record OpenTaskLog(String taskId, String executionId, List<String> secrets, HostedTask hosted) {
+  public OpenTaskLog(String taskId, String executionId, List<String> secrets) {
+    this(taskId, executionId, secrets, null);
+  }
+
   @Override
   public String toString() {
-    return "OpenTaskLog[taskId=" + taskId + ", secrets=" + secrets.size() + "]";
+    return "OpenTaskLog[taskId=" + taskId + ", secrets=" + secrets.size() + ", hosted=" + hosted + "]";
   }
 }
