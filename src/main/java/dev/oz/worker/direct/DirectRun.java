@@ -1,6 +1,8 @@
 package dev.oz.worker.direct;
 
 import dev.oz.worker.backend.CancelReason;
+import dev.oz.worker.backend.OutputOrigin;
+import dev.oz.worker.backend.SetupEvent;
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.backend.TaskDescription;
 import dev.oz.worker.backend.TaskOutcome;
@@ -209,7 +211,14 @@ final class DirectRun {
         "OZ_WORKER_BACKEND", BACKEND,
         "OZ_RUN_ID", task.taskId(),
         "OZ_ENVIRONMENT_FILE", envFile.toString()));
-    return hook("setup", settings.getSetupCommand(), env, settings.getSetupTimeout(), false).compose(status -> {
+    java.time.Instant started = java.time.Instant.now();
+    return hook("setup", settings.getSetupCommand(), env, settings.getSetupTimeout(), false).andThen(ar -> {
+      // a phase cut short by a cancellation is neither a success nor a failure: not reported
+      if (cancelReason == null) {
+        boolean failed = ar.failed() || ar.result().timedOut || ar.result().code != 0;
+        output.setupEvent(new SetupEvent(SetupEvent.SETUP_COMMAND, started, java.time.Instant.now(), failed));
+      }
+    }).compose(status -> {
       if (status.timedOut) {
         throw new Failure(FailureReason.SETUP_COMMAND, "setup command timed out after "
             + Durations.format(settings.getSetupTimeout()), 0);
@@ -336,7 +345,7 @@ final class DirectRun {
     }
     log.atInfo().addKeyValue("task_id", task.taskId()).log("Running {} command: {}", what, command);
     boolean[] timedOut = {false};
-    return processes.start(List.of("/bin/sh", "-c", command), env, workspace, null, true, this::onOutput)
+    return processes.start(List.of("/bin/sh", "-c", command), env, workspace, null, true, this::onHookOutput)
         .compose(p -> {
           track(p, isTeardown);
           long timer = timeout.isZero() ? -1 : vertx.setTimer(timeout.toMillis(), id -> {
@@ -379,7 +388,13 @@ final class DirectRun {
   }
 
   private void onOutput(StdStream stream, byte[] bytes, int length) {
-    output.write(stream, bytes, 0, length);
+    output.write(OutputOrigin.TASK, stream, bytes, 0, length);
+    tail.add(bytes, length);
+  }
+
+  /** A setup or teardown command's output: with the task's, labelled as a hook's where output is labelled. */
+  private void onHookOutput(StdStream stream, byte[] bytes, int length) {
+    output.write(OutputOrigin.HOOK, stream, bytes, 0, length);
     tail.add(bytes, length);
   }
 

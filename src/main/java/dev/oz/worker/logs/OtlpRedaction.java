@@ -1,5 +1,6 @@
 package dev.oz.worker.logs;
 
+import dev.oz.worker.backend.TaskDescription;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -8,8 +9,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The secrets of one task's OTLP log, as the Go worker redacts them (GO-WORKER-NEWER.md section 3): every non-empty
- * value raw, URL-query-escaped, JSON-escaped (with and without Go's HTML escaping) and each of its CR/LF-separated
+ * The secrets of one task's OTLP log, as the Go worker redacts them (GO-WORKER-NEWER.md section 3): every value
+ * (of at least {@link TaskDescription#MIN_SECRET_LENGTH} characters, as on the {@code task_log} stream) raw, URL-query-escaped, JSON-escaped (with and without Go's HTML escaping) and each of its CR/LF-separated
  * fragments (a record is one line, so a multi-line secret shows up a line at a time). At most 4096 variants and 1 MiB;
  * beyond that nothing can be trusted and every record becomes {@code [REDACTED]}. Thread-safe; secrets may be added
  * while the task runs (the identity token once issued).
@@ -43,7 +44,8 @@ final class OtlpRedaction {
   }
 
   private boolean addVariants(String value) {
-    if (value == null || value.isEmpty() || overflow) {
+    // as on the task_log stream (unlike the Go worker): a value like "1" replaced everywhere would destroy the output
+    if (value == null || value.length() < TaskDescription.MIN_SECRET_LENGTH || overflow) {
       return false;
     }
     if (value.getBytes(StandardCharsets.UTF_8).length > MAX_BYTES) {
@@ -60,7 +62,7 @@ final class OtlpRedaction {
     }
     boolean changed = false;
     for (String f : forms) {
-      if (f.isEmpty() || variants.contains(f)) {
+      if (f.length() < TaskDescription.MIN_SECRET_LENGTH || variants.contains(f)) {
         continue;
       }
       int size = f.getBytes(StandardCharsets.UTF_8).length;
