@@ -11,6 +11,8 @@ import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.WaitResponse;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.logs.SecretRedaction;
+import dev.oz.worker.backend.OutputOrigin;
+import dev.oz.worker.backend.SetupEvent;
 import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.backend.CancelReason;
 import dev.oz.worker.protocol.FailureReason;
@@ -18,6 +20,7 @@ import dev.oz.worker.backend.TaskOutcome;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,6 +45,8 @@ final class ContainerRun {
   private final ContainerSpec spec;
   private final TaskOutput output;
   private String containerId;
+  /** The engine's name for the container ({@code container.name} of shipped output); null if unknown. */
+  private volatile String containerName;
   private boolean started;
   private boolean exited;
   private CancelReason cancelReason;
@@ -56,19 +61,48 @@ final class ContainerRun {
 
   /** Never fails: every failure becomes an outcome with its reason. */
   Future<TaskOutcome> run() {
+    Instant[] pullStarted = {null};
     return Future.<Void>succeededFuture()
         .compose(v -> {
           SidecarVolumes.validate(spec.sidecars());
           return rt.puller().ensure(spec.image(), rt.settings().getPullPolicy(), true,
-              FailureReason.IMAGE_PULL, scope);
+              FailureReason.IMAGE_PULL, scope, () -> {
+                if (pullStarted[0] == null) {
+                  pullStarted[0] = Instant.now();
+                }
+              }).andThen(ar -> {
+                if (pullStarted[0] != null) {
+                  phase(SetupEvent.IMAGE_PULL, pullStarted[0], ar.failed());
+                }
+              });
         })
-        .compose(image -> cancelReason != null ? Future.failedFuture(new Cancelled()) : rt.sidecars().prepare(spec.sidecars(), scope))
-        .compose(this::create)
-        .compose(id -> start())
+        .compose(image -> {
+          if (cancelReason != null) {
+            return Future.failedFuture(new Cancelled());
+          }
+          if (spec.sidecars().isEmpty()) {
+            return rt.sidecars().prepare(spec.sidecars(), scope);
+          }
+          Instant started = Instant.now();
+          return rt.sidecars().prepare(spec.sidecars(), scope)
+              .andThen(ar -> phase(SetupEvent.SIDECAR_PREP, started, ar.failed()));
+        })
+        .compose(binds -> {
+          Instant started = Instant.now();
+          return create(binds).compose(id -> start())
+              .andThen(ar -> phase(SetupEvent.CONTAINER_START, started, ar.failed()));
+        })
         .compose(v -> runToExit())
         .compose(this::classify)
         .recover(err -> Future.succeededFuture(failureOutcome(err)))
         .compose(outcome -> removeContainer().map(outcome));
+  }
+
+  /** A setup phase ended; one cut short by a cancellation is neither a success nor a failure, so not reported. */
+  private void phase(String name, Instant started, boolean failed) {
+    if (cancelReason == null) {
+      output.setupEvent(new SetupEvent(name, started, Instant.now(), failed));
+    }
   }
 
   private Future<String> create(List<String> sidecarBinds) {
@@ -98,7 +132,13 @@ final class ContainerRun {
           .withWorkingDir(spec.workingDir())
           .withLabels(labels)
           .withHostConfig(host);
-      return cmd.exec().getId();
+      String id = cmd.exec().getId();
+      try {
+        containerName = rt.docker().inspectContainerCmd(id).exec().getName().replaceFirst("^/", "");
+      } catch (RuntimeException e) {
+        containerName = null; // only a label of shipped output
+      }
+      return id;
     }).onSuccess(id -> {
       containerId = id;
       log.atInfo().addKeyValue("task_id", spec.taskId()).log("Created container {} for task {}", shortId(), spec.taskId());
@@ -126,7 +166,7 @@ final class ContainerRun {
   private Future<Long> runToExit() {
     LogFollower follower = null;
     if (output.wantsOutput()) {
-      follower = new LogFollower(output, rt.blocking());
+      follower = new LogFollower(output.from(OutputOrigin.container(containerName)), rt.blocking());
       rt.docker().logContainerCmd(containerId).withFollowStream(true).withStdOut(true).withStdErr(true).exec(follower);
     }
     Promise<Long> exit = Promise.promise();
