@@ -1,6 +1,7 @@
 package dev.oz.worker.direct;
 
 import dev.oz.worker.backend.CancelReason;
+import dev.oz.worker.backend.MetadataEnv;
 import dev.oz.worker.backend.OutputOrigin;
 import dev.oz.worker.backend.SetupEvent;
 import dev.oz.worker.backend.StdStream;
@@ -138,6 +139,11 @@ final class DirectRun {
       return Future.succeededFuture(TaskOutcome.failed(FailureReason.WORKSPACE_SETUP,
           "invalid task ID for workspace path: invalid task ID"));
     }
+    String conflict = MetadataEnv.conflict(task.env(), configuredNames());
+    if (conflict != null) {
+      output.end();
+      return Future.succeededFuture(TaskOutcome.failed(FailureReason.WORKSPACE_SETUP, conflict));
+    }
     return vertx.executeBlocking(this::prepareWorkspace, false)
         .compose(env -> setup(env).map(env))
         .compose(env -> vertx.executeBlocking(() -> withEnvironmentFile(env), false))
@@ -230,11 +236,26 @@ final class DirectRun {
     });
   }
 
+  /** Variable names the operator configured: {@code direct.environment}, {@code -e}, the worker's own environment. */
+  private List<String> configuredNames() {
+    List<String> names = new ArrayList<>();
+    settings.getEnvironment().forEach(e -> names.add(e.name()));
+    worker.getEnvironment().forEach(e -> names.add(e.name()));
+    names.addAll(hostEnv.keySet());
+    return names;
+  }
+
   /** Blocking: what the setup command wrote to the environment file overrides, except {@code GIT_CONFIG_GLOBAL}. */
   private Map<String, String> withEnvironmentFile(Map<String, String> taskEnv) {
     Map<String, String> env = new LinkedHashMap<>(taskEnv);
     try {
       Map<String, String> fromFile = DotEnv.parse(Files.readString(envFile, StandardCharsets.UTF_8));
+      for (String name : fromFile.keySet()) {
+        if (name.startsWith(MetadataEnv.PREFIX) && task.env().stream().anyMatch(e -> e.name().equals(name))) {
+          throw new Failure(FailureReason.SETUP_COMMAND, "setup command may not redefine metadata environment variable "
+              + name, 0);
+        }
+      }
       env.putAll(fromFile);
       secrets.addAll(fromFile.values());
     } catch (IOException | DotEnv.ParseException e) {

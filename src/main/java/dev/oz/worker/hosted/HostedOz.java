@@ -11,6 +11,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.URLEncoder;
@@ -55,8 +56,9 @@ public final class HostedOz {
 
   public HostedOz(Vertx vertx) {
     this.vertx = vertx;
+    // many tasks may export to one collector at once: more than the default 5 connections per origin
     this.client = vertx.createHttpClient(new HttpClientOptions().setConnectTimeout((int) TIMEOUT_MS)
-        .setShared(false).setName("oz-hosted"));
+        .setShared(false).setName("oz-hosted"), new PoolOptions().setHttp1MaxSize(32));
   }
 
   public Vertx vertx() {

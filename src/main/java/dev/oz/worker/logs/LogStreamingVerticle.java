@@ -162,10 +162,13 @@ public final class LogStreamingVerticle extends VerticleBase {
     String problem = task.identity().setupEventsProblem();
     if (problem != null) {
       AtomicBoolean warned = new AtomicBoolean();
+      // hosted Oz expects them; other control planes mostly send no key, and a warning per task would be noise
+      org.slf4j.event.Level level = worker.getEndpoint() != null && worker.getEndpoint().hosted()
+          ? org.slf4j.event.Level.WARN : org.slf4j.event.Level.DEBUG;
       return event -> {
         if (!warned.getAndSet(true)) {
-          log.atWarn().addKeyValue("task_id", task.identity().taskId()).log("Task {}: not reporting setup events: {}",
-              task.identity().taskId(), problem);
+          log.atLevel(level).addKeyValue("task_id", task.identity().taskId()).log(
+              "Task {}: not reporting setup events: {}", task.identity().taskId(), problem);
         }
       };
     }

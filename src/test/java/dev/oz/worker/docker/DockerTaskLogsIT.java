@@ -90,6 +90,18 @@ class DockerTaskLogsIT {
     }
   }
 
+  @Test
+  void anOperatorVariableNamedLikeAssignmentMetadataFailsTheTaskBeforeAnyContainer() {
+    try (WorkerHarness h = WorkerHarness.start(o -> o.putEnv(new dev.oz.worker.config.EnvEntry("WARP_METADATA_RUN", "op")))) {
+      JsonObject report = h.run(WorkerHarness.scriptTask("d-meta", "true")
+          .put("env_vars", new JsonObject().put("WARP_METADATA_RUN", "server")));
+      assertEquals(new JsonObject().put("task_id", "d-meta").put("message", "Failed to execute task: metadata environment "
+              + "variable WARP_METADATA_RUN conflicts with configured environment variable \"WARP_METADATA_RUN\"")
+          .put("failure_reason", "container_create"), report.getJsonObject("data"));
+      assertEquals(List.of(), Engine.containersOf(h.workerId()), "no container was created");
+    }
+  }
+
   private static List<String> bodies(List<ReceivedLog> logs, String source) {
     return logs.stream().filter(l -> source.equals(l.attributes().get("log.source"))).map(ReceivedLog::body).toList();
   }
