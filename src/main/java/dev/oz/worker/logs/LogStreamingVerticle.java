@@ -91,12 +91,18 @@ public final class LogStreamingVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     cutBuffer = new byte[options.getChunkBytes()];
+    Future<?> ready = Future.succeededFuture();
     if (worker != null) {
       hosted = new HostedOz(vertx);
+      HostedOz h = hosted;
+      ready = vertx.executeBlocking(() -> {
+        OtlpTaskLog.warmUp(h);
+        return null;
+      });
     }
     bus.<OpenTaskLog>consumer(Addresses.LOG_OPEN, this::open);
     bus.<String>consumer(Addresses.LOG_CLOSE, this::close);
-    return Future.succeededFuture();
+    return ready;
   }
 
   private void open(Message<OpenTaskLog> msg) {

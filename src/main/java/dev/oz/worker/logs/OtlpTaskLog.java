@@ -105,6 +105,25 @@ final class OtlpTaskLog {
     this.tickTimer = context.owner().setPeriodic(INTERVAL_MS, id -> context.runOnContext(v -> exportNext(true)));
   }
 
+  /**
+   * Blocking: loads what the first shipped task would otherwise load on an event loop (the SDK's logger and OTLP
+   * exporter classes), by building and dropping both.
+   */
+  static void warmUp(HostedOz hosted) {
+    SdkLoggerProvider p = SdkLoggerProvider.builder().setResource(Resource.empty())
+        .addLogRecordProcessor(new LogRecordProcessor() {
+          @Override
+          public void onEmit(io.opentelemetry.context.Context ctx, ReadWriteLogRecord record) {
+            record.toLogRecordData();
+          }
+        }).build();
+    p.get(SCOPE).logRecordBuilder().setBody("warm-up").setSeverity(Severity.INFO)
+        .setAllAttributes(Attributes.builder().put("log.source", "worker").build()).emit();
+    p.shutdown();
+    hosted.taskLogExporter("http://127.0.0.1:9", () -> "").shutdown();
+    new io.vertx.core.json.JsonObject().put("warm", "up").encode();
+  }
+
   /** Takes output of {@code origin}'s {@code stream}: whole lines become records. */
   void write(OutputOrigin origin, StdStream stream, byte[] bytes, int offset, int length) {
     String source = source(origin, stream);
