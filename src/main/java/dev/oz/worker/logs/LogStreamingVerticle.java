@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Captures running tasks' output: each task gets one {@link TaskCapture} that feeds the {@code task_log} stream
  * and, when the assignment asks for it, the task's OTLP collector ({@link OtlpTaskLog}), and posts its setup events.
- * Streams running tasks' output to the control plane as {@code task_log} chunks. Backends write into a
+ * The stream sends the output to the control plane as {@code task_log} chunks: backends write into a
  * {@link TaskLogSink} per task from their own threads; this verticle cuts chunks on its event loop and hands
  * them to the connection, keeping at most {@value #WINDOW} chunks unwritten so a slow or absent socket
  * backs up into the bounded sinks (where the oldest output is dropped and announced), never into memory.
