@@ -162,7 +162,7 @@ public final class WorkerVerticle extends VerticleBase {
   private Future<String> startTasksAndConnection(BackendCapabilities capabilities) {
     TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
         telemetry.tracer(), shutdown);
-    return vertx.deployVerticle(new LogStreamingVerticle(options.getLogs(), bus, metrics, shutdown))
+    return vertx.deployVerticle(new LogStreamingVerticle(options, bus, metrics, shutdown))
         .compose(id -> {
           lifecycle.oneShotDone().onComplete(finished);
           return vertx.deployVerticle(lifecycle).onFailure(err -> shutdown.markDrained());

@@ -8,7 +8,7 @@ import java.util.Collection;
  */
 public interface TaskOutput {
 
-  /** Discards everything: used when log streaming is off. */
+  /** Discards everything: used when neither log streaming nor task-log shipping nor setup events are on. */
   TaskOutput DISCARD = new TaskOutput() {
     @Override
     public boolean wantsOutput() {
@@ -25,7 +25,7 @@ public interface TaskOutput {
     }
   };
 
-  /** False when nothing should be tailed at all (streaming off). */
+  /** False when nothing should be tailed at all (no consumer of the output: streaming and shipping off). */
   boolean wantsOutput();
 
   /**
@@ -34,6 +34,45 @@ public interface TaskOutput {
    * @return false once no more output is wanted (the per-task cap was reached): the caller stops reading
    */
   boolean write(StdStream stream, byte[] bytes, int offset, int length);
+
+  /**
+   * As {@link #write(StdStream, byte[], int, int)}, saying which part of the task wrote it; sinks that do not label
+   * output ignore the origin.
+   */
+  default boolean write(OutputOrigin origin, StdStream stream, byte[] bytes, int offset, int length) {
+    return write(stream, bytes, offset, length);
+  }
+
+  /** This output, with every plain {@link #write(StdStream, byte[], int, int)} labelled {@code origin}. */
+  default TaskOutput from(OutputOrigin origin) {
+    TaskOutput target = this;
+    return new TaskOutput() {
+      @Override
+      public boolean wantsOutput() {
+        return target.wantsOutput();
+      }
+
+      @Override
+      public boolean write(StdStream stream, byte[] bytes, int offset, int length) {
+        return target.write(origin, stream, bytes, offset, length);
+      }
+
+      @Override
+      public boolean write(OutputOrigin other, StdStream stream, byte[] bytes, int offset, int length) {
+        return target.write(other, stream, bytes, offset, length);
+      }
+
+      @Override
+      public void end() {
+        target.end();
+      }
+
+      @Override
+      public void setupEvent(SetupEvent event) {
+        target.setupEvent(event);
+      }
+    };
+  }
 
   /** No more output will come (the container's streams closed). */
   void end();

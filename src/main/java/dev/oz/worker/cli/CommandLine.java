@@ -48,6 +48,10 @@ public final class CommandLine {
             o.setOneShot(true);
           }
         });
+    flag(List.of("--collect-task-logs"), null,
+        "Ship task output to the OTLP collector an assignment names (default true; --collect-task-logs=false turns it"
+            + " off; or OZ_COLLECT_TASK_LOGS)",
+        (o, v) -> o.setCollectTaskLogs(FlagValues.bool("--collect-task-logs", v)));
     flag(List.of("--no-cleanup"), null, "Do not remove containers after execution (for debugging)",
         (o, v) -> o.setCleanup(!FlagValues.bool("--no-cleanup", v)));
     flag(List.of("-e", "--env"), "KEY[=VALUE]",
@@ -217,7 +221,7 @@ public final class CommandLine {
     row(out, "-h, --help", "Show this help");
     row(out, "--version", "Print the version and exit");
     out.append("\nPrecedence: defaults < -conf < --config-file < environment < flags.\n")
-        .append("Environment: OZ_API_KEY, WARP_API_KEY, OZ_WS_URL, OZ_SERVER_ROOT_URL, DOCKER_HOST, DOCKER_CONTEXT, ...\n");
+        .append("Environment: OZ_API_KEY, WARP_API_KEY, OZ_WS_URL, OZ_SERVER_ROOT_URL, OZ_COLLECT_TASK_LOGS, DOCKER_HOST, DOCKER_CONTEXT, ...\n");
     return out.toString();
   }
 

@@ -22,6 +22,7 @@ final class GoYamlConfig {
       @JsonProperty("max_concurrent_tasks") Integer maxConcurrentTasks,
       @JsonProperty("idle_on_complete") String idleOnComplete,
       @JsonProperty("one_shot") Boolean oneShot,
+      @JsonProperty("collect_task_logs") Boolean collectTaskLogs,
       @JsonProperty("backend") JsonNode backend) {
   }
 
@@ -52,6 +53,9 @@ final class GoYamlConfig {
     }
     if (file.oneShot() != null) {
       json.put("one_shot", file.oneShot());
+    }
+    if (file.collectTaskLogs() != null) {
+      json.put("collect_task_logs", file.collectTaskLogs());
     }
     JsonNode backend = file.backend();
     if (backend == null || backend.isNull()) {

@@ -59,6 +59,10 @@ public final class WorkerConfigLoader {
     if (root != null) {
       options.setServerRootUrl(root);
     }
+    String collect = firstSet(env, "OZ_COLLECT_TASK_LOGS");
+    if (collect != null) {
+      options.setCollectTaskLogs(parseBool("OZ_COLLECT_TASK_LOGS", collect));
+    }
     String statusToken = firstSet(env, "OZ_STATUS_TOKEN");
     if (statusToken != null) {
       options.getMetrics().setStatusToken(statusToken);
@@ -84,6 +88,15 @@ public final class WorkerConfigLoader {
         default -> options.getTelemetry().set(name, e.getValue());
       }
     }
+  }
+
+  /** Go's {@code strconv.ParseBool}: 1, t, T, TRUE, true, True and their false counterparts. */
+  static boolean parseBool(String name, String value) {
+    return switch (value.trim()) {
+      case "1", "t", "T", "TRUE", "true", "True" -> true;
+      case "0", "f", "F", "FALSE", "false", "False" -> false;
+      default -> throw new ConfigException(name + ": expected true or false, got \"" + value + "\"");
+    };
   }
 
   private static String firstSet(Map<String, String> env, String... names) {

@@ -37,6 +37,8 @@ public class WorkerOptions {
   private String logFormat = "text";
   private boolean cleanup = true;
   private boolean oneShot;
+  /** {@code collect_task_logs}: ship task output to the collector an assignment names (when it asks). */
+  private boolean collectTaskLogs = true;
   private int maxConcurrentTasks;
   private String idleOnComplete;
   private String sessionSharingServerUrl;
@@ -69,6 +71,7 @@ public class WorkerOptions {
     logFormat = other.logFormat;
     cleanup = other.cleanup;
     oneShot = other.oneShot;
+    collectTaskLogs = other.collectTaskLogs;
     maxConcurrentTasks = other.maxConcurrentTasks;
     idleOnComplete = other.idleOnComplete;
     sessionSharingServerUrl = other.sessionSharingServerUrl;
@@ -101,6 +104,7 @@ public class WorkerOptions {
     r.string("log_format", o::setLogFormat);
     r.bool("cleanup", o::setCleanup);
     r.bool("one_shot", o::setOneShot);
+    r.bool("collect_task_logs", o::setCollectTaskLogs);
     r.intValue("max_concurrent_tasks", o::setMaxConcurrentTasks);
     r.string("idle_on_complete", o::setIdleOnComplete);
     r.string("session_sharing_server_url", o::setSessionSharingServerUrl);
@@ -137,6 +141,7 @@ public class WorkerOptions {
         .put("log_format", logFormat)
         .put("cleanup", cleanup)
         .put("one_shot", oneShot)
+        .put("collect_task_logs", collectTaskLogs)
         .put("max_concurrent_tasks", maxConcurrentTasks);
     putIfSet(json, "idle_on_complete", idleOnComplete);
     putIfSet(json, "session_sharing_server_url", sessionSharingServerUrl);
@@ -390,6 +395,16 @@ public class WorkerOptions {
   }
 
   /** Run one task, then exit (the Go worker's {@code --one-shot}); forces a concurrency of 1. */
+  /** Whether task output may be shipped to the OTLP collector an assignment names (default true). */
+  public boolean isCollectTaskLogs() {
+    return collectTaskLogs;
+  }
+
+  public WorkerOptions setCollectTaskLogs(boolean collectTaskLogs) {
+    this.collectTaskLogs = collectTaskLogs;
+    return this;
+  }
+
   public boolean isOneShot() {
     return oneShot;
   }

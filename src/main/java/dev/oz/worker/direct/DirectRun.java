@@ -1,6 +1,9 @@
 package dev.oz.worker.direct;
 
 import dev.oz.worker.backend.CancelReason;
+import dev.oz.worker.backend.MetadataEnv;
+import dev.oz.worker.backend.OutputOrigin;
+import dev.oz.worker.backend.SetupEvent;
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.backend.TaskDescription;
 import dev.oz.worker.backend.TaskOutcome;
@@ -146,6 +149,11 @@ final class DirectRun {
       return Future.succeededFuture(TaskOutcome.failed(FailureReason.WORKSPACE_SETUP,
           "invalid task ID for workspace path: invalid task ID"));
     }
+    String conflict = MetadataEnv.conflict(task.env(), configuredNames());
+    if (conflict != null) {
+      output.end();
+      return Future.succeededFuture(TaskOutcome.failed(FailureReason.WORKSPACE_SETUP, conflict));
+    }
     return vertx.executeBlocking(this::prepareWorkspace, false)
         .compose(env -> setup(env).map(env))
         .compose(env -> vertx.executeBlocking(() -> withEnvironmentFile(env), false))
@@ -219,7 +227,14 @@ final class DirectRun {
         "OZ_WORKER_BACKEND", BACKEND,
         "OZ_RUN_ID", task.taskId(),
         "OZ_ENVIRONMENT_FILE", envFile.toString()));
-    return hook("setup", settings.getSetupCommand(), env, settings.getSetupTimeout(), false).compose(status -> {
+    java.time.Instant started = java.time.Instant.now();
+    return hook("setup", settings.getSetupCommand(), env, settings.getSetupTimeout(), false).andThen(ar -> {
+      // a phase cut short by a cancellation is neither a success nor a failure: not reported
+      if (cancelReason == null) {
+        boolean failed = ar.failed() || ar.result().timedOut || ar.result().code != 0;
+        output.setupEvent(new SetupEvent(SetupEvent.SETUP_COMMAND, started, java.time.Instant.now(), failed));
+      }
+    }).compose(status -> {
       if (status.timedOut) {
         throw new Failure(FailureReason.SETUP_COMMAND, "setup command timed out after "
             + Durations.format(settings.getSetupTimeout()), 0);
@@ -231,11 +246,26 @@ final class DirectRun {
     });
   }
 
+  /** Variable names the operator configured: {@code direct.environment}, {@code -e}, the worker's own environment. */
+  private List<String> configuredNames() {
+    List<String> names = new ArrayList<>();
+    settings.getEnvironment().forEach(e -> names.add(e.name()));
+    worker.getEnvironment().forEach(e -> names.add(e.name()));
+    names.addAll(hostEnv.keySet());
+    return names;
+  }
+
   /** Blocking: what the setup command wrote to the environment file overrides, except {@code GIT_CONFIG_GLOBAL}. */
   private Map<String, String> withEnvironmentFile(Map<String, String> taskEnv) {
     Map<String, String> env = new LinkedHashMap<>(taskEnv);
     try {
       Map<String, String> fromFile = DotEnv.parse(Files.readString(envFile, StandardCharsets.UTF_8));
+      for (String name : fromFile.keySet()) {
+        if (name.startsWith(MetadataEnv.PREFIX) && task.env().stream().anyMatch(e -> e.name().equals(name))) {
+          throw new Failure(FailureReason.SETUP_COMMAND, "setup command may not redefine metadata environment variable "
+              + name, 0);
+        }
+      }
       env.putAll(fromFile);
       redactAlso(fromFile.values());
     } catch (IOException | DotEnv.ParseException e) {
@@ -346,7 +376,7 @@ final class DirectRun {
     }
     log.atInfo().addKeyValue("task_id", task.taskId()).log("Running {} command: {}", what, command);
     boolean[] timedOut = {false};
-    return processes.start(List.of("/bin/sh", "-c", command), env, workspace, null, true, this::onOutput)
+    return processes.start(List.of("/bin/sh", "-c", command), env, workspace, null, true, this::onHookOutput)
         .compose(p -> {
           track(p, isTeardown);
           long timer = timeout.isZero() ? -1 : vertx.setTimer(timeout.toMillis(), id -> {
@@ -389,7 +419,13 @@ final class DirectRun {
   }
 
   private void onOutput(StdStream stream, byte[] bytes, int length) {
-    output.write(stream, bytes, 0, length);
+    output.write(OutputOrigin.TASK, stream, bytes, 0, length);
+    tail.add(bytes, length);
+  }
+
+  /** A setup or teardown command's output: with the task's, labelled as a hook's where output is labelled. */
+  private void onHookOutput(StdStream stream, byte[] bytes, int length) {
+    output.write(OutputOrigin.HOOK, stream, bytes, 0, length);
     tail.add(bytes, length);
   }
 

@@ -8,6 +8,8 @@ import com.github.dockerjava.api.model.Bind;
 import com.github.dockerjava.api.model.HostConfig;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.logs.SecretRedaction;
+import dev.oz.worker.backend.OutputOrigin;
+import dev.oz.worker.backend.SetupEvent;
 import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.backend.CancelReason;
 import dev.oz.worker.protocol.FailureReason;
@@ -15,6 +17,7 @@ import dev.oz.worker.backend.TaskOutcome;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +40,8 @@ final class ContainerRun {
   private final ContainerSpec spec;
   private final TaskOutput output;
   private String containerId;
+  /** The engine's name for the container ({@code container.name} of shipped output); null if unknown. */
+  private volatile String containerName;
   private boolean started;
   private boolean exited;
   private CancelReason cancelReason;
@@ -71,15 +76,37 @@ final class ContainerRun {
 
   /** Never fails: every failure becomes an outcome with its reason. The container is removed after it, see {@link #removed()}. */
   Future<TaskOutcome> run() {
+    Instant[] pullStarted = {null};
     return Future.<Void>succeededFuture()
         .compose(v -> {
           SidecarVolumes.validate(spec.sidecars());
           return rt.puller().ensure(spec.image(), rt.settings().getPullPolicy(), true,
-              FailureReason.IMAGE_PULL, scope);
+              FailureReason.IMAGE_PULL, scope, () -> {
+                if (pullStarted[0] == null) {
+                  pullStarted[0] = Instant.now();
+                }
+              }).andThen(ar -> {
+                if (pullStarted[0] != null) {
+                  phase(SetupEvent.IMAGE_PULL, pullStarted[0], ar.failed());
+                }
+              });
         })
-        .compose(image -> cancelReason != null ? Future.failedFuture(new Cancelled()) : rt.sidecars().prepare(spec.sidecars(), scope))
-        .compose(this::create)
-        .compose(id -> detached ? Future.failedFuture(new Detached()) : start())
+        .compose(image -> {
+          if (cancelReason != null) {
+            return Future.failedFuture(new Cancelled());
+          }
+          if (spec.sidecars().isEmpty()) {
+            return rt.sidecars().prepare(spec.sidecars(), scope);
+          }
+          Instant started = Instant.now();
+          return rt.sidecars().prepare(spec.sidecars(), scope)
+              .andThen(ar -> phase(SetupEvent.SIDECAR_PREP, started, ar.failed()));
+        })
+        .compose(binds -> {
+          Instant started = Instant.now();
+          return create(binds).compose(id -> detached ? Future.failedFuture(new Detached()) : start())
+              .andThen(ar -> phase(SetupEvent.CONTAINER_START, started, ar.failed()));
+        })
         .compose(v -> runToExit())
         .compose(this::classify)
         .recover(err -> Future.succeededFuture(failureOutcome(err)))
@@ -129,6 +156,13 @@ final class ContainerRun {
     return this;
   }
 
+  /** A setup phase ended; one cut short by a cancellation is neither a success nor a failure, so not reported. */
+  private void phase(String name, Instant started, boolean failed) {
+    if (cancelReason == null) {
+      output.setupEvent(new SetupEvent(name, started, Instant.now(), failed));
+    }
+  }
+
   private Future<String> create(List<String> sidecarBinds) {
     if (cancelReason != null) {
       return Future.failedFuture(new Cancelled());
@@ -151,7 +185,13 @@ final class ContainerRun {
           .withWorkingDir(spec.workingDir())
           .withLabels(labels)
           .withHostConfig(host);
-      return cmd.exec().getId();
+      String id = cmd.exec().getId();
+      try {
+        containerName = rt.docker().inspectContainerCmd(id).exec().getName().replaceFirst("^/", "");
+      } catch (RuntimeException e) {
+        containerName = null; // only a label of shipped output
+      }
+      return id;
     }).onSuccess(id -> {
       containerId = id;
       log.atInfo().addKeyValue("task_id", spec.taskId()).log("Created container {} for task {}", shortId(), spec.taskId());
@@ -177,7 +217,7 @@ final class ContainerRun {
 
   /** Follows the output (when wanted) and waits for the exit code, both as non-blocking engine calls. */
   private Future<Long> runToExit() {
-    follower = output.wantsOutput() ? new LogFollower(output).start(rt.streams(), containerId, true) : null;
+    follower = output.wantsOutput() ? new LogFollower(output.from(OutputOrigin.container(containerName))).start(rt.streams(), containerId, true) : null;
     Promise<Long> exitCode = Promise.promise();
     exit = exitCode;
     rt.streams().waitExit(containerId).onComplete(ar -> {

@@ -5,6 +5,8 @@ import dev.oz.worker.backend.AdoptedTask;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.backend.MetadataEnv;
+import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.backend.CancelReason;
 import dev.oz.worker.backend.TaskBackend;
@@ -85,6 +87,15 @@ public final class DockerBackend implements TaskBackend {
 
   @Override
   public Future<TaskOutcome> execute(TaskDescription task, TaskOutput output) {
+    List<String> configured = new ArrayList<>();
+    settings.getEnvironment().forEach(e -> configured.add(e.name()));
+    options.getEnvironment().forEach(e -> configured.add(e.name()));
+    String conflict = MetadataEnv.conflict(task.env(), configured);
+    if (conflict != null) {
+      // before any engine call: an operator variable would silently replace the server's metadata
+      output.end();
+      return Future.succeededFuture(TaskOutcome.failed(FailureReason.CONTAINER_CREATE, conflict));
+    }
     ContainerSpec spec = ContainerSpec.of(task, settings, options.getEnvironment());
     // the operator's docker.environment values are as secret as the assignment's (-e values are not, by design)
     output.addSecrets(settings.getEnvironment().stream().map(EnvEntry::value).toList());

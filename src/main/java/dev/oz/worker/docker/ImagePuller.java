@@ -44,18 +44,27 @@ final class ImagePuller {
    */
   Future<InspectImageResponse> ensure(String image, List<PullPolicy> policies, boolean withAuth, FailureReason reason,
       CancelScope scope) {
-    return attempt(image, policies, 0, withAuth, reason, new ArrayList<>(), scope);
+    return ensure(image, policies, withAuth, reason, scope, () -> { });
+  }
+
+  /** As above; {@code pullStarts} runs when a pull (of this call) begins: the task's image pull phase starts. */
+  Future<InspectImageResponse> ensure(String image, List<PullPolicy> policies, boolean withAuth, FailureReason reason,
+      CancelScope scope, Runnable pullStarts) {
+    return attempt(image, policies, 0, withAuth, reason, new ArrayList<>(), scope, pullStarts);
   }
 
   private Future<InspectImageResponse> attempt(String image, List<PullPolicy> policies, int i, boolean withAuth,
-      FailureReason reason, List<String> errors, CancelScope scope) {
+      FailureReason reason, List<String> errors, CancelScope scope, Runnable pullStarts) {
     if (i >= policies.size()) {
       return Future.failedFuture(new TaskFailure(reason, "failed to pull image " + image + ": " + String.join("; ", errors)));
     }
     PullPolicy policy = policies.get(i);
     Future<InspectImageResponse> found;
     switch (policy) {
-      case ALWAYS -> found = pull(image, withAuth, scope).compose(v -> inspect(image));
+      case ALWAYS -> {
+        pullStarts.run();
+        found = pull(image, withAuth, scope).compose(v -> inspect(image));
+      }
       case IF_NOT_PRESENT -> found = inspect(image).compose(local -> {
         if (local != null) {
           if (!errors.isEmpty()) {
@@ -69,6 +78,7 @@ final class ImagePuller {
           return Future.failedFuture(new IllegalStateException("not present locally"));
         }
         log.info("Image {} not found locally (pull policy if-not-present); pulling", image);
+        pullStarts.run();
         return pull(image, withAuth, scope).compose(v -> inspect(image));
       });
       default -> found = inspect(image).compose(local -> local != null ? Future.succeededFuture(local)
@@ -86,7 +96,7 @@ final class ImagePuller {
             return Future.failedFuture(err);
           }
           errors.add(policy.configName() + ": " + DockerEngine.rootMessage(err));
-          return attempt(image, policies, i + 1, withAuth, reason, errors, scope);
+          return attempt(image, policies, i + 1, withAuth, reason, errors, scope, pullStarts);
         });
   }
 

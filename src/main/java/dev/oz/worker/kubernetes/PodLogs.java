@@ -1,5 +1,6 @@
 package dev.oz.worker.kubernetes;
 
+import dev.oz.worker.backend.OutputOrigin;
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.backend.TaskOutput;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
@@ -68,7 +69,8 @@ final class PodLogs {
         continue;
       }
       followed.add(key);
-      Lines lines = new Lines(TaskJobs.TASK_CONTAINER.equals(s.getName()) ? "" : "[" + s.getName() + "] ");
+      Lines lines = new Lines(TaskJobs.TASK_CONTAINER.equals(s.getName()) ? "" : "[" + s.getName() + "] ",
+          OutputOrigin.pod(pod.getMetadata().getName(), s.getName()));
       streams.add(api.followLog(pod.getMetadata().getName(), s.getName(), sinceTime, lines::accept, stopped::get,
           cancel -> {
             cancels.add(cancel);
@@ -110,10 +112,12 @@ final class PodLogs {
   /** One container's bytes, cut into whole lines before they reach the shared sink. */
   private final class Lines {
     private final byte[] prefix;
+    private final OutputOrigin origin;
     private final ByteArrayOutputStream partial = new ByteArrayOutputStream();
 
-    Lines(String prefix) {
+    Lines(String prefix, OutputOrigin origin) {
       this.prefix = prefix.getBytes(StandardCharsets.UTF_8);
+      this.origin = origin;
     }
 
     synchronized void accept(ByteBuffer buffer) {
@@ -142,7 +146,7 @@ final class PodLogs {
         System.arraycopy(prefix, 0, out, 0, prefix.length);
         System.arraycopy(line, 0, out, prefix.length, line.length);
       }
-      if (!output.write(StdStream.STDOUT, out, 0, out.length)) {
+      if (!output.write(origin, StdStream.STDOUT, out, 0, out.length)) {
         stopped.set(true); // the per-task cap: stop reading
       }
     }

@@ -4,7 +4,11 @@ import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.backend.SetupEvent;
 import dev.oz.worker.config.LogStreamOptions;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.hosted.HostedOz;
+import dev.oz.worker.hosted.HostedTask;
 import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.protocol.TaskLog;
 import dev.oz.worker.bus.ShutdownCoordinator;
@@ -13,14 +17,20 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Streams running tasks' output to the control plane as {@code task_log} chunks. Backends write into a
+ * Captures running tasks' output: each task gets one {@link TaskCapture} that feeds the {@code task_log} stream
+ * and, when the assignment asks for it, the task's OTLP collector ({@link OtlpTaskLog}), and posts its setup events.
+ * The stream sends the output to the control plane as {@code task_log} chunks: backends write into a
  * {@link TaskLogSink} per task from their own threads; this verticle cuts chunks on its event loop and hands
  * them to the connection, keeping at most {@value #WINDOW} chunks unwritten so a slow or absent socket
  * backs up into the bounded sinks (where the oldest output is dropped and announced), never into memory.
@@ -28,11 +38,17 @@ import org.slf4j.LoggerFactory;
 public final class LogStreamingVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(LogStreamingVerticle.class);
   static final int WINDOW = 8;
+  /** The Go worker's bound on flushing a task's shipped log before its report, and all of them on shutdown. */
+  static final long SHIPPED_FLUSH_MS = 5_000;
 
   private final LogStreamOptions options;
   private final WorkerBus bus;
   private final WorkerMetrics metrics;
   private final ShutdownCoordinator shutdown;
+  /** Null when built without the worker's options (no shipping, no setup events). */
+  private final WorkerOptions worker;
+  private HostedOz hosted;
+  private final Map<String, OtlpTaskLog> shipped = new HashMap<>();
   private final Map<String, TaskStream> streams = new LinkedHashMap<>();
   private final ArrayDeque<TaskStream> rotation = new ArrayDeque<>();
   private int inFlight;
@@ -55,6 +71,17 @@ public final class LogStreamingVerticle extends VerticleBase {
   }
 
   public LogStreamingVerticle(LogStreamOptions options, WorkerBus bus, WorkerMetrics metrics, ShutdownCoordinator shutdown) {
+    this(options, null, bus, metrics, shutdown);
+  }
+
+  /** With the worker's options: task logs are also shipped to collectors and setup events posted. */
+  public LogStreamingVerticle(WorkerOptions worker, WorkerBus bus, WorkerMetrics metrics, ShutdownCoordinator shutdown) {
+    this(worker.getLogs(), worker, bus, metrics, shutdown);
+  }
+
+  private LogStreamingVerticle(LogStreamOptions options, WorkerOptions worker, WorkerBus bus, WorkerMetrics metrics,
+      ShutdownCoordinator shutdown) {
+    this.worker = worker;
     this.options = options;
     this.bus = bus;
     this.metrics = metrics;
@@ -64,17 +91,33 @@ public final class LogStreamingVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     cutBuffer = new byte[options.getChunkBytes()];
+    Future<?> ready = Future.succeededFuture();
+    if (worker != null) {
+      hosted = new HostedOz(vertx);
+      HostedOz h = hosted;
+      ready = vertx.executeBlocking(() -> {
+        OtlpTaskLog.warmUp(h);
+        return null;
+      });
+    }
     bus.<OpenTaskLog>consumer(Addresses.LOG_OPEN, this::open);
     bus.<String>consumer(Addresses.LOG_CLOSE, this::close);
-    return Future.succeededFuture();
+    return ready;
   }
 
   private void open(Message<OpenTaskLog> msg) {
     OpenTaskLog request = msg.body();
-    if (!options.isStream()) {
+    TaskLogSink sink = options.isStream() ? openStream(request) : null;
+    OtlpTaskLog ship = openShipping(request);
+    Consumer<SetupEvent> events = setupEvents(request.hosted());
+    if (sink == null && ship == null && events == null) {
       bus.reply(msg, TaskOutput.DISCARD);
       return;
     }
+    bus.reply(msg, new TaskCapture(sink, ship, events));
+  }
+
+  private TaskLogSink openStream(OpenTaskLog request) {
     TaskStream ts = new TaskStream(request.taskId(), request.executionId());
     ts.sink = new TaskLogSink(request.secrets(), options.getBufferBytes(), options.getMaxBytesPerTask(),
         Math.min(options.getChunkBytes(), options.getBufferBytes()), () -> context.runOnContext(v -> onData(ts)));
@@ -86,7 +129,59 @@ public final class LogStreamingVerticle extends VerticleBase {
     if (flushTimer < 0) {
       flushTimer = vertx.setPeriodic(options.getFlushInterval().toMillis(), id -> pump(true));
     }
-    bus.reply(msg, ts.sink);
+    return ts.sink;
+  }
+
+  /**
+   * The task's shipped log, when its assignment enables logging and the operator's {@code collect_task_logs} allows
+   * it; a missing precondition is one warning, and the task runs without.
+   */
+  private OtlpTaskLog openShipping(OpenTaskLog request) {
+    HostedTask task = request.hosted();
+    if (worker == null || task == null || !task.loggingRequested()) {
+      return null;
+    }
+    if (!worker.isCollectTaskLogs()) {
+      log.atDebug().addKeyValue("task_id", request.taskId()).log("Task {}: not shipping its logs (collect_task_logs "
+          + "is off)", request.taskId());
+      return null;
+    }
+    String problem = task.identity().taskLogsProblem(task.telemetry().endpoint());
+    if (problem != null) {
+      log.atWarn().addKeyValue("task_id", request.taskId()).log("Task {}: not shipping its logs to the collector: {}",
+          request.taskId(), problem);
+      return null;
+    }
+    List<String> secrets = new ArrayList<>(request.secrets());
+    secrets.addAll(task.secrets());
+    OtlpTaskLog ship = new OtlpTaskLog(context, hosted, task.identity(), task.telemetry().endpoint(),
+        worker.getWorkerId(), worker.getBackend(), secrets, metrics);
+    OtlpTaskLog earlier = shipped.put(request.taskId(), ship);
+    if (earlier != null) {
+      earlier.close(SHIPPED_FLUSH_MS);
+    }
+    return ship;
+  }
+
+  /** Posts each setup phase to hosted Oz; without its preconditions, one warning at the first phase. */
+  private Consumer<SetupEvent> setupEvents(HostedTask task) {
+    if (worker == null || task == null) {
+      return null;
+    }
+    String problem = task.identity().setupEventsProblem();
+    if (problem != null) {
+      AtomicBoolean warned = new AtomicBoolean();
+      // hosted Oz expects them; other control planes mostly send no key, and a warning per task would be noise
+      org.slf4j.event.Level level = worker.getEndpoint() != null && worker.getEndpoint().hosted()
+          ? org.slf4j.event.Level.WARN : org.slf4j.event.Level.DEBUG;
+      return event -> {
+        if (!warned.getAndSet(true)) {
+          log.atLevel(level).addKeyValue("task_id", task.identity().taskId()).log(
+              "Task {}: not reporting setup events: {}", task.identity().taskId(), problem);
+        }
+      };
+    }
+    return event -> hosted.postSetupEvent(task.identity(), event);
   }
 
   private void onData(TaskStream ts) {
@@ -146,7 +241,10 @@ public final class LogStreamingVerticle extends VerticleBase {
     send(ts, StdStream.STDERR, text, text.length(), ts.sink.takeDropped(), true, null);
   }
 
-  /** Sends everything the task still has, then replies: the terminal report may follow. */
+  /**
+   * Sends everything the task still has, flushes its shipped log (bounded), then replies: the terminal report may
+   * follow.
+   */
   private void close(Message<String> msg) {
     TaskStream ts = streams.remove(msg.body());
     if (ts != null) {
@@ -168,19 +266,32 @@ public final class LogStreamingVerticle extends VerticleBase {
       vertx.cancelTimer(flushTimer);
       flushTimer = -1;
     }
-    msg.reply(null);
+    OtlpTaskLog ship = shipped.remove(msg.body());
+    if (ship == null) {
+      msg.reply(null);
+    } else {
+      // bounded: a dead collector delays the report by at most the flush bound
+      ship.close(SHIPPED_FLUSH_MS).onComplete(ar -> msg.reply(null));
+    }
   }
 
   @Override
   public Future<?> stop() {
     // Tasks may still be reporting while the lifecycle drains; close what is left only afterwards.
-    return shutdown.tasksDrained(context).onComplete(ar -> {
+    return shutdown.tasksDrained(context).compose(v -> {
       for (TaskStream ts : List.copyOf(streams.values())) {
         ts.sink.close();
       }
       streams.clear();
       rotation.clear();
+      // tasks left running (a backend that preserves them): their shipped logs are flushed together, bounded
+      List<Future<Void>> flushes = new ArrayList<>();
+      shipped.values().forEach(ship -> flushes.add(ship.close(SHIPPED_FLUSH_MS)));
+      shipped.clear();
+      return Future.join(flushes);
+    }).eventually(() -> {
       shutdown.markLogsFlushed();
+      return hosted == null ? Future.succeededFuture() : hosted.close();
     });
   }
 }

@@ -62,4 +62,9 @@ final class FanOutWorkerMetrics implements WorkerMetrics {
   public void logBytesDropped(long bytes) {
     each(m -> m.logBytesDropped(bytes));
   }
+
+  @Override
+  public void taskLogRecordsDropped(long records) {
+    each(m -> m.taskLogRecordsDropped(records));
+  }
 }

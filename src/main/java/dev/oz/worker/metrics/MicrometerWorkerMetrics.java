@@ -29,6 +29,7 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
   private final Counter claimed;
   private final Counter logBytesSent;
   private final Counter logBytesDropped;
+  private final Counter taskLogRecordsDropped;
   private final Map<String, Counter> rejected = new ConcurrentHashMap<>();
   private final Map<String, Counter> completed = new ConcurrentHashMap<>();
   private final Map<String, Timer> durations = new ConcurrentHashMap<>();
@@ -54,6 +55,8 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
         .description("Task output bytes streamed to the control plane").register(registry);
     logBytesDropped = Counter.builder("oz_worker_log_stream_dropped_bytes")
         .description("Task output bytes dropped (announced with dropped_bytes)").register(registry);
+    taskLogRecordsDropped = Counter.builder("oz_worker_task_log_records_dropped")
+        .description("Task log records that did not reach the task's OTLP collector").register(registry);
     for (String reason : REJECT_REASONS) {
       rejected(reason);
     }
@@ -175,5 +178,10 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
   @Override
   public void logBytesDropped(long bytes) {
     logBytesDropped.increment(bytes);
+  }
+
+  @Override
+  public void taskLogRecordsDropped(long records) {
+    taskLogRecordsDropped.increment(records);
   }
 }

@@ -38,6 +38,7 @@ final class OtelWorkerMetrics implements WorkerMetrics {
   private final LongCounter reconnects;
   private final LongCounter logBytesSent;
   private final LongCounter logBytesDropped;
+  private final LongCounter taskLogRecordsDropped;
 
   OtelWorkerMetrics(Meter meter, String workerId, String backend, String version, int maxConcurrentTasks) {
     connected = meter.gaugeBuilder("oz_worker_connected").ofLongs()
@@ -63,6 +64,8 @@ final class OtelWorkerMetrics implements WorkerMetrics {
         .setDescription("Task output bytes streamed to the control plane").build();
     logBytesDropped = meter.counterBuilder("oz_worker_log_stream_dropped_bytes_total")
         .setDescription("Task output bytes dropped (announced with dropped_bytes)").build();
+    taskLogRecordsDropped = meter.counterBuilder("oz_worker_task_log_records_dropped_total")
+        .setDescription("Task log records that did not reach the task's OTLP collector").build();
 
     connected.set(0);
     maxConcurrent.set(maxConcurrentTasks);
@@ -71,6 +74,7 @@ final class OtelWorkerMetrics implements WorkerMetrics {
     claimed.add(0);
     logBytesSent.add(0);
     logBytesDropped.add(0);
+    taskLogRecordsDropped.add(0);
     for (String reason : REJECT_REASONS) {
       rejected.add(0, Attributes.of(REASON, reason));
     }
@@ -137,5 +141,10 @@ final class OtelWorkerMetrics implements WorkerMetrics {
   @Override
   public void logBytesDropped(long bytes) {
     logBytesDropped.add(bytes);
+  }
+
+  @Override
+  public void taskLogRecordsDropped(long records) {
+    taskLogRecordsDropped.add(records);
   }
 }

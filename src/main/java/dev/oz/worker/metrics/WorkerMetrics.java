@@ -77,4 +77,8 @@ public interface WorkerMetrics {
 
   default void logBytesDropped(long bytes) {
   }
+
+  /** Task log records that never reached the task's OTLP collector (queue full, or not out by the final flush). */
+  default void taskLogRecordsDropped(long records) {
+  }
 }

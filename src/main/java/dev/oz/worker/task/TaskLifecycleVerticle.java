@@ -12,6 +12,8 @@ import dev.oz.worker.bus.ShutdownCoordinator;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.Durations;
 import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.hosted.HostedTask;
+import dev.oz.worker.hosted.TaskIdentity;
 import dev.oz.worker.logs.OpenTaskLog;
 import dev.oz.worker.metrics.TaskTracer;
 import dev.oz.worker.metrics.WorkerMetrics;
@@ -157,7 +159,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     List<String> secrets = new ArrayList<>(a.secrets());
     secrets.add(options.getApiKey());
     bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(a.taskId(), a.executionId(), secrets,
-            a.outputFromStart()))
+            a.outputFromStart(), null))
         .recover(err -> Future.succeededFuture(TaskOutput.DISCARD))
         .onSuccess(output -> {
           bus.send(Addresses.RESUME, new ResumeTask(a, output));
@@ -226,7 +228,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
       return;
     }
     log.atInfo().addKeyValue("task_id", a.taskId()).log("Starting task execution: taskID={}, title={}", a.taskId(), a.task().title());
-    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(spec.taskId(), spec.executionId(), secretsOf(spec)))
+    bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(spec.taskId(), spec.executionId(), secretsOf(spec),
+            hostedTask(a)))
         .recover(err -> {
           log.warn("Task {}: log streaming unavailable ({}); running without it", spec.taskId(), err.getMessage());
           return Future.succeededFuture(TaskOutput.DISCARD);
@@ -262,6 +265,18 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     tracer.assigned(a.taskId(), a.task().title()).rejected(metricReason);
     metrics.taskRejected(metricReason);
     report(new TaskRejected(a.taskId(), reason));
+  }
+
+  /** The task towards hosted Oz: its identity and collector, and the Go worker's redaction list for shipped logs. */
+  private HostedTask hostedTask(TaskAssignment a) {
+    List<String> secrets = new ArrayList<>(a.envVars().values());
+    options.getEnvironment().forEach(e -> secrets.add(e.value()));
+    if (a.telemetryCollection() != null && a.telemetryCollection().bootstrapToken() != null) {
+      secrets.add(a.telemetryCollection().bootstrapToken().token());
+    }
+    secrets.add(options.getApiKey());
+    return new HostedTask(TaskIdentity.of(a.taskId(), a.executionId(), options.getServerRootUrl(), a.envVars()),
+        a.telemetryCollection(), secrets);
   }
 
   private List<String> secretsOf(TaskDescription spec) {

@@ -208,6 +208,29 @@ class WorkerConfigLoaderTest {
   }
 
   @Test
+  void collectTaskLogsFromEverySourceCliOverEnvOverFile() throws Exception {
+    Map<String, String> key = Map.of("OZ_API_KEY", "k");
+    assertTrue(load(null, null, key, "--worker-id", "w").isCollectTaskLogs(), "on by default");
+    Path off = file("off.yaml", "worker_id: w\ncollect_task_logs: false\n");
+    assertFalse(load(null, off, key).isCollectTaskLogs(), "an explicit false in the YAML is honoured");
+    assertTrue(load(null, file("on.yaml", "worker_id: w\ncollect_task_logs: true\n"), key).isCollectTaskLogs());
+    assertFalse(load("{\"collect_task_logs\": false}", null, key, "--worker-id", "w").isCollectTaskLogs(), "-conf key");
+    assertTrue(load(null, off, Map.of("OZ_API_KEY", "k", "OZ_COLLECT_TASK_LOGS", "true")).isCollectTaskLogs(),
+        "env over file");
+    assertFalse(load(null, null, Map.of("OZ_API_KEY", "k", "OZ_COLLECT_TASK_LOGS", "0"), "--worker-id", "w")
+        .isCollectTaskLogs(), "Go's boolean spellings");
+    assertTrue(load(null, off, Map.of("OZ_API_KEY", "k", "OZ_COLLECT_TASK_LOGS", "false"), "--collect-task-logs")
+        .isCollectTaskLogs(), "a bare flag is true and wins");
+    assertFalse(load(null, null, Map.of("OZ_API_KEY", "k", "OZ_COLLECT_TASK_LOGS", "true"), "--worker-id", "w",
+        "--collect-task-logs=false").isCollectTaskLogs(), "flag over env");
+    assertEquals("OZ_COLLECT_TASK_LOGS: expected true or false, got \"maybe\"",
+        assertThrows(ConfigException.class, () -> load(null, null, Map.of("OZ_API_KEY", "k", "OZ_COLLECT_TASK_LOGS",
+            "maybe"), "--worker-id", "w")).getMessage());
+    assertEquals("--collect-task-logs: expected true or false, got \"no\"", assertThrows(ConfigException.class,
+        () -> load(null, null, key, "--worker-id", "w", "--collect-task-logs=no")).getMessage());
+  }
+
+  @Test
   void yamlEnvironmentWithoutValueReadsHost() throws Exception {
     Path yaml = file("w.yaml", "worker_id: w\nbackend:\n  docker:\n    environment:\n      - name: HOSTY\n");
     WorkerOptions o = load(null, yaml, Map.of("HOSTY", "h", "OZ_API_KEY", "k"));

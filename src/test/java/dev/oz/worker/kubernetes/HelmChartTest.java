@@ -189,6 +189,15 @@ class HelmChartTest {
   }
 
   @Test
+  void collectTaskLogsOffInTheValuesReachesTheWorker() throws Exception {
+    List<HasMetadata> off = render(t -> t.set("worker.workerId", "ci-kubernetes-worker").set("image.tag", "ci")
+        .set("worker.collectTaskLogs", "false"));
+    assertTrue(one(off, ConfigMap.class).getData().get("config.yaml").contains("collect_task_logs: false"));
+    assertFalse(load(off).isCollectTaskLogs());
+    assertTrue(load(renderDefault()).isCollectTaskLogs(), "on by default");
+  }
+
+  @Test
   void commandModeHasNoRoleAndRendersItsDispatchSettings() throws Exception {
     List<HasMetadata> objects = render(t -> t.withValuesFile(CHART.resolve("ci/command-values.yaml")));
     assertEquals(List.of("ConfigMap", "Deployment", "ServiceAccount"), kinds(objects));

@@ -61,6 +61,8 @@ class KubernetesBackendTest extends MockClusterTestBase {
     cluster.jobCondition(job, "Complete", null, null);
     assertEquals(TaskOutcome.succeeded(), await(outcome));
     assertEquals("hello from the pod\nlast line without newline", out.text());
+    assertTrue(out.origins.contains(dev.oz.worker.backend.OutputOrigin.pod(pod.getMetadata().getName(), "task")),
+        "output labelled with its pod and container: " + out.origins);
     assertTrue(out.ended);
     assertNull(cluster.job(job.getMetadata().getName()), "a successful Job is deleted");
     List<String> names = out.events.stream().map(SetupEvent::name).toList();

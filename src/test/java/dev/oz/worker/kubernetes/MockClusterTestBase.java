@@ -54,6 +54,8 @@ abstract class MockClusterTestBase {
   static final class Recorded implements TaskOutput {
     final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     final List<SetupEvent> events = new ArrayList<>();
+    /** Which pod and container each write named (the shipped log's labels). */
+    final java.util.Set<dev.oz.worker.backend.OutputOrigin> origins = java.util.concurrent.ConcurrentHashMap.newKeySet();
     volatile boolean ended;
 
     @Override
@@ -65,6 +67,12 @@ abstract class MockClusterTestBase {
     public synchronized boolean write(StdStream stream, byte[] b, int offset, int length) {
       bytes.write(b, offset, length);
       return true;
+    }
+
+    @Override
+    public boolean write(dev.oz.worker.backend.OutputOrigin origin, StdStream stream, byte[] b, int offset, int length) {
+      origins.add(origin);
+      return write(stream, b, offset, length);
     }
 
     @Override

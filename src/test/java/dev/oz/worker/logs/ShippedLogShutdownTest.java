@@ -1,0 +1,84 @@
+package dev.oz.worker.logs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.oz.worker.backend.StdStream;
+import dev.oz.worker.backend.TaskOutput;
+import dev.oz.worker.bus.Addresses;
+import dev.oz.worker.bus.ShutdownCoordinator;
+import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.config.WorkerOptions;
+import dev.oz.worker.hosted.HostedTask;
+import dev.oz.worker.hosted.TaskIdentity;
+import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.protocol.TaskAssignment;
+import dev.oz.worker.testing.HostedOzServer;
+import dev.oz.worker.testing.TestVertx;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Tasks still running when the worker stops (a backend that preserves them): their shipped logs are flushed together
+ * on shutdown, within the flush bound even when a collector never answers.
+ */
+class ShippedLogShutdownTest {
+  private TestVertx tv;
+  private WorkerBus bus;
+  private ShutdownCoordinator shutdown;
+  private String deployment;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    tv = TestVertx.create();
+    bus = WorkerBus.create(tv.vertx());
+    shutdown = new ShutdownCoordinator();
+    WorkerOptions options = new WorkerOptions().setWorkerId("w-shut").setBackend("kubernetes");
+    options.getLogs().setStream(false);
+    deployment = tv.vertx().deployVerticle(new LogStreamingVerticle(options, bus, WorkerMetrics.NOOP, shutdown))
+        .await(10, TimeUnit.SECONDS);
+  }
+
+  @AfterEach
+  void tearDown() {
+    tv.assertNeverBlocked();
+    tv.close();
+  }
+
+  private TaskOutput open(String taskId, HostedOzServer server, String collector) throws Exception {
+    TaskIdentity id = new TaskIdentity(taskId, "", server.url(), "key-" + taskId, "wl-" + taskId);
+    HostedTask hosted = new HostedTask(id, new TaskAssignment.TelemetryCollection(collector, false, true, null),
+        List.of());
+    return bus.<TaskOutput>request(Addresses.LOG_OPEN, new OpenTaskLog(taskId, "", List.of(), hosted))
+        .await(10, TimeUnit.SECONDS);
+  }
+
+  private static void line(TaskOutput out, String text) {
+    byte[] b = (text + "\n").getBytes(StandardCharsets.UTF_8);
+    out.write(StdStream.STDOUT, b, 0, b.length);
+  }
+
+  @Test
+  void runningTasksAreFlushedOnShutdownAndADeadCollectorDoesNotHoldItUp() throws Exception {
+    try (HostedOzServer server = HostedOzServer.start(); HostedOzServer dead = HostedOzServer.hanging()) {
+      TaskOutput a = open("t-a", server, server.url());
+      TaskOutput b = open("t-b", server, dead.url());
+      line(a, "still running a");
+      line(b, "still running b");
+      shutdown.markDrained(); // the lifecycle left both tasks to the backend
+      long t0 = System.nanoTime();
+      tv.vertx().undeploy(deployment).await(30, TimeUnit.SECONDS);
+      Duration took = Duration.ofNanos(System.nanoTime() - t0);
+      assertEquals(List.of("still running a"), server.bodies("t-a", "task.stdout"),
+          "sent on shutdown, not after the 5 s batch interval");
+      assertTrue(took.compareTo(Duration.ofSeconds(5 + 3)) < 0, "shutdown waited " + took + " (bound 5 s)");
+      assertEquals(Map.of("log.source", "task.stdout"), server.logs().get(0).attributes());
+    }
+  }
+}
