@@ -62,4 +62,14 @@ final class FanOutWorkerMetrics implements WorkerMetrics {
   public void logBytesDropped(long bytes) {
     each(m -> m.logBytesDropped(bytes));
   }
+
+  @Override
+  public void backendAvailable(boolean available) {
+    each(m -> m.backendAvailable(available));
+  }
+
+  @Override
+  public void backendOutage() {
+    each(WorkerMetrics::backendOutage);
+  }
 }

@@ -26,6 +26,8 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
   private Info info;
   private final AtomicInteger connected = new AtomicInteger();
   private final AtomicInteger active = new AtomicInteger();
+  private final AtomicInteger backendAvailable = new AtomicInteger(1);
+  private final Counter backendOutages;
   private final Counter claimed;
   private final Counter logBytesSent;
   private final Counter logBytesDropped;
@@ -48,12 +50,16 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
         .description("Tasks claimed and not yet reported").register(registry);
     Gauge.builder("oz_worker_tasks_max_concurrent", () -> maxConcurrentTasks)
         .description("Configured concurrency limit (0 = unlimited)").register(registry);
+    Gauge.builder("oz_worker_backend_available", backendAvailable, AtomicInteger::get)
+        .description("1 while the backend can run tasks (its engine answers)").register(registry);
     registerInfo(version, backend, workerId);
     claimed = Counter.builder("oz_worker_tasks_claimed").description("Tasks claimed").register(registry);
     logBytesSent = Counter.builder("oz_worker_log_stream_sent_bytes")
         .description("Task output bytes streamed to the control plane").register(registry);
     logBytesDropped = Counter.builder("oz_worker_log_stream_dropped_bytes")
         .description("Task output bytes dropped (announced with dropped_bytes)").register(registry);
+    backendOutages = Counter.builder("oz_worker_backend_outages")
+        .description("Times the backend became unavailable (e.g. its engine stopped answering)").register(registry);
     for (String reason : REJECT_REASONS) {
       rejected(reason);
     }
@@ -175,5 +181,15 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
   @Override
   public void logBytesDropped(long bytes) {
     logBytesDropped.increment(bytes);
+  }
+
+  @Override
+  public void backendAvailable(boolean available) {
+    backendAvailable.set(available ? 1 : 0);
+  }
+
+  @Override
+  public void backendOutage() {
+    backendOutages.increment();
   }
 }
