@@ -17,7 +17,9 @@ import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.backend.TaskOutcome;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import dev.oz.worker.config.Durations;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -37,6 +39,7 @@ final class ContainerRun {
   private static final long LOG_DRAIN_TIMEOUT_MS = 10_000;
   /** Up to this much output the catch-up re-reads the whole log (exact); beyond, only its tail. */
   private static final long FULL_CATCH_UP_LIMIT_BYTES = 4L * 1024 * 1024;
+  static final String ENGINE_LOST = "Docker engine stopped while the task ran";
 
   private final DockerRuntime rt;
   private final ContainerSpec spec;
@@ -44,6 +47,8 @@ final class ContainerRun {
   private String containerId;
   private boolean started;
   private boolean exited;
+  private LogFollower follower;
+  private boolean outputEnded;
   private CancelReason cancelReason;
   private final CancelScope scope = new CancelScope();
   private long killTimer = -1;
@@ -65,10 +70,64 @@ final class ContainerRun {
         .compose(image -> cancelReason != null ? Future.failedFuture(new Cancelled()) : rt.sidecars().prepare(spec.sidecars(), scope))
         .compose(this::create)
         .compose(id -> start())
-        .compose(v -> runToExit())
-        .compose(this::classify)
-        .recover(err -> Future.succeededFuture(failureOutcome(err)))
+        .compose(v -> follow())
+        .recover(this::failureOutcome)
         .compose(outcome -> removeContainer().map(outcome));
+  }
+
+  /**
+   * Follows the running container to its exit and classifies it. A non-zero exit or a broken wait may be the engine
+   * going away (it stops its containers as it stops, and ends every stream): that is settled by asking the engine.
+   */
+  private Future<TaskOutcome> follow() {
+    int outagesBefore = rt.health().outages();
+    return runToExit().transform(exit -> {
+      if (exit.succeeded() && (exit.result() == 0 || cancelReason != null)) {
+        return classify(exit.result());
+      }
+      return rt.health().confirm().compose(up -> {
+        if (up && rt.health().outages() == outagesBefore) {
+          return exit.succeeded() ? classify(exit.result()) : Future.failedFuture(exit.cause());
+        }
+        return afterOutage();
+      });
+    });
+  }
+
+  /**
+   * The engine went away while the container ran. Nothing is reported before it is back or the outage wait passed:
+   * with live-restore the container still runs and is followed again; otherwise it ended with the engine.
+   */
+  private Future<TaskOutcome> afterOutage() {
+    Duration wait = rt.settings().getEngineOutageWait();
+    log.atWarn().addKeyValue("task_id", spec.taskId()).log("Task {}: the Docker engine went away while container {} ran;"
+        + " waiting up to {} for it", spec.taskId(), shortId(), Durations.format(wait));
+    return rt.health().whenUp(wait).compose(back -> {
+      if (!back) {
+        log.atWarn().addKeyValue("task_id", spec.taskId()).log("Task {}: the Docker engine did not return within {}",
+            spec.taskId(), Durations.format(wait));
+        return Future.succeededFuture(engineLost());
+      }
+      return rt.blocking().run(() -> rt.docker().inspectContainerCmd(containerId).exec().getState())
+          .compose(state -> {
+            if (Boolean.TRUE.equals(state.getRunning()) && cancelReason == null) {
+              log.atInfo().addKeyValue("task_id", spec.taskId()).log("Task {}: container {} survived the engine restart"
+                  + " (live-restore); following it again", spec.taskId(), shortId());
+              exited = false;
+              return follow();
+            }
+            // ended with the engine: collect what it wrote last, then say so
+            return runToExit().transform(ar -> Future.succeededFuture(engineLost()));
+          }, err -> Future.succeededFuture(engineLost()));
+    });
+  }
+
+  private TaskOutcome engineLost() {
+    if (started) {
+      endOutput();
+    }
+    log.atWarn().addKeyValue("task_id", spec.taskId()).log("Task {}: {}", spec.taskId(), ENGINE_LOST);
+    return TaskOutcome.failed(FailureReason.ENGINE_UNAVAILABLE, ENGINE_LOST);
   }
 
   private Future<String> create(List<String> sidecarBinds) {
@@ -124,14 +183,16 @@ final class ContainerRun {
 
   /** Follows the output (when wanted) and waits for the exit code, both on docker-java threads. */
   private Future<Long> runToExit() {
-    LogFollower follower = null;
-    if (output.wantsOutput()) {
-      follower = new LogFollower(output, rt.blocking());
-      rt.docker().logContainerCmd(containerId).withFollowStream(true).withStdOut(true).withStdErr(true).exec(follower);
+    LogFollower follow = null;
+    if (output.wantsOutput() && !outputEnded) {
+      // after an engine outage: read again, skipping what was delivered
+      follow = follower == null ? new LogFollower(output, rt.blocking()) : follower.continuation();
+      follower = follow;
+      rt.docker().logContainerCmd(containerId).withFollowStream(true).withStdOut(true).withStdErr(true).exec(follow);
     }
     Promise<Long> exit = Promise.promise();
     rt.docker().waitContainerCmd(containerId).exec(new WaitCallback(rt.blocking(), exit));
-    LogFollower follow = follower;
+    LogFollower following = follow;
     return exit.future()
         .andThen(ar -> {
           exited = true;
@@ -139,7 +200,13 @@ final class ContainerRun {
             rt.vertx().cancelTimer(killTimer);
           }
         })
-        .compose(code -> drainOutput(follow).map(code), err -> drainOutput(follow).compose(v -> Future.failedFuture(err)));
+        .compose(code -> drainOutput(following).map(code), err -> {
+          // the wait broke (the engine may be gone): the output stays open in case the container is followed again
+          if (following != null) {
+            following.abandon();
+          }
+          return Future.failedFuture(err);
+        });
   }
 
   /**
@@ -148,7 +215,7 @@ final class ContainerRun {
    */
   private Future<Void> drainOutput(LogFollower follower) {
     if (follower == null) {
-      output.end();
+      endOutput();
       return Future.succeededFuture();
     }
     return awaitEnd(follower.done(), follower::abandon)
@@ -167,7 +234,14 @@ final class ContainerRun {
               .withTail(TailCatchUp.TAIL_ENTRIES).exec(catchUp);
           return awaitEnd(catchUp.done(), catchUp::close);
         })
-        .onComplete(ar -> output.end());
+        .onComplete(ar -> endOutput());
+  }
+
+  private void endOutput() {
+    if (!outputEnded) {
+      outputEnded = true;
+      output.end();
+    }
   }
 
   private Future<Void> awaitEnd(Future<Void> done, Runnable giveUp) {
@@ -226,7 +300,18 @@ final class ContainerRun {
         .log("Container output of task {} (last {} lines):\n{}", spec.taskId(), LAST_LINES, SecretRedaction.redact(out, secrets));
   }
 
-  private TaskOutcome failureOutcome(Throwable err) {
+  /** A phase failed; when the engine is not answering, that is the cause the task is reported with. */
+  private Future<TaskOutcome> failureOutcome(Throwable err) {
+    if (err instanceof Cancelled || !EngineHealth.isTransportError(err)) {
+      return Future.succeededFuture(phaseFailure(err));
+    }
+    return rt.health().confirm().map(up -> up ? phaseFailure(err) : engineLost());
+  }
+
+  private TaskOutcome phaseFailure(Throwable err) {
+    if (started) {
+      endOutput(); // a wait that broke left the output open
+    }
     if (err instanceof Cancelled || (cancelReason != null && containerId == null)) {
       return new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled before the container started",
           cancelReason == CancelReason.SHUTDOWN ? FailureReason.GRACEFUL_SHUTDOWN : FailureReason.TASK_CANCELLED, 0);
@@ -246,14 +331,34 @@ final class ContainerRun {
       log.info("Leaving container {} of task {} in place (cleanup disabled)", shortId(), spec.taskId());
       return Future.succeededFuture();
     }
-    return rt.blocking().<Void>run(() -> {
-      rt.docker().removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
-      return null;
-    }).recover(err -> {
-      if (!(err instanceof NotFoundException)) {
+    if (!rt.health().isUp()) {
+      removeWhenEngineBack();
+      return Future.succeededFuture();
+    }
+    return remove().recover(err -> {
+      if (EngineHealth.isTransportError(err)) {
+        removeWhenEngineBack();
+      } else if (!(err instanceof NotFoundException)) {
         log.warn("Failed to remove container {} of task {}: {}", shortId(), spec.taskId(), err.getMessage());
       }
       return Future.succeededFuture();
+    });
+  }
+
+  /** The report does not wait for the engine; its container goes once the engine is back. */
+  private void removeWhenEngineBack() {
+    log.info("Container {} of task {} will be removed when the Docker engine is back", shortId(), spec.taskId());
+    rt.health().whenBack().compose(v -> remove()).onFailure(err -> {
+      if (!(err instanceof NotFoundException)) {
+        log.warn("Failed to remove container {} of task {}: {}", shortId(), spec.taskId(), err.getMessage());
+      }
+    });
+  }
+
+  private Future<Void> remove() {
+    return rt.blocking().run(() -> {
+      rt.docker().removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+      return null;
     });
   }
 

@@ -28,6 +28,17 @@ final class DockerEngine {
     }
   }
 
+  /** A client for health pings: short timeouts, so a hung engine counts as away within seconds. */
+  static DockerClient connectForProbes(EngineTarget target) {
+    DockerClientConfig config = target.config();
+    return DockerClientImpl.getInstance(config, new ApacheDockerHttpClient.Builder()
+        .dockerHost(config.getDockerHost())
+        .sslConfig(config.getSSLConfig())
+        .connectionTimeout(Duration.ofSeconds(2))
+        .responseTimeout(Duration.ofSeconds(3))
+        .build());
+  }
+
   private static ApacheDockerHttpClient httpClient(DockerClientConfig config) {
     // No response timeout: container waits and log follows legitimately stay silent for hours. No
     // connection cap either: each running task holds a wait and a log stream.
