@@ -108,18 +108,28 @@ final class ContainerRun {
             spec.taskId(), Durations.format(wait));
         return Future.succeededFuture(engineLost());
       }
-      return rt.blocking().run(() -> rt.docker().inspectContainerCmd(containerId).exec().getState())
-          .compose(state -> {
-            if (Boolean.TRUE.equals(state.getRunning()) && cancelReason == null) {
+      return rt.blocking().run(() -> new AfterOutage(
+              Boolean.TRUE.equals(rt.docker().inspectContainerCmd(containerId).exec().getState().getRunning()),
+              Boolean.TRUE.equals(rt.docker().infoCmd().exec().getRawValues().get("LiveRestoreEnabled"))))
+          .compose(found -> {
+            if (found.running() || found.liveRestore()) {
+              // the engine kept it: still running, or it ended on its own while the engine was away
               log.atInfo().addKeyValue("task_id", spec.taskId()).log("Task {}: container {} survived the engine restart"
                   + " (live-restore); following it again", spec.taskId(), shortId());
               exited = false;
+              if (cancelReason != null && found.running()) {
+                signal("SIGKILL"); // the stop sent while the engine was away did not arrive
+              }
               return follow();
             }
             // ended with the engine: collect what it wrote last, then say so
             return runToExit().transform(ar -> Future.succeededFuture(engineLost()));
           }, err -> Future.succeededFuture(engineLost()));
     });
+  }
+
+  /** What the engine says after it returned. */
+  private record AfterOutage(boolean running, boolean liveRestore) {
   }
 
   private TaskOutcome engineLost() {
