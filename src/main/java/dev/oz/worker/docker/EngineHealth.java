@@ -92,8 +92,7 @@ final class EngineHealth {
       return Future.succeededFuture(up);
     }
     if (pinging == null) {
-      pinging = probe.ping().transform(ar -> {
-        pinging = null;
+      Future<Boolean> ping = probe.ping().transform(ar -> {
         if (ar.succeeded()) {
           if (!watching && !closed) {
             long age = System.nanoTime() - watchOpenedNanos;
@@ -114,6 +113,13 @@ final class EngineHealth {
         markDown(DockerEngine.rootMessage(ar.cause()));
         return Future.succeededFuture(false);
       });
+      pinging = ping;
+      ping.onComplete(ar -> {
+        if (pinging == ping) {
+          pinging = null;
+        }
+      });
+      return ping;
     }
     return pinging;
   }
