@@ -114,8 +114,9 @@ final class ContainerRun {
           .compose(found -> {
             if (found.running() || found.liveRestore()) {
               // the engine kept it: still running, or it ended on its own while the engine was away
-              log.atInfo().addKeyValue("task_id", spec.taskId()).log("Task {}: container {} survived the engine restart"
-                  + " (live-restore); following it again", spec.taskId(), shortId());
+              log.atInfo().addKeyValue("task_id", spec.taskId()).log("Task {}: container {} {} (live-restore);"
+                  + " following it again", spec.taskId(), shortId(),
+                  found.running() ? "survived the engine restart" : "ended on its own while the engine was away");
               exited = false;
               if (cancelReason != null && found.running()) {
                 signal("SIGKILL"); // the stop sent while the engine was away did not arrive
