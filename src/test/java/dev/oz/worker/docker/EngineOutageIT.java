@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.dockerjava.api.model.Container;
+import dev.oz.worker.testing.DockerSettings;
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.SecondEngine;
@@ -38,10 +39,15 @@ class EngineOutageIT {
   private final HttpClient http = HttpClient.newHttpClient();
 
   private static WorkerHarness worker(SecondEngine engine) {
+    return worker(engine, DockerOptions.DEFAULT_ENGINE_OUTAGE_WAIT);
+  }
+
+  private static WorkerHarness worker(SecondEngine engine, Duration outageWait) {
     EngineDiscovery discovery = EngineDiscovery.of(Map.of("DOCKER_HOST", "unix://" + engine.socket()),
         Path.of("/nonexistent/docker.sock"));
     return WorkerHarness.start(new VertxOptions(), o -> {
       o.getMetrics().setEnabled(true).setPort(0).setHost("127.0.0.1");
+      DockerSettings.edit(o, d -> d.setEngineOutageWait(outageWait));
     }, new DockerBackendFactory(discovery));
   }
 
@@ -173,6 +179,32 @@ class EngineOutageIT {
             out);
         Waits.until(() -> engine.containersOf(h.workerId()).isEmpty(), Duration.ofSeconds(10),
             () -> "containers left: " + engine.containersOf(h.workerId()));
+      }
+    }
+  }
+
+  @Test
+  void anEngineThatStaysAwayLongerThanTheOutageWaitFailsTheTaskWithoutItsReturn() {
+    Engine.docker();
+    try (SecondEngine engine = SecondEngine.builder().start()) {
+      engine.loadImages(Engine.AGENT);
+      try (WorkerHarness h = worker(engine, Duration.ofSeconds(2))) {
+        h.assign(WorkerHarness.scriptTask("stranded", LONG_TASK));
+        awaitRunning(engine, h.workerId(), h, "stranded");
+        engine.stop();
+        awaitReadiness(h, 503, "the engine stopped");
+
+        JsonObject failed = h.awaitTerminal("stranded", Duration.ofSeconds(10)).getJsonObject("data");
+        assertEquals("engine_unavailable", failed.getString("failure_reason"), failed.encode());
+        assertEquals("Failed to execute task: Docker engine stopped while the task ran", failed.getString("message"));
+        assertEquals(503, get(h, "/readyz").statusCode(), "reported while the engine is still away");
+
+        // its container goes once the engine is back
+        engine.start();
+        awaitReadiness(h, 200, "the engine answered again");
+        Waits.until(() -> engine.containersOf(h.workerId()).isEmpty(), Duration.ofSeconds(10),
+            () -> "containers left: " + engine.containersOf(h.workerId()));
+        assertEquals(List.of("task_claimed", "task_failed"), types(messagesOf(h, "stranded")));
       }
     }
   }
