@@ -47,6 +47,7 @@ public final class DockerBackend implements TaskBackend {
   private Blocking blocking;
   private DockerRuntime runtime;
   private DockerClient probeClient;
+  private String engineAddress;
   private EngineHealth health;
   private EventsWatch events;
 
@@ -71,13 +72,13 @@ public final class DockerBackend implements TaskBackend {
       }
       docker = DockerEngine.connect(target);
       probeClient = DockerEngine.connectForProbes(target);
+      engineAddress = target.address();
       String platform = DockerEngine.checkPlatform(docker, target);
       log.info("Docker daemon is reachable, platform: {}, at {}", platform, target.describe());
       removeLeftovers();
-      return new String[] {platform, target.address()};
-    }).map(found -> {
-      String platform = found[0];
-      health = new EngineHealth(vertx, found[1], probe());
+      return platform;
+    }).map(platform -> {
+      health = new EngineHealth(vertx, engineAddress, probe());
       ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(discovery.env()), platform);
       Map<String, String> helperLabels = Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId(), "oz.role", "sidecar-copy");
       SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, settings.getPullPolicy(), helperLabels);
