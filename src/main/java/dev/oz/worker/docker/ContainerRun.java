@@ -311,9 +311,12 @@ final class ContainerRun {
         .log("Container output of task {} (last {} lines):\n{}", spec.taskId(), LAST_LINES, SecretRedaction.redact(out, secrets));
   }
 
-  /** A phase failed; when the engine is not answering, that is the cause the task is reported with. */
+  /**
+   * A phase failed; when the engine is not answering (one ping), that is the cause the task is reported with: a
+   * stopping engine fails calls in many ways (refused, reset, 500 "database not open").
+   */
   private Future<TaskOutcome> failureOutcome(Throwable err) {
-    if (err instanceof Cancelled || !EngineHealth.isTransportError(err)) {
+    if (err instanceof Cancelled) {
       return Future.succeededFuture(phaseFailure(err));
     }
     return rt.health().confirm().map(up -> up ? phaseFailure(err) : engineLost());

@@ -124,11 +124,23 @@ final class EngineHealth {
     return pinging;
   }
 
-  /** A failed engine call: when it failed in transport (not an API answer), the engine may be gone. */
+  /**
+   * A failed engine call: when it failed in transport, or the engine answered with a server error (a stopping engine
+   * answers calls on open connections with e.g. 500 "database not open"), the engine may be going.
+   */
   void suspect(Throwable err) {
-    if (up && isTransportError(err)) {
+    if (up && (isTransportError(err) || isServerError(err))) {
       confirm();
     }
+  }
+
+  static boolean isServerError(Throwable err) {
+    for (Throwable c = err; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof DockerException d) {
+        return d.getHttpStatus() >= 500;
+      }
+    }
+    return false;
   }
 
   /** An error of the connection (refused, reset, closed), not an answer of the engine. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.github.dockerjava.api.exception.InternalServerErrorException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import dev.oz.worker.backend.Availability;
 import dev.oz.worker.testing.LogCapture;
@@ -154,12 +155,18 @@ class EngineHealthTest {
   }
 
   @Test
-  void anApiErrorIsNoSuspicionButATransportErrorIsConfirmedByOnePing() {
+  void aClientErrorIsNoSuspicionButATransportOrServerErrorIsConfirmedByOnePing() {
     on(() -> {
       health.suspect(new NotFoundException("No such container"));
       return null;
     });
     assertEquals(0, engine.pings.get());
+    on(() -> {
+      health.suspect(new InternalServerErrorException("database not open"));
+      return null;
+    });
+    Waits.until(() -> engine.pings.get() == 1, WAIT, () -> "a server error is not checked");
+    assertTrue(up(), "the engine answered the ping");
     engine.answering = false;
     on(() -> {
       health.suspect(new RuntimeException(new IOException("Broken pipe")));
