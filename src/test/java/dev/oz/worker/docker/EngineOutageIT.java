@@ -163,6 +163,7 @@ class EngineOutageIT {
     try (SecondEngine engine = SecondEngine.builder().daemonArgs("--live-restore").start()) {
       engine.loadImages(Engine.AGENT);
       try (WorkerHarness h = worker(engine)) {
+        awaitReadiness(h, 200, "start");
         h.assign(WorkerHarness.scriptTask("survivor", "echo before; sleep 12; echo after"));
         awaitRunning(engine, h.workerId(), h, "survivor");
         engine.stop();
@@ -189,6 +190,7 @@ class EngineOutageIT {
     try (SecondEngine engine = SecondEngine.builder().start()) {
       engine.loadImages(Engine.AGENT);
       try (WorkerHarness h = worker(engine, Duration.ofSeconds(2))) {
+        awaitReadiness(h, 200, "start");
         h.assign(WorkerHarness.scriptTask("stranded", LONG_TASK));
         awaitRunning(engine, h.workerId(), h, "stranded");
         engine.stop();
