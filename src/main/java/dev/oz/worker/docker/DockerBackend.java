@@ -46,6 +46,7 @@ public final class DockerBackend implements TaskBackend {
   private DockerClient docker;
   private Blocking blocking;
   private DockerRuntime runtime;
+  private RenewableHttpClient http;
   private DockerClient probeClient;
   private String engineAddress;
   private EngineHealth health;
@@ -70,7 +71,8 @@ public final class DockerBackend implements TaskBackend {
         log.warn("DOCKER_CERT_PATH is set but DOCKER_TLS_VERIFY is not: connecting to {} without TLS, as the docker CLI"
             + " does (set DOCKER_TLS_VERIFY=1 to use the certificates)", target.address());
       }
-      docker = DockerEngine.connect(target);
+      http = DockerEngine.httpClient(target);
+      docker = DockerEngine.connect(target, http);
       probeClient = DockerEngine.connectForProbes(target);
       engineAddress = target.address();
       String platform = DockerEngine.checkPlatform(docker, target);
@@ -84,6 +86,11 @@ public final class DockerBackend implements TaskBackend {
       SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, settings.getPullPolicy(), helperLabels);
       runtime = new DockerRuntime(vertx, options, settings, docker, blocking, puller, sidecars, health);
       blocking.observeFailures(health::suspect);
+      // before anything else hears of the return: calls then use fresh connections
+      health.onReturn(() -> blocking.run(() -> {
+        http.renew();
+        return null;
+      }));
       health.start();
       return (Void) null;
     }).onFailure(err -> release());

@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,6 +42,7 @@ final class EngineHealth {
   private final String address;
   private final Probe probe;
   private final List<Handler<Availability>> listeners = new ArrayList<>();
+  private Supplier<Future<Void>> onReturn = Future::succeededFuture;
   private boolean up = true;
   private String cause;
   private long downSinceNanos;
@@ -84,6 +86,11 @@ final class EngineHealth {
 
   void onChange(Handler<Availability> listener) {
     listeners.add(listener);
+  }
+
+  /** Runs first when the engine answers again; the stream is reopened and everyone told once it completed. */
+  void onReturn(Supplier<Future<Void>> action) {
+    onReturn = action;
   }
 
   /** True when the engine answers now: while up, one ping (shared with any in flight); while down, false at once. */
@@ -231,13 +238,21 @@ final class EngineHealth {
   }
 
   private void markUp() {
-    up = true;
-    cause = null;
-    double seconds = (System.nanoTime() - downSinceNanos) / 1e9;
-    log.info("Docker engine back after {}", String.format(Locale.ROOT, "%.1fs", seconds));
-    openWatch();
-    tell();
-    back.tryComplete();
+    onReturn.get().onComplete(ar -> {
+      if (closed) {
+        return;
+      }
+      if (ar.failed()) {
+        log.debug("Preparing for the engine's return: {}", ar.cause().getMessage());
+      }
+      up = true;
+      cause = null;
+      double seconds = (System.nanoTime() - downSinceNanos) / 1e9;
+      log.info("Docker engine back after {}", String.format(Locale.ROOT, "%.1fs", seconds));
+      openWatch();
+      tell();
+      back.tryComplete();
+    });
   }
 
   private void tell() {

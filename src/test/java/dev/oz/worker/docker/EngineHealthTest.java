@@ -35,6 +35,7 @@ class EngineHealthTest {
   private Context context;
   private final ScriptedEngine engine = new ScriptedEngine();
   private final List<Availability> told = new CopyOnWriteArrayList<>();
+  private final List<String> order = new CopyOnWriteArrayList<>();
   private EngineHealth health;
   private LogCapture logs;
 
@@ -75,6 +76,11 @@ class EngineHealthTest {
     on(() -> {
       health = new EngineHealth(testVertx.vertx(), ADDRESS, engine);
       health.onChange(told::add);
+      health.onChange(a -> order.add(a.available() ? "told up" : "told down"));
+      health.onReturn(() -> {
+        order.add("renewed");
+        return Future.succeededFuture();
+      });
       health.start();
       return null;
     });
@@ -146,6 +152,7 @@ class EngineHealthTest {
     assertTrue(returned.result());
     assertEquals(List.of(false, true), told.stream().map(Availability::available).toList());
     assertEquals(2, engine.watches.get(), "the event stream is watched again");
+    assertEquals(List.of("told down", "renewed", "told up"), order, "fresh connections before anyone uses the engine");
 
     // each change logged once
     assertEquals(1, logs.messages().stream().filter(m -> m.equals("WARN Docker engine unreachable at " + ADDRESS
