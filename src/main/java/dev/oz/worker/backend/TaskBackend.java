@@ -1,6 +1,7 @@
 package dev.oz.worker.backend;
 
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import java.util.List;
 
 /**
@@ -42,6 +43,15 @@ public interface TaskBackend {
   /** Whether the backend can run tasks right now (for readiness probes). */
   default Future<Void> checkHealth() {
     return Future.succeededFuture();
+  }
+
+  /**
+   * Tells {@code listener} each time the backend stops or starts being able to run new tasks (its engine went away,
+   * came back), on the backend's context; it counts as available until told otherwise. While unavailable the worker
+   * rejects new assignments and reports not ready; running tasks stay the backend's to watch and report. Called once
+   * after {@link #start()}; backends without such a dependency (direct, command) never call the listener.
+   */
+  default void availabilityChanges(Handler<Availability> listener) {
   }
 
   /** Releases everything; called after running tasks were cancelled and ended. */

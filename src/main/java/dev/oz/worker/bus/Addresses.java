@@ -14,6 +14,9 @@ public final class Addresses {
   public static final String EXECUTE = "backend.execute";
   public static final String CANCEL = "backend.cancel";
   public static final String BACKEND_HEALTH = "backend.health";
+  /** Backend -> lifecycle: an {@code Availability} change (published); a request on it answers the current one. */
+  public static final String BACKEND_AVAILABILITY = "backend.availability";
+  public static final String BACKEND_AVAILABILITY_NOW = "backend.availability.now";
   /** Lifecycle -> backend at start: tasks left running by an earlier process, then follow one of them. */
   public static final String ADOPTABLE = "backend.adoptable";
   public static final String RESUME = "backend.resume";

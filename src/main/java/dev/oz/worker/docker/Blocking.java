@@ -3,6 +3,7 @@ package dev.oz.worker.docker;
 import dev.oz.worker.protocol.FailureReason;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.WorkerExecutor;
 import java.util.concurrent.Callable;
 
@@ -13,6 +14,7 @@ import java.util.concurrent.Callable;
 final class Blocking {
   private final WorkerExecutor executor;
   private final Context context;
+  private Handler<Throwable> failures = err -> { };
 
   Blocking(WorkerExecutor executor, Context context) {
     this.executor = executor;
@@ -20,7 +22,12 @@ final class Blocking {
   }
 
   <T> Future<T> run(Callable<T> call) {
-    return executor.executeBlocking(call, false);
+    return executor.executeBlocking(call, false).onFailure(failures);
+  }
+
+  /** Every failed call is shown to {@code observer} too (on the backend's context): engine health listens. */
+  void observeFailures(Handler<Throwable> observer) {
+    failures = observer;
   }
 
   /** Runs a blocking call; any failure becomes a {@link TaskFailure} with {@code reason} and {@code what}. */

@@ -16,8 +16,10 @@ import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.backend.TaskOutcome;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import dev.oz.worker.config.Durations;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +37,7 @@ final class ContainerRun {
   private static final long LOG_DRAIN_TIMEOUT_MS = 10_000;
   /** Up to this much output the catch-up re-reads the whole log (exact); beyond, only its tail. */
   private static final long FULL_CATCH_UP_LIMIT_BYTES = 4L * 1024 * 1024;
+  static final String ENGINE_LOST = "Docker engine stopped while the task ran";
 
   private final DockerRuntime rt;
   private final ContainerSpec spec;
@@ -44,6 +47,8 @@ final class ContainerRun {
   private volatile String containerName;
   private boolean started;
   private boolean exited;
+  private LogFollower follower;
+  private boolean outputEnded;
   private CancelReason cancelReason;
   private final CancelScope scope = new CancelScope();
   private long killTimer = -1;
@@ -53,7 +58,6 @@ final class ContainerRun {
   private String orphanCause;
   /** Adopted in state "created": the earlier process stopped before starting it. */
   private boolean neverStarted;
-  private LogFollower follower;
   /** The container's exit code; failed by {@link #detach()} so the run ends without waiting for the engine. */
   private Promise<Long> exit;
   private final Promise<Void> removed = Promise.promise();
@@ -107,9 +111,8 @@ final class ContainerRun {
           return create(binds).compose(id -> detached ? Future.failedFuture(new Detached()) : start())
               .andThen(ar -> phase(SetupEvent.CONTAINER_START, started, ar.failed()));
         })
-        .compose(v -> runToExit())
-        .compose(this::classify)
-        .recover(err -> Future.succeededFuture(failureOutcome(err)))
+        .compose(v -> toOutcome())
+        .recover(this::failureOutcome)
         .onComplete(ar -> removeAfterReport());
   }
 
@@ -143,10 +146,9 @@ final class ContainerRun {
             signal("SIGTERM");
             scheduleKill();
           }
-          return neverStarted && orphanCause != null ? Future.succeededFuture(0L) : runToExit();
+          return neverStarted && orphanCause != null ? classify(0L) : toOutcome();
         })
-        .compose(this::classify)
-        .recover(err -> Future.succeededFuture(failureOutcome(err)))
+        .recover(this::failureOutcome)
         .onComplete(ar -> removeAfterReport());
   }
 
@@ -161,6 +163,72 @@ final class ContainerRun {
     if (cancelReason == null) {
       output.setupEvent(new SetupEvent(name, started, Instant.now(), failed));
     }
+  }
+
+  /**
+   * Follows the running container to its exit and classifies it. A non-zero exit or a broken wait may be the engine
+   * going away (it stops its containers as it stops, and ends every stream): that is settled by asking the engine.
+   */
+  private Future<TaskOutcome> toOutcome() {
+    int outagesBefore = rt.health().outages();
+    return runToExit().transform(exit -> {
+      if (exit.succeeded() && (exit.result() == 0 || cancelReason != null)) {
+        return classify(exit.result());
+      }
+      return rt.health().confirm().compose(up -> {
+        if (up && rt.health().outages() == outagesBefore) {
+          return exit.succeeded() ? classify(exit.result()) : Future.failedFuture(exit.cause());
+        }
+        return afterOutage();
+      });
+    });
+  }
+
+  /**
+   * The engine went away while the container ran. Nothing is reported before it is back or the outage wait passed:
+   * with live-restore the container still runs and is followed again; otherwise it ended with the engine.
+   */
+  private Future<TaskOutcome> afterOutage() {
+    Duration wait = rt.settings().getEngineOutageWait();
+    log.atWarn().addKeyValue("task_id", spec.taskId()).log("Task {}: the Docker engine went away while container {} ran;"
+        + " waiting up to {} for it", spec.taskId(), shortId(), Durations.format(wait));
+    return rt.health().whenUp(wait).compose(back -> {
+      if (!back) {
+        log.atWarn().addKeyValue("task_id", spec.taskId()).log("Task {}: the Docker engine did not return within {}",
+            spec.taskId(), Durations.format(wait));
+        return Future.succeededFuture(engineLost());
+      }
+      return rt.blocking().run(() -> new AfterOutage(
+              Boolean.TRUE.equals(rt.docker().inspectContainerCmd(containerId).exec().getState().getRunning()),
+              Boolean.TRUE.equals(rt.docker().infoCmd().exec().getRawValues().get("LiveRestoreEnabled"))))
+          .compose(found -> {
+            if (found.running() || found.liveRestore()) {
+              // the engine kept it: still running, or it ended on its own while the engine was away
+              log.atInfo().addKeyValue("task_id", spec.taskId()).log("Task {}: container {} {} (live-restore);"
+                  + " following it again", spec.taskId(), shortId(),
+                  found.running() ? "survived the engine restart" : "ended on its own while the engine was away");
+              exited = false;
+              if (cancelReason != null && found.running()) {
+                signal("SIGKILL"); // the stop sent while the engine was away did not arrive
+              }
+              return toOutcome();
+            }
+            // ended with the engine: collect what it wrote last, then say so
+            return runToExit().transform(ar -> Future.succeededFuture(engineLost()));
+          }, err -> Future.succeededFuture(engineLost()));
+    });
+  }
+
+  /** What the engine says after it returned. */
+  private record AfterOutage(boolean running, boolean liveRestore) {
+  }
+
+  private TaskOutcome engineLost() {
+    if (started) {
+      endOutput();
+    }
+    log.atWarn().addKeyValue("task_id", spec.taskId()).log("Task {}: {}", spec.taskId(), ENGINE_LOST);
+    return TaskOutcome.failed(FailureReason.ENGINE_UNAVAILABLE, ENGINE_LOST);
   }
 
   private Future<String> create(List<String> sidecarBinds) {
@@ -217,7 +285,12 @@ final class ContainerRun {
 
   /** Follows the output (when wanted) and waits for the exit code, both as non-blocking engine calls. */
   private Future<Long> runToExit() {
-    follower = output.wantsOutput() ? new LogFollower(output.from(OutputOrigin.container(containerName))).start(rt.streams(), containerId, true) : null;
+    LogFollower follow = null;
+    if (output.wantsOutput() && !outputEnded) {
+      // after an engine outage: read again, skipping what was delivered
+      follow = follower == null ? new LogFollower(output.from(OutputOrigin.container(containerName))) : follower.continuation();
+      follower = follow.start(rt.streams(), containerId, true);
+    }
     Promise<Long> exitCode = Promise.promise();
     exit = exitCode;
     rt.streams().waitExit(containerId).onComplete(ar -> {
@@ -227,7 +300,7 @@ final class ContainerRun {
         exitCode.tryFail(ar.cause());
       }
     });
-    LogFollower follow = follower;
+    LogFollower following = follow;
     return exitCode.future()
         .andThen(ar -> {
           exited = true;
@@ -235,7 +308,13 @@ final class ContainerRun {
             rt.vertx().cancelTimer(killTimer);
           }
         })
-        .compose(code -> drainOutput(follow).map(code), err -> drainOutput(follow).compose(v -> Future.failedFuture(err)));
+        .compose(code -> drainOutput(following).map(code), err -> {
+          // the wait broke (the engine may be gone): the output stays open in case the container is followed again
+          if (following != null) {
+            following.abandon();
+          }
+          return Future.failedFuture(err);
+        });
   }
 
   /**
@@ -244,7 +323,7 @@ final class ContainerRun {
    */
   private Future<Void> drainOutput(LogFollower follower) {
     if (follower == null) {
-      output.end();
+      endOutput();
       return Future.succeededFuture();
     }
     return awaitEnd(follower.done(), follower::abandon)
@@ -260,7 +339,14 @@ final class ContainerRun {
           TailCatchUp catchUp = new TailCatchUp(follower).start(rt.streams(), containerId);
           return awaitEnd(catchUp.done(), catchUp::close);
         })
-        .onComplete(ar -> output.end());
+        .onComplete(ar -> endOutput());
+  }
+
+  private void endOutput() {
+    if (!outputEnded) {
+      outputEnded = true;
+      output.end();
+    }
   }
 
   private Future<Void> awaitEnd(Future<Void> done, Runnable giveUp) {
@@ -314,10 +400,24 @@ final class ContainerRun {
     });
   }
 
-  private TaskOutcome failureOutcome(Throwable err) {
+  /**
+   * A phase failed; when the engine is not answering (one ping), that is the cause the task is reported with: a
+   * stopping engine fails calls in many ways (refused, reset, 500 "database not open").
+   */
+  private Future<TaskOutcome> failureOutcome(Throwable err) {
+    if (err instanceof Cancelled || detached) {
+      return Future.succeededFuture(phaseFailure(err));
+    }
+    return rt.health().confirm().map(up -> up ? phaseFailure(err) : engineLost());
+  }
+
+  private TaskOutcome phaseFailure(Throwable err) {
     if (detached) {
       // nobody reports it now: the lifecycle left the task to the next worker process
       return TaskOutcome.failed(FailureReason.GRACEFUL_SHUTDOWN, "left running for the next worker process");
+    }
+    if (started) {
+      endOutput(); // a wait that broke left the output open
     }
     if (err instanceof Cancelled || (cancelReason != null && containerId == null)) {
       return new TaskOutcome(TaskOutcome.Status.CANCELLED, "cancelled before the container started",
@@ -338,14 +438,34 @@ final class ContainerRun {
       log.info("Leaving container {} of task {} in place (cleanup disabled)", shortId(), spec.taskId());
       return Future.succeededFuture();
     }
-    return rt.blocking().<Void>run(() -> {
-      rt.docker().removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
-      return null;
-    }).recover(err -> {
-      if (!(err instanceof NotFoundException)) {
+    if (!rt.health().isUp()) {
+      removeWhenEngineBack();
+      return Future.succeededFuture();
+    }
+    return remove().recover(err -> {
+      if (EngineHealth.isTransportError(err)) {
+        removeWhenEngineBack();
+      } else if (!(err instanceof NotFoundException)) {
         log.warn("Failed to remove container {} of task {}: {}", shortId(), spec.taskId(), err.getMessage());
       }
       return Future.succeededFuture();
+    });
+  }
+
+  /** The report does not wait for the engine; its container goes once the engine is back. */
+  private void removeWhenEngineBack() {
+    log.info("Container {} of task {} will be removed when the Docker engine is back", shortId(), spec.taskId());
+    rt.health().whenBack().compose(v -> remove()).onFailure(err -> {
+      if (!(err instanceof NotFoundException)) {
+        log.warn("Failed to remove container {} of task {}: {}", shortId(), spec.taskId(), err.getMessage());
+      }
+    });
+  }
+
+  private Future<Void> remove() {
+    return rt.blocking().run(() -> {
+      rt.docker().removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+      return null;
     });
   }
 

@@ -2,6 +2,10 @@ package dev.oz.worker.docker;
 
 import com.github.dockerjava.api.DockerClient;
 import dev.oz.worker.backend.AdoptedTask;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Event;
+import com.github.dockerjava.api.model.EventType;
+import dev.oz.worker.backend.Availability;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.config.EnvEntry;
 import dev.oz.worker.config.WorkerOptions;
@@ -15,6 +19,8 @@ import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.TaskDescription;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -32,7 +38,6 @@ import org.slf4j.LoggerFactory;
 public final class DockerBackend implements TaskBackend {
   private static final Logger log = LoggerFactory.getLogger(DockerBackend.class);
   private static final long SHUTDOWN_WAIT_MS = 30_000;
-  private static final long HEALTH_CACHE_MS = 2_000;
 
   private final Vertx vertx;
   private final Context context;
@@ -48,8 +53,11 @@ public final class DockerBackend implements TaskBackend {
   private DockerRuntime runtime;
   /** Containers an earlier process of this worker id left behind, until the lifecycle resumes them. */
   private ContainerAdoption adoption;
-  private Future<Void> health;
-  private long healthCheckedNanos;
+  private RenewableHttpClient http;
+  private DockerClient probeClient;
+  private String engineAddress;
+  private EngineHealth health;
+  private EventsWatch events;
 
   /** @param discovery how the engine (and registry credentials) are found: the process environment, or a test's */
   DockerBackend(BackendContext<DockerOptions> backend, EngineDiscovery discovery) {
@@ -70,17 +78,28 @@ public final class DockerBackend implements TaskBackend {
         log.warn("DOCKER_CERT_PATH is set but DOCKER_TLS_VERIFY is not: connecting to {} without TLS, as the docker CLI"
             + " does (set DOCKER_TLS_VERIFY=1 to use the certificates)", target.address());
       }
-      docker = DockerEngine.connect(target);
+      http = DockerEngine.httpClient(target);
+      docker = DockerEngine.connect(target, http);
+      probeClient = DockerEngine.connectForProbes(target);
+      engineAddress = target.address();
       streams = EngineStreams.connect(vertx, target);
       String platform = DockerEngine.checkPlatform(docker, target);
       log.info("Docker daemon is reachable, platform: {}, at {}", platform, target.describe());
       adoption = ContainerAdoption.scan(docker, options, settings);
       return platform;
     }).map(platform -> {
+      health = new EngineHealth(vertx, engineAddress, probe());
       ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(discovery.env()), platform);
       Map<String, String> helperLabels = Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId(), "oz.role", "sidecar-copy");
       SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, settings.getPullPolicy(), helperLabels);
-      runtime = new DockerRuntime(vertx, options, settings, docker, streams, blocking, puller, sidecars);
+      runtime = new DockerRuntime(vertx, options, settings, docker, streams, blocking, puller, sidecars, health);
+      blocking.observeFailures(health::suspect);
+      // before anything else hears of the return: calls then use fresh connections
+      health.onReturn(() -> blocking.run(() -> {
+        http.renew();
+        return null;
+      }));
+      health.start();
       return (Void) null;
     }).onFailure(err -> release());
   }
@@ -147,22 +166,67 @@ public final class DockerBackend implements TaskBackend {
     return Future.succeededFuture();
   }
 
-  /** One ping at a time, its answer reused briefly: frequent probes must not fill the blocking pool. */
+  /** The tracked engine state: a probe costs the engine nothing. */
   @Override
   public Future<Void> checkHealth() {
-    if (docker == null) {
+    if (health == null) {
       return Future.failedFuture("Docker backend not started");
     }
-    if (health != null && (!health.isComplete() || System.nanoTime() - healthCheckedNanos < HEALTH_CACHE_MS * 1_000_000)) {
-      return health;
+    return health.isUp() ? Future.succeededFuture() : Future.failedFuture(health.detail());
+  }
+
+  @Override
+  public void availabilityChanges(Handler<Availability> listener) {
+    health.onChange(listener);
+  }
+
+  /** Pings with the short-timeout client; watches the engine's daemon events (rare) as a stream that ends with it. */
+  private EngineHealth.Probe probe() {
+    return new EngineHealth.Probe() {
+      @Override
+      public Future<Void> ping() {
+        DockerClient client = probeClient;
+        return blocking.run(() -> {
+          client.pingCmd().exec();
+          return null;
+        });
+      }
+
+      @Override
+      public Future<Void> watch() {
+        EventsWatch watch = new EventsWatch(blocking);
+        events = watch;
+        try {
+          docker.eventsCmd().withEventTypeFilter(EventType.DAEMON).exec(watch);
+        } catch (RuntimeException e) {
+          watch.close();
+        }
+        return watch.ended();
+      }
+    };
+  }
+
+  /** The engine's event stream, read only for its end. */
+  private static final class EventsWatch extends AsyncCallback<Event> {
+    private final Blocking blocking;
+    private final Promise<Void> ended = Promise.promise();
+
+    EventsWatch(Blocking blocking) {
+      this.blocking = blocking;
     }
-    healthCheckedNanos = System.nanoTime();
-    health = blocking.run(() -> {
-      docker.pingCmd().exec();
-      return null;
-    }).<Void>mapEmpty().recover(err -> Future.failedFuture("Docker engine not answering: " + DockerEngine.rootMessage(err)));
-    health.onComplete(ar -> healthCheckedNanos = System.nanoTime());
-    return health;
+
+    @Override
+    public void onNext(Event event) {
+    }
+
+    @Override
+    protected void finished(Throwable error) {
+      blocking.onContext(ended::tryComplete);
+    }
+
+    Future<Void> ended() {
+      return ended.future();
+    }
   }
 
   @Override
@@ -185,6 +249,20 @@ public final class DockerBackend implements TaskBackend {
   }
 
   private void release() {
+    if (health != null) {
+      health.close();
+    }
+    if (events != null) {
+      events.close();
+    }
+    if (probeClient != null) {
+      try {
+        probeClient.close();
+      } catch (IOException e) {
+        log.debug("Closing the Docker probe client: {}", e.getMessage());
+      }
+      probeClient = null;
+    }
     if (docker != null) {
       try {
         docker.close();

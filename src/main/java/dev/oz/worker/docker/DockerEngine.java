@@ -18,14 +18,29 @@ final class DockerEngine {
   private DockerEngine() {
   }
 
-  /** Builds the client; does not contact the engine. */
-  static DockerClient connect(EngineTarget target) {
+  /** Builds the HTTP client (its pool renewable after an engine restart); does not contact the engine. */
+  static RenewableHttpClient httpClient(EngineTarget target) {
     DockerClientConfig config = target.config();
     try {
-      return DockerClientImpl.getInstance(config, httpClient(config));
+      return new RenewableHttpClient(() -> httpClient(config));
     } catch (RuntimeException e) { // reading the TLS material
       throw new IllegalStateException("Docker engine " + target.describe() + ": " + rootMessage(e), e);
     }
+  }
+
+  static DockerClient connect(EngineTarget target, RenewableHttpClient http) {
+    return DockerClientImpl.getInstance(target.config(), http);
+  }
+
+  /** A client for health pings: short timeouts, so a hung engine counts as away within seconds. */
+  static DockerClient connectForProbes(EngineTarget target) {
+    DockerClientConfig config = target.config();
+    return DockerClientImpl.getInstance(config, new ApacheDockerHttpClient.Builder()
+        .dockerHost(config.getDockerHost())
+        .sslConfig(config.getSSLConfig())
+        .connectionTimeout(Duration.ofSeconds(2))
+        .responseTimeout(Duration.ofSeconds(3))
+        .build());
   }
 
   private static ApacheDockerHttpClient httpClient(DockerClientConfig config) {

@@ -17,6 +17,7 @@ public class DockerOptions {
   public static final List<PullPolicy> DEFAULT_PULL_POLICY = List.of(PullPolicy.ALWAYS, PullPolicy.IF_NOT_PRESENT);
   public static final Duration DEFAULT_CANCEL_GRACE_PERIOD = Duration.ofSeconds(10);
   public static final int DEFAULT_BLOCKING_POOL_SIZE = 16;
+  public static final Duration DEFAULT_ENGINE_OUTAGE_WAIT = Duration.ofMinutes(2);
 
   private List<String> volumes = new ArrayList<>();
   private List<EnvEntry> environment = new ArrayList<>();
@@ -24,6 +25,7 @@ public class DockerOptions {
   private String defaultImage = DEFAULT_IMAGE;
   private Duration cancelGracePeriod = DEFAULT_CANCEL_GRACE_PERIOD;
   private int blockingPoolSize = DEFAULT_BLOCKING_POOL_SIZE;
+  private Duration engineOutageWait = DEFAULT_ENGINE_OUTAGE_WAIT;
   private String host;
   private String sidecarImage;
   private ContainerPolicy policy = ContainerPolicy.NONE;
@@ -39,6 +41,7 @@ public class DockerOptions {
     defaultImage = other.defaultImage;
     cancelGracePeriod = other.cancelGracePeriod;
     blockingPoolSize = other.blockingPoolSize;
+    engineOutageWait = other.engineOutageWait;
     host = other.host;
     sidecarImage = other.sidecarImage;
     policy = other.policy;
@@ -55,6 +58,7 @@ public class DockerOptions {
     r.string("default_image", o::setDefaultImage);
     r.duration("cancel_grace_period", o::setCancelGracePeriod);
     r.intValue("blocking_pool_size", o::setBlockingPoolSize);
+    r.duration("engine_outage_wait", o::setEngineOutageWait);
     r.string("host", o::setHost);
     r.string("sidecar_image", o::setSidecarImage);
     o.setPolicy(ContainerPolicy.read(r, o.policy));
@@ -87,6 +91,9 @@ public class DockerOptions {
     if (host != null && !host.isBlank() && !host.matches("^(unix|tcp|npipe)://.+")) {
       throw new ConfigException("docker.host: unsupported address \"" + host
           + "\" (use unix:///var/run/docker.sock or tcp://host:2376)");
+    }
+    if (engineOutageWait.isNegative()) {
+      throw new ConfigException("docker.engine_outage_wait must not be negative");
     }
     if (blockingPoolSize < 1) {
       throw new ConfigException("docker.blocking_pool_size must be at least 1, got " + blockingPoolSize);
@@ -125,7 +132,8 @@ public class DockerOptions {
         .put("pull_policy", new JsonArray(pullPolicy.stream().map(PullPolicy::configName).toList()))
         .put("default_image", defaultImage)
         .put("cancel_grace_period", Durations.format(cancelGracePeriod))
-        .put("blocking_pool_size", blockingPoolSize);
+        .put("blocking_pool_size", blockingPoolSize)
+        .put("engine_outage_wait", Durations.format(engineOutageWait));
     if (host != null) {
       json.put("host", host);
     }
@@ -193,6 +201,19 @@ public class DockerOptions {
 
   public DockerOptions setBlockingPoolSize(int blockingPoolSize) {
     this.blockingPoolSize = blockingPoolSize;
+    return this;
+  }
+
+  /**
+   * How long a task whose container ran when the engine went away waits for the engine before it is reported as
+   * {@code engine_unavailable}; with live-restore, a container still running when the engine returns is followed on.
+   */
+  public Duration getEngineOutageWait() {
+    return engineOutageWait;
+  }
+
+  public DockerOptions setEngineOutageWait(Duration engineOutageWait) {
+    this.engineOutageWait = engineOutageWait;
     return this;
   }
 

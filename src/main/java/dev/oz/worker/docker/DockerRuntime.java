@@ -14,7 +14,8 @@ record DockerRuntime(
     EngineStreams streams,
     Blocking blocking,
     ImagePuller puller,
-    SidecarVolumes sidecars) {
+    SidecarVolumes sidecars,
+    EngineHealth health) {
 
   static final String WORKER_LABEL = "oz.worker.id";
   static final String TASK_LABEL = "oz.task.id";

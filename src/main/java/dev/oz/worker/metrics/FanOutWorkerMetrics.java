@@ -67,4 +67,14 @@ final class FanOutWorkerMetrics implements WorkerMetrics {
   public void taskLogRecordsDropped(long records) {
     each(m -> m.taskLogRecordsDropped(records));
   }
+
+  @Override
+  public void backendAvailable(boolean available) {
+    each(m -> m.backendAvailable(available));
+  }
+
+  @Override
+  public void backendOutage() {
+    each(WorkerMetrics::backendOutage);
+  }
 }

@@ -26,6 +26,8 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
   private Info info;
   private final AtomicInteger connected = new AtomicInteger();
   private final AtomicInteger active = new AtomicInteger();
+  private final AtomicInteger backendAvailable = new AtomicInteger(1);
+  private final Counter backendOutages;
   private final Counter claimed;
   private final Counter logBytesSent;
   private final Counter logBytesDropped;
@@ -49,6 +51,8 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
         .description("Tasks claimed and not yet reported").register(registry);
     Gauge.builder("oz_worker_tasks_max_concurrent", () -> maxConcurrentTasks)
         .description("Configured concurrency limit (0 = unlimited)").register(registry);
+    Gauge.builder("oz_worker_backend_available", backendAvailable, AtomicInteger::get)
+        .description("1 while the backend can run tasks (its engine answers)").register(registry);
     registerInfo(version, backend, workerId);
     claimed = Counter.builder("oz_worker_tasks_claimed").description("Tasks claimed").register(registry);
     logBytesSent = Counter.builder("oz_worker_log_stream_sent_bytes")
@@ -57,6 +61,8 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
         .description("Task output bytes dropped (announced with dropped_bytes)").register(registry);
     taskLogRecordsDropped = Counter.builder("oz_worker_task_log_records_dropped")
         .description("Task log records that did not reach the task's OTLP collector").register(registry);
+    backendOutages = Counter.builder("oz_worker_backend_outages")
+        .description("Times the backend became unavailable (e.g. its engine stopped answering)").register(registry);
     for (String reason : REJECT_REASONS) {
       rejected(reason);
     }
@@ -183,5 +189,15 @@ public final class MicrometerWorkerMetrics implements WorkerMetrics {
   @Override
   public void taskLogRecordsDropped(long records) {
     taskLogRecordsDropped.increment(records);
+  }
+
+  @Override
+  public void backendAvailable(boolean available) {
+    backendAvailable.set(available ? 1 : 0);
+  }
+
+  @Override
+  public void backendOutage() {
+    backendOutages.increment();
   }
 }

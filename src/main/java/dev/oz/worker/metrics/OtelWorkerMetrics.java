@@ -39,6 +39,8 @@ final class OtelWorkerMetrics implements WorkerMetrics {
   private final LongCounter logBytesSent;
   private final LongCounter logBytesDropped;
   private final LongCounter taskLogRecordsDropped;
+  private final LongGauge backendAvailable;
+  private final LongCounter backendOutages;
 
   OtelWorkerMetrics(Meter meter, String workerId, String backend, String version, int maxConcurrentTasks) {
     connected = meter.gaugeBuilder("oz_worker_connected").ofLongs()
@@ -66,8 +68,14 @@ final class OtelWorkerMetrics implements WorkerMetrics {
         .setDescription("Task output bytes dropped (announced with dropped_bytes)").build();
     taskLogRecordsDropped = meter.counterBuilder("oz_worker_task_log_records_dropped_total")
         .setDescription("Task log records that did not reach the task's OTLP collector").build();
+    backendAvailable = meter.gaugeBuilder("oz_worker_backend_available").ofLongs()
+        .setDescription("1 while the backend can run tasks (its engine answers)").build();
+    backendOutages = meter.counterBuilder("oz_worker_backend_outages_total")
+        .setDescription("Times the backend became unavailable (e.g. its engine stopped answering)").build();
 
     connected.set(0);
+    backendAvailable.set(1);
+    backendOutages.add(0);
     maxConcurrent.set(maxConcurrentTasks);
     info.set(1, Attributes.of(AttributeKey.stringKey("version"), version, AttributeKey.stringKey("backend"), backend,
         AttributeKey.stringKey("worker_id"), workerId));
@@ -146,5 +154,15 @@ final class OtelWorkerMetrics implements WorkerMetrics {
   @Override
   public void taskLogRecordsDropped(long records) {
     taskLogRecordsDropped.add(records);
+  }
+
+  @Override
+  public void backendAvailable(boolean available) {
+    backendAvailable.set(available ? 1 : 0);
+  }
+
+  @Override
+  public void backendOutage() {
+    backendOutages.add(1);
   }
 }

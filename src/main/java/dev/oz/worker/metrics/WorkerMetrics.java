@@ -27,7 +27,9 @@ public interface WorkerMetrics {
   String AT_CAPACITY = "at_capacity";
   String SHUTTING_DOWN = "shutting_down";
   String ONE_SHOT_COMPLETE = "one_shot_complete";
-  List<String> REJECT_REASONS = List.of(AT_CAPACITY, SHUTTING_DOWN, ONE_SHOT_COMPLETE);
+  /** The backend cannot run tasks now (e.g. its Docker engine is away); ours, not the Go worker's. */
+  String BACKEND_UNAVAILABLE = "backend_unavailable";
+  List<String> REJECT_REASONS = List.of(AT_CAPACITY, SHUTTING_DOWN, ONE_SHOT_COMPLETE, BACKEND_UNAVAILABLE);
 
   /** Task results (label {@code result}); {@code dispatched} is the Go worker's hand-off to a remote runtime. */
   String SUCCEEDED = "succeeded";
@@ -80,5 +82,13 @@ public interface WorkerMetrics {
 
   /** Task log records that never reached the task's OTLP collector (queue full, or not out by the final flush). */
   default void taskLogRecordsDropped(long records) {
+  }
+
+  /** {@code oz_worker_backend_available}: 1 while the backend can run tasks (its engine answers). */
+  default void backendAvailable(boolean available) {
+  }
+
+  /** {@code oz_worker_backend_outages_total}: the backend became unavailable once more. */
+  default void backendOutage() {
   }
 }

@@ -18,6 +18,8 @@ public enum FailureReason {
   CONTAINER_WAIT("container_wait"),
   CONTAINER_EXIT("container_exit"),
   CONTAINER_OOM("container_oom"),
+  /** Ours, not the Go worker's: the Docker engine stopped (or stayed away) while the task's container ran. */
+  ENGINE_UNAVAILABLE("engine_unavailable"),
   WORKSPACE_SETUP("workspace_setup"),
   SETUP_COMMAND("setup_command"),
   AGENT_INVOCATION("agent_invocation"),

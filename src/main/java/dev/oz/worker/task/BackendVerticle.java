@@ -1,5 +1,6 @@
 package dev.oz.worker.task;
 
+import dev.oz.worker.backend.Availability;
 import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.BackendFactory;
@@ -27,6 +28,7 @@ public final class BackendVerticle<O> extends VerticleBase {
   private final O backendOptions;
   private final ShutdownCoordinator shutdown;
   private TaskBackend backend;
+  private Availability availability = Availability.AVAILABLE;
 
   /** Parses the backend's settings block at once, so a bad block fails before anything is deployed. */
   public BackendVerticle(WorkerOptions options, WorkerBus bus, BackendFactory<O> factory, ShutdownCoordinator shutdown) {
@@ -52,9 +54,16 @@ public final class BackendVerticle<O> extends VerticleBase {
           .onSuccess(tasks -> bus.reply(msg, new AdoptableTasks(tasks)))
           .onFailure(err -> msg.fail(500, String.valueOf(err.getMessage()))));
       bus.<ResumeTask>consumer(Addresses.RESUME, msg -> resume(msg.body()));
-      bus.<Object>consumer(Addresses.BACKEND_HEALTH, msg -> backend.checkHealth()
+      // an announced outage answers at once: readiness follows it without asking the engine
+      bus.<Object>consumer(Addresses.BACKEND_HEALTH, msg -> (availability.available() ? backend.checkHealth()
+              : Future.<Void>failedFuture(availability.detail()))
           .onSuccess(ok -> msg.reply(null))
           .onFailure(err -> msg.fail(503, String.valueOf(err.getMessage()))));
+      bus.<Object>consumer(Addresses.BACKEND_AVAILABILITY_NOW, msg -> bus.reply(msg, availability));
+      backend.availabilityChanges(a -> {
+        availability = a;
+        bus.publish(Addresses.BACKEND_AVAILABILITY, a);
+      });
     });
   }
 

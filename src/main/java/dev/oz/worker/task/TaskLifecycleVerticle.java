@@ -1,6 +1,7 @@
 package dev.oz.worker.task;
 
 import dev.oz.worker.backend.AdoptedTask;
+import dev.oz.worker.backend.Availability;
 import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.CancelReason;
 import dev.oz.worker.backend.TaskDescription;
@@ -77,6 +78,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   private final Promise<Void> oneShotDone = Promise.promise();
   private boolean oneShotTaken;
   private boolean shuttingDown;
+  /** The backend's last word: while unavailable, new assignments are rejected at once. */
+  private Availability availability = Availability.AVAILABLE;
   private Promise<Void> allEnded;
 
   /** A task between its claim and its terminal report. */
@@ -120,7 +123,10 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.<ServerMessage>consumer(Addresses.INBOUND, msg -> onServerMessage(msg.body()));
     bus.<TaskFinished>consumer(Addresses.FINISHED, msg -> onFinished(msg.body()));
     bus.<Object>consumer(Addresses.STATUS, msg -> bus.reply(msg, status()));
+    bus.<Availability>consumer(Addresses.BACKEND_AVAILABILITY, msg -> onAvailability(msg.body()));
     metrics.tasksActive(0);
+    // a change published before this verticle listened is not lost
+    bus.<Availability>request(Addresses.BACKEND_AVAILABILITY_NOW, "now").onSuccess(this::onAvailability);
     return Future.succeededFuture();
   }
 
@@ -169,6 +175,22 @@ public final class TaskLifecycleVerticle extends VerticleBase {
         });
   }
 
+  private void onAvailability(Availability now) {
+    if (now.available() == availability.available()) {
+      availability = now;
+      return;
+    }
+    availability = now;
+    metrics.backendAvailable(now.available());
+    if (!now.available()) {
+      metrics.backendOutage();
+      log.warn("Rejecting new assignments while the backend is unavailable ({}); {} running task(s) are watched",
+          now.detail(), active.size());
+    } else {
+      log.info("Backend available again: taking assignments");
+    }
+  }
+
   private void onServerMessage(ServerMessage message) {
     if (message instanceof TaskAssignment a) {
       onAssignment(a);
@@ -182,7 +204,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     return oneShotDone.future();
   }
 
-  /** The checks of the Go worker, in its order: shutting down, one-shot slot used, no slot. */
+  /** The checks of the Go worker, in its order: shutting down, one-shot slot used, no slot; ours: backend unavailable. */
   private void onAssignment(TaskAssignment a) {
     log.atInfo().addKeyValue("task_id", a.taskId()).log("Received task assignment: taskID={}, title={}", a.taskId(), a.task().title());
     Running running = active.get(a.taskId());
@@ -199,6 +221,11 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     }
     if (shuttingDown || shutdown.stopping()) {
       reject(a, WorkerMetrics.SHUTTING_DOWN, TaskRejected.SHUTTING_DOWN);
+      return;
+    }
+    if (!availability.available()) {
+      // never claimed: the control plane can give it to a worker whose backend works
+      reject(a, WorkerMetrics.BACKEND_UNAVAILABLE, availability.rejectReason());
       return;
     }
     if (options.isOneShot() && oneShotTaken) {

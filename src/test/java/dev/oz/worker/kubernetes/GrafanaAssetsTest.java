@@ -143,7 +143,7 @@ class GrafanaAssetsTest {
     }
     assertTrue(alerts.containsAll(Set.of("OzWorkerFleetSaturated", "OzWorkerHighFailureRate", "OzWorkerReconnectStorm",
         "OzWorkerDisconnected", "OzWorkerFleetEmpty", "OzWorkerTasksRejected", "OzWorkerImagePullFailures",
-        "OzWorkerContainerOOM", "OzWorkerUnschedulablePods")), alerts.toString());
+        "OzWorkerContainerOOM", "OzWorkerUnschedulablePods", "OzWorkerBackendUnavailable")), alerts.toString());
   }
 
   @Test

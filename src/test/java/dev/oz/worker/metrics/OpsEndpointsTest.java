@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.WorkerVerticle;
+import dev.oz.worker.backend.Availability;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.backend.TaskOutcome;
@@ -113,7 +114,11 @@ class OpsEndpointsTest {
     // the Go worker's whole failure catalog, its Kubernetes and command reasons included
     assertEquals(0, metric(s, "oz_worker_task_failures_total{phase=\"assignment\",reason=\"job_create\"}"));
     assertEquals(0, metric(s, "oz_worker_task_failures_total{phase=\"cleanup\",reason=\"cleanup\"}"));
-    assertEquals(29, FailureReason.values().length, "the Go worker's TaskFailureReason list");
+    assertEquals(30, FailureReason.values().length, "the Go worker's TaskFailureReason list and engine_unavailable");
+    assertEquals(0, metric(s, "oz_worker_task_failures_total{phase=\"backend\",reason=\"engine_unavailable\"}"));
+    assertEquals(0, metric(s, "oz_worker_tasks_rejected_total{reason=\"backend_unavailable\"}"));
+    assertEquals(1, metric(s, "oz_worker_backend_available"));
+    assertEquals(0, metric(s, "oz_worker_backend_outages_total"));
     assertEquals(0, metric(s, "oz_worker_websocket_reconnects_total{reason=\"dial_failed\"}"));
     assertEquals(0, metric(s, "oz_worker_websocket_reconnects_total{reason=\"remote_close\"}"));
     assertEquals(1, metric(s, "oz_worker_info{backend=\"docker\",version=\"dev\",worker_id=\"ops-worker\"}"));
@@ -140,6 +145,48 @@ class OpsEndpointsTest {
     assertEquals(1, metric(after, "oz_worker_tasks_completed_total{result=\"failed\"}"));
     assertEquals(1, metric(after, "oz_worker_task_duration_seconds_count{result=\"failed\"}"));
     assertEquals(1, metric(after, "oz_worker_task_failures_total{phase=\"backend\",reason=\"container_oom\"}"));
+  }
+
+  private int readyz() {
+    try {
+      return get("/readyz").statusCode();
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  @Test
+  void anUnavailableBackendMakesTheWorkerUnreadyAndRejectsAssignmentsWithoutClaimingThem() throws Exception {
+    Waits.until(() -> readyz() == 200, WAIT, () -> "never ready");
+    cp.send(Assignments.minimal("running"));
+    Waits.until(() -> backend.isRunning("running"), WAIT, () -> "not started");
+    backend.announce(Availability.unavailable("docker engine unavailable",
+        "Docker engine unreachable at unix:///run/x.sock: Connection refused"));
+    Waits.until(() -> readyz() == 503, WAIT, () -> "still ready");
+    assertEquals(new JsonObject().put("status", "not ready")
+        .put("reason", "backend docker: Docker engine unreachable at unix:///run/x.sock: Connection refused"),
+        new JsonObject(get("/readyz").body()));
+
+    cp.send(Assignments.minimal("during"));
+    JsonObject rejected = cp.awaitMessage("task_rejected", "during", WAIT);
+    assertEquals("docker engine unavailable", rejected.getJsonObject("data").getString("reason"));
+    assertTrue(cp.received("task_claimed").stream()
+        .noneMatch(m -> "during".equals(m.getJsonObject("data").getString("task_id"))), "never claimed");
+    assertTrue(backend.isRunning("running"), "the running task is left to the backend");
+    String during = get("/metrics").body();
+    assertEquals(0, metric(during, "oz_worker_backend_available"));
+    assertEquals(1, metric(during, "oz_worker_backend_outages_total"));
+    assertEquals(1, metric(during, "oz_worker_tasks_rejected_total{reason=\"backend_unavailable\"}"));
+
+    backend.announce(Availability.AVAILABLE);
+    Waits.until(() -> readyz() == 200, WAIT, () -> "not ready again");
+    backend.complete("running", TaskOutcome.succeeded());
+    cp.awaitMessage("task_completed", "running", WAIT);
+    cp.send(Assignments.minimal("after"));
+    Waits.until(() -> backend.isRunning("after"), WAIT, () -> "not taken after the outage");
+    String after = get("/metrics").body();
+    assertEquals(1, metric(after, "oz_worker_backend_available"));
+    assertEquals(1, metric(after, "oz_worker_backend_outages_total"));
   }
 
   @Test

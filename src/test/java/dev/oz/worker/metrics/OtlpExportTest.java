@@ -169,6 +169,10 @@ class OtlpExportTest {
         }
       }
       assertEquals(0, valueOf(otlp, "oz_worker_tasks_rejected_total", Map.of("reason", "at_capacity")));
+      assertEquals(0, valueOf(otlp, "oz_worker_tasks_rejected_total", Map.of("reason", "backend_unavailable")));
+      assertEquals(1, valueOf(otlp, "oz_worker_backend_available", Map.of()));
+      assertEquals(0, valueOf(otlp, "oz_worker_backend_outages_total", Map.of()));
+      assertEquals(Metric.DataCase.GAUGE, otlp.latest("oz_worker_backend_available").orElseThrow().getDataCase());
       assertEquals(0, valueOf(otlp, "oz_worker_websocket_reconnects_total", Map.of("reason", "dial_failed")));
       assertEquals(0, valueOf(otlp, "oz_worker_tasks_active", Map.of()));
       assertEquals(4, valueOf(otlp, "oz_worker_tasks_max_concurrent", Map.of()));

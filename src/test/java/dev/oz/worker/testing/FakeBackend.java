@@ -1,5 +1,6 @@
 package dev.oz.worker.testing;
 
+import dev.oz.worker.backend.Availability;
 import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.BackendFactory;
@@ -14,6 +15,7 @@ import dev.oz.worker.backend.TaskBackend;
 import dev.oz.worker.backend.TaskOutcome;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.util.List;
@@ -29,6 +31,7 @@ public final class FakeBackend implements TaskBackend, BackendFactory<Void> {
   private final List<String> cancels = new CopyOnWriteArrayList<>();
   private volatile boolean shutDown;
   private volatile boolean healthy = true;
+  private volatile Handler<Availability> availabilityListener = a -> { };
 
   @Override
   public String name() {
@@ -90,6 +93,16 @@ public final class FakeBackend implements TaskBackend, BackendFactory<Void> {
   @Override
   public Future<Void> checkHealth() {
     return healthy ? Future.succeededFuture() : Future.failedFuture("engine unreachable");
+  }
+
+  @Override
+  public void availabilityChanges(Handler<Availability> listener) {
+    availabilityListener = listener;
+  }
+
+  /** Announces an outage or its end, as a backend whose engine went away and came back would. */
+  public void announce(Availability availability) {
+    context.runOnContext(v -> availabilityListener.handle(availability));
   }
 
   public void setHealthy(boolean healthy) {

@@ -30,6 +30,7 @@ public final class WorkerHarness implements AutoCloseable {
   public final WorkerOptions options;
   private final BackendFactory<?> backend;
   private String deploymentId;
+  private WorkerVerticle worker;
 
   private WorkerHarness(VertxOptions vertxOptions, Consumer<WorkerOptions> customize, BackendFactory<?> backend) {
     Engine.docker();
@@ -69,8 +70,8 @@ public final class WorkerHarness implements AutoCloseable {
   public void deploy() {
     int before = cp.handshakes().size();
     try {
-      deploymentId = vertx.deployVerticle(new WorkerVerticle(options, backend, null))
-          .await(60, TimeUnit.SECONDS);
+      worker = new WorkerVerticle(options, backend, null);
+      deploymentId = vertx.deployVerticle(worker).await(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError("worker did not start: " + e.getMessage(), e);
     }
@@ -83,6 +84,11 @@ public final class WorkerHarness implements AutoCloseable {
     } catch (Exception e) {
       throw new AssertionError("undeploy failed: " + e.getMessage(), e);
     }
+  }
+
+  /** The ops server's port (metrics enabled with port 0), -1 without it. */
+  public int metricsPort() {
+    return worker == null ? -1 : worker.metricsPort();
   }
 
   public String workerId() {
