@@ -71,6 +71,11 @@ public interface TaskOutput {
       public void setupEvent(SetupEvent event) {
         target.setupEvent(event);
       }
+
+      @Override
+      public void addSecrets(Collection<String> secrets) {
+        target.addSecrets(secrets);
+      }
     };
   }
 

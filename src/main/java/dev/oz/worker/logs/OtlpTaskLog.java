@@ -142,6 +142,11 @@ final class OtlpTaskLog {
   }
 
   /** The output ended: unterminated last lines become records. */
+  /** More values to redact from what is shipped from now on (a backend's own environment values). */
+  void addSecrets(java.util.Collection<String> more) {
+    redaction.addAll(List.copyOf(more));
+  }
+
   void endOutput() {
     writers.values().forEach(Lines::flush);
   }

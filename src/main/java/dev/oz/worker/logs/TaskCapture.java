@@ -4,6 +4,7 @@ import dev.oz.worker.backend.OutputOrigin;
 import dev.oz.worker.backend.SetupEvent;
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.backend.TaskOutput;
+import java.util.Collection;
 import java.util.function.Consumer;
 
 /**
@@ -55,6 +56,16 @@ final class TaskCapture implements TaskOutput {
     }
     if (shipped != null) {
       shipped.endOutput();
+    }
+  }
+
+  @Override
+  public void addSecrets(Collection<String> secrets) {
+    if (stream != null) {
+      stream.addSecrets(secrets);
+    }
+    if (shipped != null) {
+      shipped.addSecrets(secrets);
     }
   }
 
