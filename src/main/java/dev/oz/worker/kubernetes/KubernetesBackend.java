@@ -1,5 +1,6 @@
 package dev.oz.worker.kubernetes;
 
+import dev.oz.worker.backend.MetadataEnv;
 import dev.oz.worker.backend.AdoptedTask;
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.CancelReason;
@@ -110,6 +111,12 @@ final class KubernetesBackend implements TaskBackend {
 
   @Override
   public Future<TaskOutcome> execute(TaskDescription task, TaskOutput output) {
+    String conflict = MetadataEnv.conflict(task.env(), jobs.configuredEnvNames());
+    if (conflict != null) {
+      // before any API call: an operator variable would silently replace the server's metadata
+      output.end();
+      return Future.succeededFuture(TaskOutcome.failed(FailureReason.JOB_CREATE, conflict));
+    }
     Job job;
     try {
       job = jobs.taskJob(task);

@@ -269,6 +269,18 @@ final class TaskJobs {
   }
 
   /**
+   * Names the operator configures for the task container: {@code -e} and the {@code pod_template} task container's
+   * env (values or {@code valueFrom}); an assignment's {@code WARP_METADATA_*} may not be among them.
+   */
+  List<String> configuredEnvNames() {
+    List<String> names = new ArrayList<>();
+    operatorEnv.forEach(e -> names.add(e.name()));
+    podTemplate().getContainers().stream().filter(c -> TASK_CONTAINER.equals(c.getName()))
+        .forEach(c -> c.getEnv().forEach(e -> names.add(e.getName())));
+    return names;
+  }
+
+  /**
    * The task's variables, then the operator's {@code -e} (sorted by name, as the Go worker's map), then the worker's
    * own {@code OZ_*} names each beside its {@code WARP_*} twin; a later value wins, a name keeps its first place.
    */

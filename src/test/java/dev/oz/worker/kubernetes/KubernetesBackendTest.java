@@ -76,6 +76,24 @@ class KubernetesBackendTest extends MockClusterTestBase {
     await(backend.shutdown());
   }
 
+  /** GO-WORKER-NEWER.md 7.3: a pod_template task-container variable named like an assignment's WARP_METADATA_* one. */
+  @Test
+  void aTemplateVariableShadowingServerMetadataFailsTheTaskBeforeAnyJob() throws Exception {
+    OnLoop backend = backend("""
+        {"pod_template": {"containers": [{"name": "task", "env": [{"name": "warp_metadata_run", "value": "x"}]}]}}
+        """);
+    TaskDescription base = task("t-meta");
+    TaskDescription meta = new TaskDescription(base.taskId(), base.executionId(), base.title(), base.image(),
+        List.of(new TaskDescription.EnvVar("WARP_METADATA_RUN", "from-server")), base.agentArgs(), base.sidecars(),
+        base.shape(), base.secrets(), base.harness(), base.taskJson());
+    Recorded out = new Recorded();
+    assertEquals(TaskOutcome.failed(FailureReason.JOB_CREATE, "metadata environment variable WARP_METADATA_RUN conflicts"
+        + " with configured environment variable \"warp_metadata_run\""), await(backend.execute(meta, out)));
+    assertTrue(out.ended);
+    assertTrue(requests("POST", "/jobs").isEmpty(), "no Job was created");
+    await(backend.shutdown());
+  }
+
   @Test
   void oomKilledTaskFailsWithDetailsAndKeepsItsJob() throws Exception {
     OnLoop backend = backend("{}");
