@@ -182,6 +182,12 @@ public final class ConfigReader {
     return new ConfigReader((JsonObject) v, key(name));
   }
 
+  /** A nested object bound onto its options data object (see {@link ConfigJson}); absent means the defaults. */
+  public <T> T bind(String name, Class<T> type) {
+    object(name);
+    return ConfigJson.read(json.getJsonObject(name), type, key(name));
+  }
+
   boolean wasRead(String name) {
     return seen.contains(name);
   }

@@ -78,7 +78,7 @@ public class WorkerOptions {
     other.backendBlocks.forEach((name, block) -> backendBlocks.put(name, block.copy()));
     hostEnv = other.hostEnv;
     logs = new LogStreamOptions(other.logs);
-    metrics = new MetricsOptions(other.metrics);
+    metrics = ConfigJson.copy(other.metrics);
     telemetry = new TelemetryOptions(other.telemetry);
     connection = new ConnectionOptions(other.connection);
   }
@@ -112,7 +112,7 @@ public class WorkerOptions {
     }
     o.hostEnv = hostEnv;
     o.logs = LogStreamOptions.read(r.object("logs"));
-    o.metrics = MetricsOptions.read(r.object("metrics"));
+    o.metrics = r.bind("metrics", MetricsOptions.class);
     o.telemetry = TelemetryOptions.read(r.object("telemetry"));
     o.connection = ConnectionOptions.read(r.object("connection"));
     // any other object is a backend's block; whether a backend of that name exists is checked above config
