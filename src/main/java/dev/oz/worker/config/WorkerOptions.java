@@ -77,10 +77,11 @@ public class WorkerOptions {
     environment = new ArrayList<>(other.environment);
     other.backendBlocks.forEach((name, block) -> backendBlocks.put(name, block.copy()));
     hostEnv = other.hostEnv;
-    logs = new LogStreamOptions(other.logs);
+    logs = ConfigJson.copy(other.logs);
+    logs.autoStream = other.logs.autoStream;
     metrics = ConfigJson.copy(other.metrics);
     telemetry = new TelemetryOptions(other.telemetry);
-    connection = new ConnectionOptions(other.connection);
+    connection = ConfigJson.copy(other.connection);
   }
 
   /** Reads the JSON form (the keys of {@code conf/worker.json}); unknown keys are errors. Does not validate. */
@@ -111,10 +112,10 @@ public class WorkerOptions {
       o.environment.add(EnvEntry.fromJson("environment[" + i + "]", env.get(i), hostEnv));
     }
     o.hostEnv = hostEnv;
-    o.logs = LogStreamOptions.read(r.object("logs"));
+    o.logs = r.bind("logs", LogStreamOptions.class);
     o.metrics = r.bind("metrics", MetricsOptions.class);
     o.telemetry = TelemetryOptions.read(r.object("telemetry"));
-    o.connection = ConnectionOptions.read(r.object("connection"));
+    o.connection = r.bind("connection", ConnectionOptions.class);
     // any other object is a backend's block; whether a backend of that name exists is checked above config
     for (String key : json.fieldNames()) {
       if (!r.wasRead(key) && json.getValue(key) instanceof JsonObject block) {
