@@ -47,9 +47,10 @@ public final class ConfigJson {
 
   private static final ObjectMapper MAPPER = JsonMapper.builder()
       .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-      // the fields are the settings; getters and setters are the Java API and may differ
+      // the fields are the settings, written from the fields and read through the setters (which normalise)
       .visibility(PropertyAccessor.ALL, Visibility.NONE)
       .visibility(PropertyAccessor.FIELD, Visibility.ANY)
+      .visibility(PropertyAccessor.SETTER, Visibility.PUBLIC_ONLY)
       .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
       .enable(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY) // "x" for ["x"], as operators write it in YAML
       .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
@@ -117,6 +118,14 @@ public final class ConfigJson {
   /** For a custom setter: refuses the value with {@code "<key> must be <expected>, got <value>"}. */
   public static RuntimeException refuse(String expected, Object value) {
     return new Refused(key -> key + " must be " + expected + ", got " + describe(value));
+  }
+
+  /**
+   * For a custom setter: refuses the value with the message of {@code e}, thrown with an empty setting name
+   * (such as {@code Durations.parse("", text)}), behind the key.
+   */
+  public static RuntimeException refuse(ConfigException e) {
+    return new Refused(key -> key + e.getMessage());
   }
 
   private static ConfigException translate(JsonMappingException e, String key, JsonObject json) {
@@ -198,7 +207,7 @@ public final class ConfigJson {
         return Durations.parse("", p.getText());
       } catch (ConfigException e) {
         // Durations names the setting before ": "; the key is known only once the failure has its path
-        throw new Refused(key -> key + e.getMessage());
+        throw refuse(e);
       }
     }
   }
@@ -229,7 +238,7 @@ public final class ConfigJson {
       try {
         return EnvEntry.fromJson("", entry, hostEnv == null ? Map.of() : hostEnv);
       } catch (ConfigException e) {
-        throw new Refused(key -> key + e.getMessage());
+        throw refuse(e);
       }
     }
   }

@@ -1,6 +1,7 @@
 package dev.oz.worker.config;
 
 import com.fasterxml.jackson.annotation.JsonGetter;
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonSetter;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -65,6 +66,7 @@ public class LogStreamOptions {
     return stream;
   }
 
+  @JsonIgnore // the setting is also "auto" (see streamSetting)
   public LogStreamOptions setStream(Boolean stream) {
     this.stream = stream;
     return this;
