@@ -89,25 +89,30 @@ public final class WorkerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     bus = WorkerBus.create(vertx);
-    BackendVerticle<?> backend;
-    try {
-      options = presetOptions != null ? new WorkerOptions(presetOptions) : WorkerOptions.fromJson(config());
-      BackendFactory<?> factory;
-      if (fixedBackend != null) {
-        factory = fixedBackend;
-        options.validate();
-      } else {
-        options.validate(backends.settings());
-        factory = backends.get(options.getBackend());
-      }
-      backend = new BackendVerticle<>(options, bus, factory, shutdown);
-      if (options.isOneShot() && !backend.capabilities().oneShot()) {
-        throw new ConfigException("backend \"" + factory.name() + "\" does not support one-shot mode");
-      }
-    } catch (RuntimeException e) {
-      bus.close();
-      return Future.failedFuture(e);
+    // binding and validating the options (Jackson's first use in the process) is slow: not on the event loop
+    return vertx.executeBlocking(this::optionsAndBackend)
+        .onFailure(e -> bus.close())
+        .compose(this::start);
+  }
+
+  private BackendVerticle<?> optionsAndBackend() {
+    options = presetOptions != null ? new WorkerOptions(presetOptions) : WorkerOptions.fromJson(config());
+    BackendFactory<?> factory;
+    if (fixedBackend != null) {
+      factory = fixedBackend;
+      options.validate();
+    } else {
+      options.validate(backends.settings());
+      factory = backends.get(options.getBackend());
     }
+    BackendVerticle<?> backend = new BackendVerticle<>(options, bus, factory, shutdown);
+    if (options.isOneShot() && !backend.capabilities().oneShot()) {
+      throw new ConfigException("backend \"" + factory.name() + "\" does not support one-shot mode");
+    }
+    return backend;
+  }
+
+  private Future<?> start(BackendVerticle<?> backend) {
     if (options.getMetrics().isEnabled()) {
       registry = presetRegistry != null ? presetRegistry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
       MicrometerWorkerMetrics meters;

@@ -64,7 +64,9 @@ public final class ConfigJson {
           .addDeserializer(Duration.class, new DurationDeserializer())
           .addSerializer(Duration.class, new DurationSerializer())
           .addDeserializer(EnvEntry.class, new EnvEntryDeserializer())
-          .addSerializer(EnvEntry.class, new EnvEntrySerializer()))
+          .addSerializer(EnvEntry.class, new EnvEntrySerializer())
+          .addSerializer(JsonObject.class, new VertxJsonSerializer<>(JsonObject::getMap))
+          .addSerializer(JsonArray.class, new VertxJsonSerializer<>(JsonArray::getList)))
       .build();
 
   private ConfigJson() {
@@ -84,6 +86,21 @@ public final class ConfigJson {
       throw translate(e, key, json);
     } catch (IOException e) {
       throw new ConfigException((key.isEmpty() ? "config" : key) + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Binds {@code json} onto {@code target}: the keys given replace the target's values, the others stay (a nested
+   * object given is bound whole).
+   */
+  public static <T> T update(T target, JsonObject json, Map<String, String> hostEnv) {
+    try {
+      return MAPPER.readerForUpdating(target).withAttribute(KEY, "").withAttribute(HOST_ENV, hostEnv)
+          .readValue(json.encode());
+    } catch (JsonMappingException e) {
+      throw translate(e, "", json);
+    } catch (IOException e) {
+      throw new ConfigException("config: " + e.getMessage(), e);
     }
   }
 
@@ -247,6 +264,20 @@ public final class ConfigJson {
     @Override
     public void serialize(EnvEntry value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
       gen.writeObject(value.toJson().getMap());
+    }
+  }
+
+  /** Vert.x JSON inside options (backend blocks) written as the plain maps and lists it wraps. */
+  private static final class VertxJsonSerializer<T> extends JsonSerializer<T> {
+    private final Function<T, Object> plain;
+
+    VertxJsonSerializer(Function<T, Object> plain) {
+      this.plain = plain;
+    }
+
+    @Override
+    public void serialize(T value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
+      gen.writeObject(plain.apply(value));
     }
   }
 }

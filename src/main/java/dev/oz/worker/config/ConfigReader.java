@@ -182,21 +182,6 @@ public final class ConfigReader {
     return new ConfigReader((JsonObject) v, key(name));
   }
 
-  /** A nested object bound onto its options data object (see {@link ConfigJson}); absent means the defaults. */
-  public <T> T bind(String name, Class<T> type) {
-    object(name);
-    return ConfigJson.read(json.getJsonObject(name), type, key(name));
-  }
-
-  boolean wasRead(String name) {
-    return seen.contains(name);
-  }
-
-  /** The keys present, for objects whose keys are names chosen by the user. */
-  Set<String> fieldNames() {
-    return new TreeSet<>(json.fieldNames());
-  }
-
   /** Fails on keys that were never read: they are typos or settings this worker does not have. */
   public void rejectUnknownKeys() {
     Set<String> unknown = new TreeSet<>(json.fieldNames());
