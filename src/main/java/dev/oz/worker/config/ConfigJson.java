@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.JsonSerializer;
 import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.cfg.CoercionAction;
@@ -42,7 +43,6 @@ import java.util.function.Function;
  * ({@link Durations}) both ways.
  */
 public final class ConfigJson {
-  private static final String KEY = "config.key";
   private static final String HOST_ENV = "config.hostEnv";
 
   private static final ObjectMapper MAPPER = JsonMapper.builder()
@@ -79,14 +79,7 @@ public final class ConfigJson {
 
   /** As {@link #read(JsonObject, Class, String)}; an environment entry without a value reads {@code hostEnv}. */
   public static <T> T read(JsonObject json, Class<T> type, String key, Map<String, String> hostEnv) {
-    try {
-      return MAPPER.readerFor(type).withAttribute(KEY, key).withAttribute(HOST_ENV, hostEnv)
-          .readValue(json == null ? "{}" : json.encode());
-    } catch (JsonMappingException e) {
-      throw translate(e, key, json);
-    } catch (IOException e) {
-      throw new ConfigException((key.isEmpty() ? "config" : key) + ": " + e.getMessage(), e);
-    }
+    return bind(MAPPER.readerFor(type), json, key, hostEnv);
   }
 
   /**
@@ -94,29 +87,22 @@ public final class ConfigJson {
    * object given is bound whole).
    */
   public static <T> T update(T target, JsonObject json, Map<String, String> hostEnv) {
+    return bind(MAPPER.readerForUpdating(target), json, "", hostEnv);
+  }
+
+  private static <T> T bind(ObjectReader reader, JsonObject json, String key, Map<String, String> hostEnv) {
     try {
-      return MAPPER.readerForUpdating(target).withAttribute(KEY, "").withAttribute(HOST_ENV, hostEnv)
-          .readValue(json.encode());
+      return reader.withAttribute(HOST_ENV, hostEnv).readValue(json == null ? "{}" : json.encode());
     } catch (JsonMappingException e) {
-      throw translate(e, "", json);
+      throw translate(e, key, json);
     } catch (IOException e) {
-      throw new ConfigException("config: " + e.getMessage(), e);
+      throw new ConfigException((key.isEmpty() ? "config" : key) + ": " + e.getMessage(), e);
     }
   }
 
   /** The settings of {@code options} as JSON, durations in Go form, unset (null) settings left out. */
   public static JsonObject toJson(Object options) {
     return new JsonObject(MAPPER.convertValue(options, Map.class));
-  }
-
-  /** A deep copy of the settings of {@code options} (fields that are not settings are the caller's to copy). */
-  @SuppressWarnings("unchecked")
-  public static <T> T copy(T options) {
-    try {
-      return (T) MAPPER.treeToValue(MAPPER.valueToTree(options), options.getClass());
-    } catch (IOException e) {
-      throw new IllegalStateException("options do not round-trip: " + e.getMessage(), e);
-    }
   }
 
   /**
@@ -158,7 +144,7 @@ public final class ConfigJson {
       } else {
         full.append('[').append(ref.getIndex()).append(']');
         raw = raw instanceof JsonArray a && ref.getIndex() >= 0 && ref.getIndex() < a.size() ? a.getValue(ref.getIndex())
-            : raw;
+            : null;
       }
     }
     if (e instanceof UnrecognizedPropertyException u) {
