@@ -143,8 +143,8 @@ public final class ConfigJson {
         raw = raw instanceof JsonObject o ? o.getValue(ref.getFieldName()) : null;
       } else {
         full.append('[').append(ref.getIndex()).append(']');
-        raw = raw instanceof JsonArray a && ref.getIndex() >= 0 && ref.getIndex() < a.size() ? a.getValue(ref.getIndex())
-            : null;
+        int i = ref.getIndex();
+        raw = raw instanceof JsonArray a && i >= 0 && i < a.size() ? a.getValue(i) : null;
       }
     }
     if (e instanceof UnrecognizedPropertyException u) {
