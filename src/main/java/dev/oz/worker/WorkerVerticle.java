@@ -89,42 +89,42 @@ public final class WorkerVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     bus = WorkerBus.create(vertx);
-    BackendVerticle<?> backend;
-    try {
-      options = presetOptions != null ? new WorkerOptions(presetOptions) : WorkerOptions.fromJson(config());
-      BackendFactory<?> factory;
-      if (fixedBackend != null) {
-        factory = fixedBackend;
-        options.validate();
-      } else {
-        options.validate(backends.settings());
-        factory = backends.get(options.getBackend());
-      }
-      backend = new BackendVerticle<>(options, bus, factory, shutdown);
-      if (options.isOneShot() && !backend.capabilities().oneShot()) {
-        throw new ConfigException("backend \"" + factory.name() + "\" does not support one-shot mode");
-      }
-    } catch (RuntimeException e) {
-      bus.close();
-      return Future.failedFuture(e);
+    // binding and validating the options (Jackson's first use in the process) and binding the meters are slow: not on
+    // the event loop
+    return vertx.executeBlocking(this::optionsAndBackend)
+        .onFailure(e -> bus.close())
+        .compose(this::start);
+  }
+
+  private BackendVerticle<?> optionsAndBackend() {
+    options = presetOptions != null ? new WorkerOptions(presetOptions) : WorkerOptions.fromJson(config());
+    BackendFactory<?> factory;
+    if (fixedBackend != null) {
+      factory = fixedBackend;
+      options.validate();
+    } else {
+      options.validate(backends.settings());
+      factory = backends.get(options.getBackend());
+    }
+    BackendVerticle<?> backend = new BackendVerticle<>(options, bus, factory, shutdown);
+    if (options.isOneShot() && !backend.capabilities().oneShot()) {
+      throw new ConfigException("backend \"" + factory.name() + "\" does not support one-shot mode");
     }
     if (options.getMetrics().isEnabled()) {
       registry = presetRegistry != null ? presetRegistry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      MicrometerWorkerMetrics meters;
-      try {
-        meters = new MicrometerWorkerMetrics(registry, options.getWorkerId(), options.getBackend(), Version.get(),
-            options.getMaxConcurrentTasks());
-      } catch (IllegalStateException e) {
-        bus.close();
-        return Future.failedFuture(e);
-      }
+      MicrometerWorkerMetrics meters = new MicrometerWorkerMetrics(registry, options.getWorkerId(),
+          options.getBackend(), Version.get(), options.getMaxConcurrentTasks());
       if (presetRegistry == null) {
         closeOnStop.add(registry::close);
       }
       closeOnStop.add(meters::close);
-      closeOnStop.addAll(JvmMeters.bind(registry));
+      closeOnStop.addAll(JvmMeters.bind(registry)); // the JVM's MXBeans load slowly (cgroup probing) on first use
       metrics = meters;
     }
+    return backend;
+  }
+
+  private Future<?> start(BackendVerticle<?> backend) {
     log.info("Starting worker {} (backend {}, version {})", options.getWorkerId(), options.getBackend(), Version.get());
     log.info("{}; server root URL for agents: {}; task_log streaming {}", options.getEndpoint().why(),
         options.getServerRootUrl(), options.getLogs().isStream() ? "on" : "off");

@@ -1,10 +1,8 @@
 package dev.oz.worker.command;
 
 import dev.oz.worker.config.ConfigException;
-import dev.oz.worker.config.ConfigReader;
-import dev.oz.worker.config.Durations;
+import dev.oz.worker.config.ConfigJson;
 import dev.oz.worker.config.EnvEntry;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,15 +24,7 @@ public class CommandOptions {
 
   /** Reads and validates the {@code command} block; unknown keys are errors. */
   public static CommandOptions fromJson(JsonObject block, Map<String, String> hostEnv) {
-    ConfigReader r = new ConfigReader(block, CommandBackendFactory.NAME);
-    CommandOptions o = new CommandOptions();
-    r.string("dispatch_command", o::setDispatchCommand);
-    r.string("cancel_command", o::setCancelCommand);
-    r.duration("dispatch_timeout", o::setDispatchTimeout);
-    r.duration("cancel_timeout", o::setCancelTimeout);
-    r.string("shell", o::setShell);
-    o.setEnvironment(r.envEntries("environment", hostEnv));
-    r.rejectUnknownKeys();
+    CommandOptions o = ConfigJson.read(block, CommandOptions.class, CommandBackendFactory.NAME, hostEnv);
     o.validate();
     return o;
   }
@@ -90,18 +80,7 @@ public class CommandOptions {
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-        .put("dispatch_command", dispatchCommand)
-        .put("dispatch_timeout", Durations.format(dispatchTimeout))
-        .put("cancel_timeout", Durations.format(cancelTimeout))
-        .put("environment", new JsonArray(environment.stream().map(EnvEntry::toJson).toList()));
-    if (cancelCommand != null) {
-      json.put("cancel_command", cancelCommand);
-    }
-    if (shell != null) {
-      json.put("shell", shell);
-    }
-    return json;
+    return ConfigJson.toJson(this);
   }
 
   /** Run (see {@link #getShell()}) with the task's JSON payload on stdin; exit 0 means handed off. */

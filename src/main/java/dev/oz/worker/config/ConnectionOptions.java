@@ -17,38 +17,6 @@ public class ConnectionOptions {
   private Duration closeTimeout = Duration.ofSeconds(30);
   private int maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
 
-  public ConnectionOptions() {
-  }
-
-  public ConnectionOptions(ConnectionOptions other) {
-    pingInterval = other.pingInterval;
-    idleTimeout = other.idleTimeout;
-    writeTimeout = other.writeTimeout;
-    handshakeTimeout = other.handshakeTimeout;
-    reconnectInitial = other.reconnectInitial;
-    reconnectMax = other.reconnectMax;
-    outboxLimit = other.outboxLimit;
-    replayBytes = other.replayBytes;
-    closeTimeout = other.closeTimeout;
-    maxMessageBytes = other.maxMessageBytes;
-  }
-
-  static ConnectionOptions read(ConfigReader r) {
-    ConnectionOptions o = new ConnectionOptions();
-    r.duration("ping_interval", o::setPingInterval);
-    r.duration("idle_timeout", o::setIdleTimeout);
-    r.duration("write_timeout", o::setWriteTimeout);
-    r.duration("handshake_timeout", o::setHandshakeTimeout);
-    r.duration("reconnect_initial", o::setReconnectInitial);
-    r.duration("reconnect_max", o::setReconnectMax);
-    r.intValue("outbox_limit", o::setOutboxLimit);
-    r.integer("replay_bytes", o::setReplayBytes);
-    r.duration("close_timeout", o::setCloseTimeout);
-    r.intValue("max_message_bytes", o::setMaxMessageBytes);
-    r.rejectUnknownKeys();
-    return o;
-  }
-
   void validate() {
     positive("connection.ping_interval", pingInterval);
     positive("connection.idle_timeout", idleTimeout);
@@ -80,17 +48,7 @@ public class ConnectionOptions {
   }
 
   public JsonObject toJson() {
-    return new JsonObject()
-        .put("ping_interval", Durations.format(pingInterval))
-        .put("idle_timeout", Durations.format(idleTimeout))
-        .put("write_timeout", Durations.format(writeTimeout))
-        .put("handshake_timeout", Durations.format(handshakeTimeout))
-        .put("reconnect_initial", Durations.format(reconnectInitial))
-        .put("reconnect_max", Durations.format(reconnectMax))
-        .put("outbox_limit", outboxLimit)
-        .put("replay_bytes", replayBytes)
-        .put("close_timeout", Durations.format(closeTimeout))
-        .put("max_message_bytes", maxMessageBytes);
+    return ConfigJson.toJson(this);
   }
 
   public Duration getPingInterval() {

@@ -1,5 +1,8 @@
 package dev.oz.worker.config;
 
+import com.fasterxml.jackson.annotation.JsonGetter;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonSetter;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 
@@ -13,36 +16,13 @@ public class LogStreamOptions {
   public static final long DEFAULT_MAX_BYTES_PER_TASK = 64L * 1024 * 1024;
 
   /** null is "auto": on, except towards hosted Oz, which does not announce support for {@code task_log}. */
-  private Boolean stream;
+  private transient Boolean stream;
   /** What "auto" came to for the endpoint, set by validation; the configured value above stays "auto". */
-  private boolean autoStream = true;
+  transient boolean autoStream = true;
   private int chunkBytes = DEFAULT_CHUNK_BYTES;
   private Duration flushInterval = DEFAULT_FLUSH_INTERVAL;
   private long bufferBytes = DEFAULT_BUFFER_BYTES;
   private long maxBytesPerTask = DEFAULT_MAX_BYTES_PER_TASK;
-
-  public LogStreamOptions() {
-  }
-
-  public LogStreamOptions(LogStreamOptions other) {
-    stream = other.stream;
-    autoStream = other.autoStream;
-    chunkBytes = other.chunkBytes;
-    flushInterval = other.flushInterval;
-    bufferBytes = other.bufferBytes;
-    maxBytesPerTask = other.maxBytesPerTask;
-  }
-
-  static LogStreamOptions read(ConfigReader r) {
-    LogStreamOptions o = new LogStreamOptions();
-    r.boolOrAuto("stream", o::setStream);
-    r.intValue("chunk_bytes", o::setChunkBytes);
-    r.duration("flush_interval", o::setFlushInterval);
-    r.integer("buffer_bytes", o::setBufferBytes);
-    r.integer("max_bytes_per_task", o::setMaxBytesPerTask);
-    r.rejectUnknownKeys();
-    return o;
-  }
 
   void validate() {
     if (chunkBytes < 1024 || chunkBytes > MAX_CHUNK_BYTES) {
@@ -60,12 +40,20 @@ public class LogStreamOptions {
   }
 
   public JsonObject toJson() {
-    return new JsonObject()
-        .put("stream", stream == null ? "auto" : stream)
-        .put("chunk_bytes", chunkBytes)
-        .put("flush_interval", Durations.format(flushInterval))
-        .put("buffer_bytes", bufferBytes)
-        .put("max_bytes_per_task", maxBytesPerTask);
+    return ConfigJson.toJson(this);
+  }
+
+  @JsonGetter("stream")
+  private Object streamSetting() {
+    return stream == null ? "auto" : stream;
+  }
+
+  @JsonSetter("stream")
+  private void streamSetting(Object value) {
+    if (!"auto".equals(value) && !(value instanceof Boolean)) {
+      throw ConfigJson.refuse("true, false or \"auto\"", value);
+    }
+    stream = value instanceof Boolean b ? b : null;
   }
 
   /** Whether task output is streamed; "auto" counts as on until {@link #resolveStream} decided it. */
@@ -78,6 +66,7 @@ public class LogStreamOptions {
     return stream;
   }
 
+  @JsonIgnore // the setting is also "auto" (see streamSetting)
   public LogStreamOptions setStream(Boolean stream) {
     this.stream = stream;
     return this;

@@ -16,26 +16,6 @@ public class MetricsOptions {
   private int port = DEFAULT_PORT;
   private String statusToken;
 
-  public MetricsOptions() {
-  }
-
-  public MetricsOptions(MetricsOptions other) {
-    enabled = other.enabled;
-    host = other.host;
-    port = other.port;
-    statusToken = other.statusToken;
-  }
-
-  static MetricsOptions read(ConfigReader r) {
-    MetricsOptions o = new MetricsOptions();
-    r.bool("enabled", o::setEnabled);
-    r.string("host", o::setHost);
-    r.intValue("port", o::setPort);
-    r.string("status_token", o::setStatusToken);
-    r.rejectUnknownKeys();
-    return o;
-  }
-
   void validate() {
     if (port < 0 || port > 65535) {
       throw new ConfigException("metrics.port must be between 0 and 65535, got " + port);
@@ -49,11 +29,7 @@ public class MetricsOptions {
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject().put("enabled", enabled).put("host", host).put("port", port);
-    if (statusToken != null) {
-      json.put("status_token", statusToken);
-    }
-    return json;
+    return ConfigJson.toJson(this);
   }
 
   public boolean isEnabled() {

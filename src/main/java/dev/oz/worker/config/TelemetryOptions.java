@@ -1,5 +1,7 @@
 package dev.oz.worker.config;
 
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -30,23 +32,8 @@ public class TelemetryOptions {
   private static final List<String> PROTOCOL_KEYS = List.of("OTEL_EXPORTER_OTLP_PROTOCOL",
       "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
 
-  private final Map<String, String> settings = new TreeMap<>();
-
-  public TelemetryOptions() {
-  }
-
-  public TelemetryOptions(TelemetryOptions other) {
-    settings.putAll(other.settings);
-  }
-
-  /** Any {@code OTEL_*} name is accepted here; {@link #validate()} says which ones are not. */
-  static TelemetryOptions read(ConfigReader r) {
-    TelemetryOptions o = new TelemetryOptions();
-    for (String name : r.fieldNames()) {
-      r.string(name, v -> o.set(name, v));
-    }
-    return o;
-  }
+  /** Any {@code OTEL_*} name is accepted when read; {@link #validate()} says which ones are not. */
+  private final transient Map<String, String> settings = new TreeMap<>();
 
   void validate() {
     for (String name : settings.keySet()) {
@@ -133,12 +120,11 @@ public class TelemetryOptions {
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject();
-    settings.forEach(json::put);
-    return json;
+    return ConfigJson.toJson(this);
   }
 
   /** Every setting, by its environment-variable name. */
+  @JsonAnyGetter
   public Map<String, String> getSettings() {
     return Collections.unmodifiableMap(settings);
   }
@@ -148,6 +134,7 @@ public class TelemetryOptions {
   }
 
   /** Sets one variable ({@code OTEL_...}); null removes it. */
+  @JsonAnySetter
   public TelemetryOptions set(String name, String value) {
     if (value == null) {
       settings.remove(name);

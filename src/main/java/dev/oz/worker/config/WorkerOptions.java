@@ -1,5 +1,8 @@
 package dev.oz.worker.config;
 
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -28,10 +31,10 @@ public class WorkerOptions {
   /** Null until configured: the default depends on the key's source and on the other URL (see {@link Endpoint}). */
   private String wsUrl;
   private String serverRootUrl;
-  private Endpoint.KeySource apiKeySource;
-  private Endpoint endpoint;
+  private transient Endpoint.KeySource apiKeySource;
+  private transient Endpoint endpoint;
   /** Things that work but look wrong; logged once at start (a set: validation may run more than once). */
-  private final Set<String> warnings = new LinkedHashSet<>();
+  private final transient Set<String> warnings = new LinkedHashSet<>();
   private String backend = DEFAULT_BACKEND;
   private String logLevel = "info";
   private String logFormat = "text";
@@ -47,9 +50,9 @@ public class WorkerOptions {
   /** {@code -e}: added to every backend's task environment, after the backend's own (a later entry wins). */
   private List<EnvEntry> environment = new ArrayList<>();
   /** Each backend's settings block by backend name, unread: the backend parses its own (see BackendSettings). */
-  private Map<String, JsonObject> backendBlocks = new TreeMap<>();
+  private final transient Map<String, JsonObject> backendBlocks = new TreeMap<>();
   /** The process environment, for backends (bare environment entries, engine discovery); injectable for tests. */
-  private Map<String, String> hostEnv = System.getenv();
+  private transient Map<String, String> hostEnv = System.getenv();
   private LogStreamOptions logs = new LogStreamOptions();
   private MetricsOptions metrics = new MetricsOptions();
   private TelemetryOptions telemetry = new TelemetryOptions();
@@ -58,32 +61,14 @@ public class WorkerOptions {
   public WorkerOptions() {
   }
 
+  /** A copy: the settings through their JSON form, plus what validation and the sources set beside them. */
   public WorkerOptions(WorkerOptions other) {
-    apiKey = other.apiKey;
-    workerId = other.workerId;
-    wsUrl = other.wsUrl;
-    serverRootUrl = other.serverRootUrl;
+    ConfigJson.update(this, other.toJson(), other.hostEnv);
     apiKeySource = other.apiKeySource;
     endpoint = other.endpoint;
     warnings.addAll(other.warnings);
-    backend = other.backend;
-    logLevel = other.logLevel;
-    logFormat = other.logFormat;
-    cleanup = other.cleanup;
-    oneShot = other.oneShot;
-    collectTaskLogs = other.collectTaskLogs;
-    maxConcurrentTasks = other.maxConcurrentTasks;
-    idleOnComplete = other.idleOnComplete;
-    sessionSharingServerUrl = other.sessionSharingServerUrl;
-    shutdownGracePeriod = other.shutdownGracePeriod;
-    taskTimeout = other.taskTimeout;
-    environment = new ArrayList<>(other.environment);
-    other.backendBlocks.forEach((name, block) -> backendBlocks.put(name, block.copy()));
     hostEnv = other.hostEnv;
-    logs = new LogStreamOptions(other.logs);
-    metrics = new MetricsOptions(other.metrics);
-    telemetry = new TelemetryOptions(other.telemetry);
-    connection = new ConnectionOptions(other.connection);
+    logs.autoStream = other.logs.autoStream;
   }
 
   /** Reads the JSON form (the keys of {@code conf/worker.json}); unknown keys are errors. Does not validate. */
@@ -93,67 +78,27 @@ public class WorkerOptions {
 
   /** As {@link #fromJson(JsonObject)}, resolving bare environment entries against {@code hostEnv}. */
   public static WorkerOptions fromJson(JsonObject json, Map<String, String> hostEnv) {
-    ConfigReader r = new ConfigReader(json, "");
-    WorkerOptions o = new WorkerOptions();
-    r.string("api_key", o::setApiKey);
-    r.string("worker_id", o::setWorkerId);
-    r.string("ws_url", o::setWsUrl);
-    r.string("server_root_url", o::setServerRootUrl);
-    r.string("backend", o::setBackend);
-    r.string("log_level", o::setLogLevel);
-    r.string("log_format", o::setLogFormat);
-    r.bool("cleanup", o::setCleanup);
-    r.bool("one_shot", o::setOneShot);
-    r.bool("collect_task_logs", o::setCollectTaskLogs);
-    r.intValue("max_concurrent_tasks", o::setMaxConcurrentTasks);
-    r.string("idle_on_complete", o::setIdleOnComplete);
-    r.string("session_sharing_server_url", o::setSessionSharingServerUrl);
-    r.duration("shutdown_grace_period", o::setShutdownGracePeriod);
-    r.duration("task_timeout", o::setTaskTimeout);
-    List<JsonObject> env = r.objectList("environment");
-    for (int i = 0; i < env.size(); i++) {
-      o.environment.add(EnvEntry.fromJson("environment[" + i + "]", env.get(i), hostEnv));
-    }
+    WorkerOptions o = ConfigJson.read(json, WorkerOptions.class, "", hostEnv);
     o.hostEnv = hostEnv;
-    o.logs = LogStreamOptions.read(r.object("logs"));
-    o.metrics = MetricsOptions.read(r.object("metrics"));
-    o.telemetry = TelemetryOptions.read(r.object("telemetry"));
-    o.connection = ConnectionOptions.read(r.object("connection"));
-    // any other object is a backend's block; whether a backend of that name exists is checked above config
-    for (String key : json.fieldNames()) {
-      if (!r.wasRead(key) && json.getValue(key) instanceof JsonObject block) {
-        o.backendBlocks.put(key, block.copy());
-        r.object(key);
-      }
-    }
-    r.rejectUnknownKeys();
     return o;
   }
 
+  /** Any other object is a backend's block; whether a backend of that name exists is checked by validation. */
+  @JsonAnySetter
+  private void backendBlockSetting(String name, Object block) {
+    if (!(block instanceof Map<?, ?> map)) {
+      throw new ConfigException("unknown setting: " + name);
+    }
+    backendBlocks.put(name, new JsonObject(new java.util.LinkedHashMap<>((Map<String, Object>) map)));
+  }
+
+  @JsonAnyGetter
+  private Map<String, JsonObject> backendBlockSettings() {
+    return backendBlocks;
+  }
+
   public JsonObject toJson() {
-    JsonObject json = new JsonObject();
-    putIfSet(json, "api_key", apiKey);
-    putIfSet(json, "worker_id", workerId);
-    putIfSet(json, "ws_url", wsUrl);
-    putIfSet(json, "server_root_url", serverRootUrl);
-    json.put("backend", backend)
-        .put("log_level", logLevel)
-        .put("log_format", logFormat)
-        .put("cleanup", cleanup)
-        .put("one_shot", oneShot)
-        .put("collect_task_logs", collectTaskLogs)
-        .put("max_concurrent_tasks", maxConcurrentTasks);
-    putIfSet(json, "idle_on_complete", idleOnComplete);
-    putIfSet(json, "session_sharing_server_url", sessionSharingServerUrl);
-    json.put("shutdown_grace_period", Durations.format(shutdownGracePeriod))
-        .put("task_timeout", Durations.format(taskTimeout))
-        .put("environment", new JsonArray(environment.stream().map(EnvEntry::toJson).toList()))
-        .put("logs", logs.toJson())
-        .put("metrics", metrics.toJson())
-        .put("telemetry", telemetry.toJson())
-        .put("connection", connection.toJson());
-    backendBlocks.forEach((name, block) -> json.put(name, block.copy()));
-    return json;
+    return ConfigJson.toJson(this);
   }
 
   /**
@@ -254,12 +199,6 @@ public class WorkerOptions {
     }
   }
 
-  private static void putIfSet(JsonObject json, String key, String value) {
-    if (value != null) {
-      json.put(key, value);
-    }
-  }
-
   /** Never prints the API key, environment values, the status token or OTLP headers (they carry credentials). */
   @Override
   public String toString() {
@@ -315,6 +254,7 @@ public class WorkerOptions {
     return apiKeySource;
   }
 
+  @JsonIgnore // not a setting: where the key came from
   public WorkerOptions setApiKeySource(Endpoint.KeySource apiKeySource) {
     this.apiKeySource = apiKeySource;
     this.endpoint = null;
@@ -494,6 +434,7 @@ public class WorkerOptions {
     return hostEnv;
   }
 
+  @JsonIgnore // not a setting: the process environment
   public WorkerOptions setHostEnv(Map<String, String> hostEnv) {
     this.hostEnv = Map.copyOf(hostEnv);
     return this;

@@ -1,10 +1,8 @@
 package dev.oz.worker.direct;
 
 import dev.oz.worker.config.ConfigException;
-import dev.oz.worker.config.ConfigReader;
-import dev.oz.worker.config.Durations;
+import dev.oz.worker.config.ConfigJson;
 import dev.oz.worker.config.EnvEntry;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,18 +27,7 @@ public class DirectOptions {
 
   /** Reads and validates the {@code direct} block; unknown keys are errors. */
   public static DirectOptions fromJson(JsonObject block, Map<String, String> hostEnv) {
-    ConfigReader r = new ConfigReader(block, DirectBackendFactory.NAME);
-    DirectOptions o = new DirectOptions();
-    r.string("workspace_root", o::setWorkspaceRoot);
-    r.string("target_dir", o::setTargetDir);
-    r.string("oz_path", o::setOzPath);
-    r.string("setup_command", o::setSetupCommand);
-    r.string("teardown_command", o::setTeardownCommand);
-    o.setEnvironment(r.envEntries("environment", hostEnv));
-    r.duration("cancel_grace_period", o::setCancelGracePeriod);
-    r.duration("setup_timeout", o::setSetupTimeout);
-    r.duration("teardown_timeout", o::setTeardownTimeout);
-    r.rejectUnknownKeys();
+    DirectOptions o = ConfigJson.read(block, DirectOptions.class, DirectBackendFactory.NAME, hostEnv);
     o.validate();
     return o;
   }
@@ -65,23 +52,7 @@ public class DirectOptions {
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-        .put("workspace_root", workspaceRoot)
-        .put("environment", new JsonArray(environment.stream().map(EnvEntry::toJson).toList()))
-        .put("cancel_grace_period", Durations.format(cancelGracePeriod))
-        .put("setup_timeout", Durations.format(setupTimeout))
-        .put("teardown_timeout", Durations.format(teardownTimeout));
-    putIfSet(json, "target_dir", targetDir);
-    putIfSet(json, "oz_path", ozPath);
-    putIfSet(json, "setup_command", setupCommand);
-    putIfSet(json, "teardown_command", teardownCommand);
-    return json;
-  }
-
-  private static void putIfSet(JsonObject json, String key, String value) {
-    if (value != null) {
-      json.put(key, value);
-    }
+    return ConfigJson.toJson(this);
   }
 
   /** Where per-task workspaces are made ({@code <root>/<task id>}). */

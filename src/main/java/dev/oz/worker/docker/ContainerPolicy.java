@@ -1,10 +1,11 @@
 package dev.oz.worker.docker;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Ulimit;
 import dev.oz.worker.config.ConfigException;
-import dev.oz.worker.config.ConfigReader;
+import dev.oz.worker.config.ConfigJson;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
@@ -33,45 +34,28 @@ public record ContainerPolicy(double defaultVcpus, double defaultMemoryGb, long 
   static final List<String> WRITABLE_ON_READ_ONLY_ROOT = List.of("/workspace", "/tmp");
   private static final long GIB = 1L << 30;
 
+  /** Bound from the {@code docker} block by {@link ConfigJson}: an absent key is the engine's default. */
+  @JsonCreator
   public ContainerPolicy {
-    capDrop = List.copyOf(capDrop);
-    ulimits = List.copyOf(ulimits);
+    network = blankToNull(network);
+    runtime = blankToNull(runtime);
+    capDrop = capDrop == null ? List.of() : List.copyOf(capDrop);
+    ulimits = ulimits == null ? List.of() : List.copyOf(ulimits);
   }
 
-  static ContainerPolicy read(ConfigReader r, ContainerPolicy base) {
-    double[] cpus = {base.defaultVcpus};
-    double[] memory = {base.defaultMemoryGb};
-    long[] pids = {base.pidsLimit};
-    String[] network = {base.network};
-    String[] runtime = {base.runtime};
-    List<List<String>> capDrop = new ArrayList<>(List.of(base.capDrop));
-    boolean[] noNewPrivileges = {base.noNewPrivileges};
-    boolean[] readOnly = {base.readOnlyRootfs};
-    List<List<String>> ulimits = new ArrayList<>(List.of(base.ulimits));
-    r.number("default_vcpus", v -> cpus[0] = v);
-    r.number("default_memory_gb", v -> memory[0] = v);
-    r.integer("pids_limit", v -> pids[0] = v);
-    r.string("network", v -> network[0] = v);
-    r.string("runtime", v -> runtime[0] = v);
-    r.stringList("cap_drop", v -> capDrop.set(0, v));
-    r.bool("no_new_privileges", v -> noNewPrivileges[0] = v);
-    r.bool("read_only_rootfs", v -> readOnly[0] = v);
-    r.stringList("ulimits", v -> ulimits.set(0, v));
-    ContainerPolicy p = new ContainerPolicy(cpus[0], memory[0], pids[0], blankToNull(network[0]),
-        blankToNull(runtime[0]), capDrop.get(0), noNewPrivileges[0], readOnly[0], ulimits.get(0));
-    p.validate(r);
+  /** The policy keys of the {@code docker} block (they sit beside the other Docker settings). */
+  static ContainerPolicy read(JsonObject keys) {
+    ContainerPolicy p = ConfigJson.read(keys, ContainerPolicy.class, DockerBackendFactory.NAME);
+    String k = DockerBackendFactory.NAME + ".";
+    if (p.defaultVcpus < 0 || p.defaultMemoryGb < 0) {
+      throw new ConfigException(k + (p.defaultVcpus < 0 ? "default_vcpus" : "default_memory_gb") + " must not be negative");
+    }
+    if (p.pidsLimit < 0) {
+      throw new ConfigException(k + "pids_limit must not be negative (0: the engine's default)");
+    }
+    p.capDrop.forEach(c -> capability(k + "cap_drop", c));
+    p.ulimits.forEach(u -> ulimit(k + "ulimits", u));
     return p;
-  }
-
-  private void validate(ConfigReader r) {
-    if (defaultVcpus < 0 || defaultMemoryGb < 0) {
-      throw new ConfigException(r.key(defaultVcpus < 0 ? "default_vcpus" : "default_memory_gb") + " must not be negative");
-    }
-    if (pidsLimit < 0) {
-      throw new ConfigException(r.key("pids_limit") + " must not be negative (0: the engine's default)");
-    }
-    capDrop.forEach(c -> capability(r.key("cap_drop"), c));
-    ulimits.forEach(u -> ulimit(r.key("ulimits"), u));
   }
 
   void writeTo(JsonObject json) {

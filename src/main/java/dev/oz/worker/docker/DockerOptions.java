@@ -1,10 +1,13 @@
 package dev.oz.worker.docker;
 
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
+import com.fasterxml.jackson.annotation.JsonGetter;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonSetter;
 import dev.oz.worker.config.ConfigException;
-import dev.oz.worker.config.ConfigReader;
-import dev.oz.worker.config.Durations;
+import dev.oz.worker.config.ConfigJson;
 import dev.oz.worker.config.EnvEntry;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,51 +24,50 @@ public class DockerOptions {
 
   private List<String> volumes = new ArrayList<>();
   private List<EnvEntry> environment = new ArrayList<>();
-  private List<PullPolicy> pullPolicy = DEFAULT_PULL_POLICY;
+  private transient List<PullPolicy> pullPolicy = DEFAULT_PULL_POLICY;
   private String defaultImage = DEFAULT_IMAGE;
   private Duration cancelGracePeriod = DEFAULT_CANCEL_GRACE_PERIOD;
   private int blockingPoolSize = DEFAULT_BLOCKING_POOL_SIZE;
   private Duration engineOutageWait = DEFAULT_ENGINE_OUTAGE_WAIT;
   private String host;
   private String sidecarImage;
-  private ContainerPolicy policy = ContainerPolicy.NONE;
   private boolean preserveTasksOnShutdown;
-
-  public DockerOptions() {
-  }
-
-  public DockerOptions(DockerOptions other) {
-    volumes = new ArrayList<>(other.volumes);
-    environment = new ArrayList<>(other.environment);
-    pullPolicy = other.pullPolicy;
-    defaultImage = other.defaultImage;
-    cancelGracePeriod = other.cancelGracePeriod;
-    blockingPoolSize = other.blockingPoolSize;
-    engineOutageWait = other.engineOutageWait;
-    host = other.host;
-    sidecarImage = other.sidecarImage;
-    policy = other.policy;
-    preserveTasksOnShutdown = other.preserveTasksOnShutdown;
-  }
+  private transient ContainerPolicy policy = ContainerPolicy.NONE;
+  private final transient JsonObject policyKeys = new JsonObject();
 
   /** Reads and validates the {@code docker} block; unknown keys are errors. */
   public static DockerOptions fromJson(JsonObject block, Map<String, String> hostEnv) {
-    ConfigReader r = new ConfigReader(block, DockerBackendFactory.NAME);
-    DockerOptions o = new DockerOptions();
-    r.stringList("volumes", o::setVolumes);
-    o.setEnvironment(r.envEntries("environment", hostEnv));
-    r.stringList("pull_policy", names -> o.setPullPolicy(parsePullPolicies(r.key("pull_policy"), names)));
-    r.string("default_image", o::setDefaultImage);
-    r.duration("cancel_grace_period", o::setCancelGracePeriod);
-    r.intValue("blocking_pool_size", o::setBlockingPoolSize);
-    r.duration("engine_outage_wait", o::setEngineOutageWait);
-    r.string("host", o::setHost);
-    r.string("sidecar_image", o::setSidecarImage);
-    o.setPolicy(ContainerPolicy.read(r, o.policy));
-    r.bool("preserve_tasks_on_shutdown", o::setPreserveTasksOnShutdown);
-    r.rejectUnknownKeys();
+    DockerOptions o = ConfigJson.read(block, DockerOptions.class, DockerBackendFactory.NAME, hostEnv);
+    o.setPolicy(ContainerPolicy.read(o.policyKeys));
     o.validate();
     return o;
+  }
+
+  /** The container policy's keys sit in this block beside the others: gathered here, bound by ContainerPolicy. */
+  @JsonAnySetter
+  private void policySetting(String name, Object value) {
+    policyKeys.put(name, value);
+  }
+
+  @JsonAnyGetter
+  private Map<String, Object> policySettings() {
+    JsonObject json = new JsonObject();
+    policy.writeTo(json);
+    return json.getMap();
+  }
+
+  @JsonSetter("pull_policy")
+  private void pullPolicySetting(List<String> names) {
+    try {
+      setPullPolicy(parsePullPolicies("", names));
+    } catch (ConfigException e) {
+      throw ConfigJson.refuse(e);
+    }
+  }
+
+  @JsonGetter("pull_policy")
+  private List<String> pullPolicySetting() {
+    return pullPolicy.stream().map(PullPolicy::configName).toList();
   }
 
   public static List<PullPolicy> parsePullPolicies(String setting, List<String> names) {
@@ -126,23 +128,7 @@ public class DockerOptions {
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-        .put("volumes", new JsonArray(new ArrayList<>(volumes)))
-        .put("environment", new JsonArray(environment.stream().map(EnvEntry::toJson).toList()))
-        .put("pull_policy", new JsonArray(pullPolicy.stream().map(PullPolicy::configName).toList()))
-        .put("default_image", defaultImage)
-        .put("cancel_grace_period", Durations.format(cancelGracePeriod))
-        .put("blocking_pool_size", blockingPoolSize)
-        .put("engine_outage_wait", Durations.format(engineOutageWait));
-    if (host != null) {
-      json.put("host", host);
-    }
-    if (sidecarImage != null) {
-      json.put("sidecar_image", sidecarImage);
-    }
-    policy.writeTo(json);
-    json.put("preserve_tasks_on_shutdown", preserveTasksOnShutdown);
-    return json;
+    return ConfigJson.toJson(this);
   }
 
   public List<String> getVolumes() {
@@ -172,6 +158,7 @@ public class DockerOptions {
     return pullPolicy;
   }
 
+  @JsonIgnore // bound by pullPolicySetting
   public DockerOptions setPullPolicy(List<PullPolicy> pullPolicy) {
     this.pullPolicy = List.copyOf(pullPolicy);
     return this;
@@ -232,6 +219,7 @@ public class DockerOptions {
     return policy;
   }
 
+  @JsonIgnore // bound by policySetting
   public DockerOptions setPolicy(ContainerPolicy policy) {
     this.policy = policy;
     return this;

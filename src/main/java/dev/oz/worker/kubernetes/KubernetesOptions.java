@@ -1,8 +1,10 @@
 package dev.oz.worker.kubernetes;
 
+import com.fasterxml.jackson.annotation.JsonGetter;
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonSetter;
 import dev.oz.worker.config.ConfigException;
-import dev.oz.worker.config.ConfigReader;
-import dev.oz.worker.config.Durations;
+import dev.oz.worker.config.ConfigJson;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
@@ -10,7 +12,6 @@ import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -45,7 +46,7 @@ public class KubernetesOptions {
   private String imagePullPolicy = DEFAULT_PULL_POLICY;
   private boolean useImageVolumes;
   private String preflightImage = DEFAULT_PREFLIGHT_IMAGE;
-  private ResourceRequirements preflightResources;
+  private transient ResourceRequirements preflightResources;
   private String sidecarImage;
   private Map<String, String> codingCliSidecars = new TreeMap<>();
   private String setupCommand;
@@ -58,7 +59,7 @@ public class KubernetesOptions {
   private Duration unschedulableTimeout = DEFAULT_UNSCHEDULABLE_TIMEOUT;
   private Duration volumeMountTimeout = DEFAULT_VOLUME_MOUNT_TIMEOUT;
   private boolean sidecarCopyReadiness;
-  private PodSpec podTemplate;
+  private transient PodSpec podTemplate;
   private Duration preflightTimeout = DEFAULT_PREFLIGHT_TIMEOUT;
   private Duration safetyPollInterval = DEFAULT_SAFETY_POLL_INTERVAL;
   private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
@@ -70,64 +71,39 @@ public class KubernetesOptions {
 
   /** Reads and validates the {@code kubernetes} block; unknown keys are errors naming {@code kubernetes.<key>}. */
   public static KubernetesOptions fromJson(JsonObject block) {
-    ConfigReader r = new ConfigReader(block, KubernetesBackendFactory.NAME);
-    KubernetesOptions o = new KubernetesOptions();
-    r.string("namespace", o::setNamespace);
-    r.string("kubeconfig", o::setKubeconfig);
-    r.string("default_image", o::setDefaultImage);
-    r.string("image_pull_policy", o::setImagePullPolicy);
-    r.bool("use_image_volumes", o::setUseImageVolumes);
-    r.string("preflight_image", o::setPreflightImage);
-    JsonObject resources = rawObject(block, r, "preflight_resources");
-    if (resources != null) {
-      o.setPreflightResources(parseModel(r.key("preflight_resources"), resources, ResourceRequirements.class));
-    }
-    r.string("sidecar_image", o::setSidecarImage);
-    o.setCodingCliSidecars(stringMap(block, r, "coding_cli_sidecars"));
-    r.string("setup_command", o::setSetupCommand);
-    r.string("teardown_command", o::setTeardownCommand);
-    o.setExtraLabels(stringMap(block, r, "extra_labels"));
-    o.setExtraAnnotations(stringMap(block, r, "extra_annotations"));
-    r.integer("active_deadline_seconds", o::setActiveDeadlineSeconds);
-    r.intValue("ttl_seconds_after_finished", o::setTtlSecondsAfterFinished);
-    r.string("workspace_size_limit", o::setWorkspaceSizeLimit);
-    r.duration("unschedulable_timeout", o::setUnschedulableTimeout);
-    r.duration("volume_mount_timeout", o::setVolumeMountTimeout);
-    r.bool("sidecar_copy_readiness", o::setSidecarCopyReadiness);
-    JsonObject template = rawObject(block, r, "pod_template");
-    if (template != null) {
-      o.setPodTemplate(parseModel(r.key("pod_template"), template, PodSpec.class));
-    }
-    r.duration("preflight_timeout", o::setPreflightTimeout);
-    r.duration("safety_poll_interval", o::setSafetyPollInterval);
-    r.duration("request_timeout", o::setRequestTimeout);
-    r.duration("cleanup_timeout", o::setCleanupTimeout);
-    r.duration("retry_backoff", o::setRetryBackoff);
-    r.rejectUnknownKeys();
+    KubernetesOptions o = ConfigJson.read(block, KubernetesOptions.class, KubernetesBackendFactory.NAME);
     o.validate();
     return o;
   }
 
-  /** A raw Kubernetes object ({@code pod_template}, {@code preflight_resources}); null when absent or empty. */
-  private static JsonObject rawObject(JsonObject block, ConfigReader r, String name) {
-    Object v = block == null ? null : block.getValue(name);
-    r.object(name); // marks the key as read and checks it is an object
-    return v instanceof JsonObject o && !o.isEmpty() ? o : null;
+  /** {@code pod_template}: a Kubernetes PodSpec, strictly (see {@link #parseModel}); {@code {}} is none. */
+  @JsonSetter("pod_template")
+  private void podTemplateSetting(Map<String, Object> json) {
+    podTemplate = json.isEmpty() ? null : parseModel(new JsonObject(json), PodSpec.class);
   }
 
-  private static Map<String, String> stringMap(JsonObject block, ConfigReader r, String name) {
-    r.object(name); // marks the key as read and checks it is an object
-    Map<String, String> out = new TreeMap<>();
-    Object v = block == null ? null : block.getValue(name);
-    if (v instanceof JsonObject map) {
-      for (Map.Entry<String, Object> e : map) {
-        if (!(e.getValue() instanceof String s)) {
-          throw new ConfigException(r.key(name) + "." + e.getKey() + " must be a string, got " + e.getValue());
-        }
-        out.put(e.getKey(), s);
-      }
+  @JsonGetter("pod_template")
+  private Map<String, Object> podTemplateSetting() {
+    return podTemplate == null ? null : new JsonObject(SERIALIZATION.asJson(podTemplate)).getMap();
+  }
+
+  /** {@code preflight_resources}: Kubernetes ResourceRequirements; {@code {}} is none. */
+  @JsonSetter("preflight_resources")
+  private void preflightResourcesSetting(Map<String, Object> json) {
+    preflightResources = json.isEmpty() ? null : parseModel(new JsonObject(json), ResourceRequirements.class);
+  }
+
+  @JsonGetter("preflight_resources")
+  private Map<String, Object> preflightResourcesSetting() {
+    return preflightResources == null ? null : new JsonObject(SERIALIZATION.asJson(preflightResources)).getMap();
+  }
+
+  private static <T> T parseModel(JsonObject json, Class<T> type) {
+    try {
+      return parseModel("", json, type);
+    } catch (ConfigException e) {
+      throw ConfigJson.refuse(e);
     }
-    return out;
   }
 
   /**
@@ -239,43 +215,7 @@ public class KubernetesOptions {
   }
 
   public JsonObject toJson() {
-    JsonObject json = new JsonObject()
-        .put("namespace", namespace)
-        .put("image_pull_policy", imagePullPolicy)
-        .put("use_image_volumes", useImageVolumes)
-        .put("preflight_image", preflightImage)
-        .put("coding_cli_sidecars", new JsonObject(new LinkedHashMap<>(codingCliSidecars)))
-        .put("extra_labels", new JsonObject(new LinkedHashMap<>(extraLabels)))
-        .put("extra_annotations", new JsonObject(new LinkedHashMap<>(extraAnnotations)))
-        .put("active_deadline_seconds", activeDeadlineSeconds)
-        .put("ttl_seconds_after_finished", ttlSecondsAfterFinished)
-        .put("unschedulable_timeout", Durations.format(unschedulableTimeout))
-        .put("volume_mount_timeout", Durations.format(volumeMountTimeout))
-        .put("sidecar_copy_readiness", sidecarCopyReadiness)
-        .put("preflight_timeout", Durations.format(preflightTimeout))
-        .put("safety_poll_interval", Durations.format(safetyPollInterval))
-        .put("request_timeout", Durations.format(requestTimeout))
-        .put("cleanup_timeout", Durations.format(cleanupTimeout))
-        .put("retry_backoff", Durations.format(retryBackoff));
-    putIfSet(json, "kubeconfig", kubeconfig);
-    putIfSet(json, "default_image", defaultImage);
-    putIfSet(json, "sidecar_image", sidecarImage);
-    putIfSet(json, "setup_command", setupCommand);
-    putIfSet(json, "teardown_command", teardownCommand);
-    putIfSet(json, "workspace_size_limit", workspaceSizeLimit);
-    if (preflightResources != null) {
-      json.put("preflight_resources", new JsonObject(SERIALIZATION.asJson(preflightResources)));
-    }
-    if (podTemplate != null) {
-      json.put("pod_template", new JsonObject(SERIALIZATION.asJson(podTemplate)));
-    }
-    return json;
-  }
-
-  private static void putIfSet(JsonObject json, String key, String value) {
-    if (value != null) {
-      json.put(key, value);
-    }
+    return ConfigJson.toJson(this);
   }
 
   /** Namespace of task Jobs; the Go default is {@code default}, the chart sets the release namespace. */
@@ -346,6 +286,7 @@ public class KubernetesOptions {
         .build();
   }
 
+  @JsonIgnore // bound by preflightResourcesSetting
   public KubernetesOptions setPreflightResources(ResourceRequirements preflightResources) {
     this.preflightResources = preflightResources;
     return this;
@@ -472,6 +413,7 @@ public class KubernetesOptions {
     return podTemplate;
   }
 
+  @JsonIgnore // bound by podTemplateSetting
   public KubernetesOptions setPodTemplate(PodSpec podTemplate) {
     this.podTemplate = podTemplate;
     return this;

@@ -1,8 +1,9 @@
 package dev.oz.worker.backend;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.oz.worker.config.ConfigException;
-import dev.oz.worker.config.ConfigReader;
+import dev.oz.worker.config.ConfigJson;
 import dev.oz.worker.config.GoYamlBlock;
 import dev.oz.worker.protocol.FailureReason;
 import io.vertx.core.Future;
@@ -21,6 +22,11 @@ public final class ScriptedBackendFactory implements BackendFactory<ScriptedBack
 
   /** {@code -conf} block {@code "scripted": {"output", "exit_code", "delay"}}. */
   public record Settings(String output, int exitCode, Duration delay) {
+    @JsonCreator
+    public Settings {
+      output = output == null ? "hello" : output;
+      delay = delay == null ? Duration.ZERO : delay;
+    }
   }
 
   /** The YAML {@code backend.scripted} block, with Go-style keys of its own. */
@@ -53,18 +59,11 @@ public final class ScriptedBackendFactory implements BackendFactory<ScriptedBack
 
   @Override
   public Settings options(JsonObject block, Map<String, String> hostEnv) {
-    ConfigReader r = new ConfigReader(block, name());
-    String[] output = {"hello"};
-    int[] exit = {0};
-    Duration[] delay = {Duration.ZERO};
-    r.string("output", v -> output[0] = v);
-    r.intValue("exit_code", v -> exit[0] = v);
-    r.duration("delay", v -> delay[0] = v);
-    r.rejectUnknownKeys();
-    if (exit[0] < 0) {
+    Settings settings = ConfigJson.read(block, Settings.class, name(), hostEnv);
+    if (settings.exitCode() < 0) {
       throw new ConfigException("scripted.exit_code must not be negative");
     }
-    return new Settings(output[0], exit[0], delay[0]);
+    return settings;
   }
 
   @Override
