@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -121,7 +122,7 @@ final class ContainerRun {
    * sweep finds what is left). A detached run leaves its container to the next worker process.
    */
   private void removeAfterReport() {
-    removed.handle(detached ? Future.succeededFuture() : removeContainer());
+    (detached ? Future.<Void>succeededFuture() : removeContainer()).onComplete(ar -> removed.tryComplete());
   }
 
   /** Completes once the container is gone (or its removal failed and was logged, or it was left), after the outcome. */
@@ -326,18 +327,18 @@ final class ContainerRun {
       endOutput();
       return Future.succeededFuture();
     }
-    return awaitEnd(follower.done(), follower::abandon)
+    return awaitEnd(follower.done(), follower::abandon, follower::bytesRead)
         .compose(v -> {
-          if (!follower.endedNormally()) {
+          if (!follower.catchUpUseful()) {
             return Future.succeededFuture();
           }
-          if (follower.bytesRead() <= FULL_CATCH_UP_LIMIT_BYTES) {
+          if (follower.bytesRead() <= FULL_CATCH_UP_LIMIT_BYTES || follower.cutShort()) {
             // exact: re-read everything, skip what was delivered
             LogFollower catchUp = follower.continuation().start(rt.streams(), containerId, false);
-            return awaitEnd(catchUp.done(), catchUp::abandon);
+            return awaitEnd(catchUp.done(), catchUp::abandon, catchUp::bytesRead);
           }
           TailCatchUp catchUp = new TailCatchUp(follower).start(rt.streams(), containerId);
-          return awaitEnd(catchUp.done(), catchUp::close);
+          return awaitEnd(catchUp.done(), catchUp::close, () -> 0);
         })
         .onComplete(ar -> endOutput());
   }
@@ -349,11 +350,27 @@ final class ContainerRun {
     }
   }
 
-  private Future<Void> awaitEnd(Future<Void> done, Runnable giveUp) {
-    return Deadline.atMost(rt.vertx(), done, LOG_DRAIN_TIMEOUT_MS, () -> {
-      log.warn("Task {}: output stream did not end {} ms after the container exited; closing it", spec.taskId(), LOG_DRAIN_TIMEOUT_MS);
+  /**
+   * Waits for a read of the output to end; gives up once it has delivered nothing for {@link #LOG_DRAIN_TIMEOUT_MS}
+   * (a busy engine still sending a large log after the exit is not cut off: that would lose output silently).
+   */
+  private Future<Void> awaitEnd(Future<Void> done, Runnable giveUp, LongSupplier progress) {
+    Promise<Void> ended = Promise.promise();
+    done.onComplete(ar -> ended.tryComplete());
+    long[] seen = {progress.getAsLong()};
+    long timer = rt.vertx().setPeriodic(LOG_DRAIN_TIMEOUT_MS, id -> {
+      long now = progress.getAsLong();
+      if (now != seen[0]) {
+        seen[0] = now; // still delivering
+        return;
+      }
+      rt.vertx().cancelTimer(id);
+      log.warn("Task {}: output stream delivered nothing for {} ms after the container exited; closing it",
+          spec.taskId(), LOG_DRAIN_TIMEOUT_MS);
       giveUp.run();
+      ended.tryComplete();
     });
+    return ended.future().andThen(ar -> rt.vertx().cancelTimer(timer));
   }
 
   private Future<TaskOutcome> classify(long code) {

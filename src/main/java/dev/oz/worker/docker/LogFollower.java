@@ -23,8 +23,8 @@ final class LogFollower implements EngineStreams.FrameSink {
   private final RecentBytes[] recent = {new RecentBytes(RECENT_BYTES), new RecentBytes(RECENT_BYTES)};
   static final int RECENT_BYTES = 256 * 1024;
   private boolean outputFull;
-  private boolean failed;
-  private boolean abandoned;
+  /** The read failed or was given up before its end: only an exact catch-up knows where it stopped. */
+  private boolean cutShort;
 
   LogFollower(TaskOutput output) {
     this(output, new long[2]);
@@ -43,7 +43,7 @@ final class LogFollower implements EngineStreams.FrameSink {
   /** Starts reading {@code containerId}'s log (following it while it runs when {@code follow}). */
   LogFollower start(EngineStreams engine, String containerId, boolean follow) {
     stream = engine.logs(containerId, follow, 0, this);
-    stream.done().onFailure(err -> failed = true);
+    stream.done().onFailure(err -> cutShort = true);
     return this;
   }
 
@@ -77,14 +77,22 @@ final class LogFollower implements EngineStreams.FrameSink {
     return read[0] + read[1];
   }
 
-  /** The stream ended on its own (not cut by the per-task cap, not failed, not abandoned): catch-up makes sense. */
-  boolean endedNormally() {
-    return !outputFull && !failed && !abandoned;
+  /**
+   * A catch-up read can add something: the per-task cap did not stop the output. A follow that failed or had to be
+   * given up still gets one; the non-follow read always ends, and what it adds beyond this one is exact.
+   */
+  boolean catchUpUseful() {
+    return !outputFull;
   }
 
-  /** Gives up on a stream that does not end (no catch-up follows). */
+  /** The read did not reach the end of what the engine had: a catch-up must re-read exactly, not just the tail. */
+  boolean cutShort() {
+    return cutShort;
+  }
+
+  /** Gives up on a stream that does not end. */
   void abandon() {
-    abandoned = true;
+    cutShort = true;
     stream.close();
   }
 
