@@ -568,7 +568,7 @@ class WorkerFaultsIT {
     stopGracefully(w);
     TABLE.row("300 trivial tasks at once without a concurrency limit",
         "each claimed once and reported once as completed, no container left, worker healthy",
-        "claims 1 each, terminal reports 1 each (300 completed) in " + seconds + " s on the CI machine",
+        "claims 1 each, terminal reports 1 each (300 completed) in " + seconds + " s (this run's machine, all at once)",
         Engine.containersOf(workerId).size());
   }
 
