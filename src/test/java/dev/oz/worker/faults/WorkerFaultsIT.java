@@ -442,15 +442,19 @@ class WorkerFaultsIT {
       awaitOutput(t, t + " up");
     }
     int start = cp.handshakes().size();
+    long t0 = System.nanoTime();
     cp.rejectWith(503);
     cp.dropConnection();
     end("r0");
     Thread.sleep(REFUSAL.toMillis());
     int after503 = cp.handshakes().size();
+    long t1 = System.nanoTime();
     cp.rejectWith(401);
     end("r1");
     Thread.sleep(REFUSAL.toMillis());
     int after401 = cp.handshakes().size();
+    long window503Ms = (t1 - t0) / 1_000_000;
+    long window401Ms = (System.nanoTime() - t1) / 1_000_000;
     assertHealthy(w);
     cp.rejectWith(0);
     awaitReconnected(after401);
@@ -460,9 +464,9 @@ class WorkerFaultsIT {
     int refused503 = after503 - start;
     int refused401 = after401 - after503;
     // reconnect_initial 100 ms doubling to reconnect_max 500 ms, each delay less up to 20 %: retries, not a hot loop
-    assertTrue(refused503 >= 3 && refused503 <= REFUSAL.toMillis() / 80 + 1, "503 attempts: " + refused503);
-    // a refused key goes straight to the longest delay
-    assertTrue(refused401 >= 2 && refused401 <= REFUSAL.toMillis() / 400 + 1, "401 attempts: " + refused401);
+    assertTrue(refused503 >= 3 && refused503 <= window503Ms / 80 + 1, refused503 + " attempts in " + window503Ms + " ms");
+    // a refused key goes straight to the longest delay (at least 400 ms); one attempt may still be on a 503 delay
+    assertTrue(refused401 >= 2 && refused401 <= window401Ms / 400 + 2, refused401 + " attempts in " + window401Ms + " ms");
     assertTrue(w.output().contains("Authentication failed: the control plane refused the API key (HTTP 401)"),
         w.output());
     poll(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(30), () -> "containers left: " + containers());
@@ -471,8 +475,8 @@ class WorkerFaultsIT {
     stopGracefully(w);
     TABLE.row("handshakes refused with 503, then 401, then accepted, while 2 tasks end",
         "the worker retries with backoff (401 at the longest delay), reconnects and reports each task",
-        "attempts in " + REFUSAL.toSeconds() + " s: " + refused503 + " refused 503, " + refused401
-            + " refused 401; claims 1/1, terminal reports " + counts + " (completed, identical when repeated)",
+        "attempts: " + refused503 + " refused 503 in " + window503Ms / 100 / 10.0 + " s, " + refused401
+            + " refused 401 in " + window401Ms / 100 / 10.0 + " s; claims 1/1, terminal reports " + counts + " (completed, identical when repeated)",
         Engine.containersOf(workerId).size());
   }
 
