@@ -142,7 +142,7 @@ class WorkerFaultsIT {
         TABLE.row("secrets after the suite's worker-process runs",
             "the API key and a task env value appear nowhere in the worker logs, /status, /metrics or what the control"
                 + " plane received, other than as [REDACTED]",
-            API_KEYS.size() + " runs: " + logs + " worker logs, " + status + " /status and " + metrics
+            API_KEYS.size() + " tests: " + logs + " worker logs, " + status + " /status and " + metrics
                 + " /metrics answers, " + messages + " control-plane messages; leaks 0, [REDACTED] " + redacted + " times",
             left);
       }
