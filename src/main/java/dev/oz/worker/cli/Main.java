@@ -141,7 +141,7 @@ public final class Main {
       Thread.currentThread().interrupt();
       exitCode = EXIT_FAILED;
     } catch (Exception e) {
-      log.error("Shutdown failed: {}", e.getMessage());
+      log.error("Shutdown failed: {}", e.getMessage(), e);
       exitCode = EXIT_FAILED;
     }
     try {

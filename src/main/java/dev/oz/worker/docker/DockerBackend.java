@@ -234,7 +234,8 @@ public final class DockerBackend implements TaskBackend {
     // runs still here were not drained in time: stop them, and let calls in flight finish (bounded) so
     // nothing they create outlives the client
     List<Future<?>> ending = new ArrayList<>();
-    for (ContainerRun run : running.values()) {
+    // a copy: detach() fails the run's wait, whose handler removes the run from the map at once
+    for (ContainerRun run : List.copyOf(running.values())) {
       if (settings.isPreserveTasksOnShutdown()) {
         run.detach(); // the lifecycle left them running: the next worker process adopts them
       } else {

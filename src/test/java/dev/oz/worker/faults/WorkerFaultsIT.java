@@ -13,8 +13,14 @@ import dev.oz.worker.testing.ReliabilityTable;
 import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.WorkerProcess;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServer;
 import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +28,11 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
@@ -45,6 +55,19 @@ class WorkerFaultsIT {
   private static final String LONG_SCRIPT =
       "i=0; while [ $i -lt 60 ]; do echo \"line $i token=$SECRET_TOKEN\"; i=$((i+1)); sleep 0.5; done";
 
+  /** How long the control plane stays away in the long-outage row (issue 14's number). */
+  private static final Duration LONG_OUTAGE = Duration.ofSeconds(60);
+  /** How long handshakes are refused with each status in the refused-handshakes row. */
+  private static final Duration REFUSAL = Duration.ofSeconds(3);
+  private static final Pattern OPS_PORT = Pattern.compile("Metrics and health on http://127\\.0\\.0\\.1:(\\d+)");
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  /** What every test's worker exposed (logs, /status, /metrics, the control plane's messages), for the secret sweep. */
+  private static final List<String[]> SURFACES = new CopyOnWriteArrayList<>();
+  /** API keys of every test's workers (the tasks' secret is {@link #SECRET}). */
+  private static final List<String> API_KEYS = new CopyOnWriteArrayList<>();
+  private static final List<String> WORKER_IDS = new CopyOnWriteArrayList<>();
+
   /** Worker process logs, kept for a look after a failure. */
   private Path logs;
   private Vertx cpVertx;
@@ -65,15 +88,67 @@ class WorkerFaultsIT {
 
   @AfterEach
   void tearDown() throws Exception {
+    for (WorkerProcess p : processes) {
+      if (p.process.isAlive()) {
+        recordOpsEndpoints(p);
+      }
+    }
     processes.forEach(WorkerProcess::close);
+    API_KEYS.add(apiKey);
+    WORKER_IDS.add(workerId);
+    for (int i = 0; i < processes.size(); i++) {
+      SURFACES.add(new String[] {"worker log " + workerId + "#" + i, processes.get(i).output()});
+    }
+    for (JsonObject m : cp.received()) {
+      SURFACES.add(new String[] {"control plane message", m.encode()});
+    }
+    for (LoopbackControlPlane.Handshake hs : cp.handshakes()) {
+      SURFACES.add(new String[] {"handshake query", String.valueOf(hs.query())});
+    }
     Engine.removeContainersOf(workerId);
     cp.close();
     cpVertx.close().await(20, TimeUnit.SECONDS);
   }
 
+  /**
+   * After the suite's runs: the API keys and the tasks' secret appear in no worker log, no {@code /status} or
+   * {@code /metrics} answer and nothing the control plane received (the handshake's Authorization header is where
+   * the key belongs); the secret shows up as {@code [REDACTED]} instead.
+   */
   @AfterAll
-  static void writeTable() {
-    TABLE.write();
+  static void sweepSecretsAndWriteTable() {
+    try {
+      if (!API_KEYS.isEmpty()) {
+        List<String> leaks = new ArrayList<>();
+        long redacted = 0;
+        for (String[] surface : SURFACES) {
+          if (surface[1].contains(SECRET)) {
+            leaks.add("task secret in " + surface[0]);
+          }
+          for (String key : API_KEYS) {
+            if (surface[1].contains(key)) {
+              leaks.add("API key in " + surface[0]);
+            }
+          }
+          redacted += occurrences(surface[1], "token=[REDACTED]");
+        }
+        assertEquals(List.of(), leaks);
+        assertTrue(redacted > 0, "the tasks printed their secret, so it must show up redacted somewhere");
+        long logs = SURFACES.stream().filter(s -> s[0].startsWith("worker log")).count();
+        long status = SURFACES.stream().filter(s -> s[0].startsWith("/status")).count();
+        long metrics = SURFACES.stream().filter(s -> s[0].startsWith("/metrics")).count();
+        long messages = SURFACES.stream().filter(s -> s[0].equals("control plane message")).count();
+        long left = WORKER_IDS.stream().mapToLong(id -> Engine.containersOf(id).size()).sum();
+        TABLE.row("secrets after the suite's worker-process runs",
+            "the API key and a task env value appear nowhere in the worker logs, /status, /metrics or what the control"
+                + " plane received, other than as [REDACTED]",
+            API_KEYS.size() + " tests: " + logs + " worker logs, " + status + " /status and " + metrics
+                + " /metrics answers, " + messages + " control-plane messages; leaks 0, [REDACTED] " + redacted + " times",
+            left);
+      }
+    } finally {
+      TABLE.write();
+    }
   }
 
   @Test
@@ -284,6 +359,272 @@ class WorkerFaultsIT {
     }
   }
 
+  @Test
+  void socketDroppedThreeTimesWhileTenTasksRunAndSomeEndDuringEachDrop() throws Exception {
+    WorkerProcess w = worker(false);
+    List<String> tasks = ids("d", 10);
+    for (String t : tasks) {
+      assign(t, untilEnded(t));
+    }
+    for (String t : tasks) {
+      awaitOutput(t, t + " up");
+    }
+    for (int round = 0; round < 3; round++) {
+      int before = cp.handshakes().size();
+      cp.rejectWith(503); // keeps the worker away while tasks end
+      cp.dropConnection();
+      end(tasks.get(3 * round), tasks.get(3 * round + 1), tasks.get(3 * round + 2));
+      poll(() -> cp.handshakes().size() >= before + 2, START, () -> "worker did not retry");
+      cp.rejectWith(0);
+      awaitReconnected(cp.handshakes().size());
+      assertHealthy(w);
+    }
+    end("d9");
+    for (String t : tasks) {
+      awaitTerminal(t);
+    }
+    poll(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(30), () -> "containers left: " + containers());
+    assertHealthy(w);
+    String counts = assertEachReportedOnce(tasks);
+    stopGracefully(w);
+    TABLE.row("control plane drops the socket while 10 tasks run, 3 end during each drop, 3 times",
+        "each task claimed once and reported (a repeat only as the same report), output whole by offset, worker healthy",
+        "claims 1 each, terminal reports " + counts + " (all completed, identical when repeated), lost bytes 0",
+        Engine.containersOf(workerId).size());
+  }
+
+  @Test
+  void controlPlaneProcessGoneForALongOutage() throws Exception {
+    WorkerProcess w = worker(false);
+    List<String> tasks = List.of("g0", "g1");
+    for (String t : tasks) {
+      assign(t, untilEnded(t));
+      awaitOutput(t, t + " up");
+    }
+    cp.stop();
+    long start = System.nanoTime();
+    end("g0");
+    HttpResponse<String> ready = get(w, "/readyz");
+    assertEquals(503, ready.statusCode(), "not ready while the control plane is away: " + ready.body());
+    while (System.nanoTime() - start < LONG_OUTAGE.toNanos()) {
+      assertHealthy(w); // alive all along, on a busy reconnect loop
+      Thread.sleep(5_000);
+    }
+    int before = cp.handshakes().size();
+    cp.restart();
+    awaitReconnected(before);
+    end("g1");
+    assign("g2", untilEnded("g2"));
+    awaitOutput("g2", "g2 up");
+    end("g2");
+    for (String t : List.of("g0", "g1", "g2")) {
+      awaitTerminal(t);
+    }
+    poll(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(30), () -> "containers left: " + containers());
+    assertHealthy(w);
+    assertEquals(200, get(w, "/readyz").statusCode());
+    String counts = assertEachReportedOnce(List.of("g0", "g1", "g2"));
+    stopGracefully(w);
+    TABLE.row("control plane process gone for a long outage with 2 tasks, 1 ends during it",
+        "/healthz ok and /readyz 503 during the outage; after it both reported (a repeat only as the same report), a new"
+            + " task runs",
+        "outage " + LONG_OUTAGE.toSeconds() + " s, claims 1/1/1, terminal reports " + counts
+            + " (completed, identical when repeated), lost bytes 0",
+        Engine.containersOf(workerId).size());
+  }
+
+  @Test
+  void handshakesRefusedWith503Then401ThenAccepted() throws Exception {
+    WorkerProcess w = worker(false);
+    List<String> tasks = List.of("r0", "r1");
+    for (String t : tasks) {
+      assign(t, untilEnded(t));
+      awaitOutput(t, t + " up");
+    }
+    int start = cp.handshakes().size();
+    long t0 = System.nanoTime();
+    cp.rejectWith(503);
+    cp.dropConnection();
+    end("r0");
+    Thread.sleep(REFUSAL.toMillis());
+    int after503 = cp.handshakes().size();
+    long t1 = System.nanoTime();
+    cp.rejectWith(401);
+    end("r1");
+    Thread.sleep(REFUSAL.toMillis());
+    int after401 = cp.handshakes().size();
+    long window503Ms = (t1 - t0) / 1_000_000;
+    long window401Ms = (System.nanoTime() - t1) / 1_000_000;
+    assertHealthy(w);
+    cp.rejectWith(0);
+    awaitReconnected(after401);
+    for (String t : tasks) {
+      awaitTerminal(t);
+    }
+    int refused503 = after503 - start;
+    int refused401 = after401 - after503;
+    // reconnect_initial 100 ms doubling to reconnect_max 500 ms, each delay less up to 20 %: retries, not a hot loop
+    assertTrue(refused503 >= 3 && refused503 <= window503Ms / 80 + 1, refused503 + " attempts in " + window503Ms + " ms");
+    // a refused key goes straight to the longest delay (at least 400 ms); one attempt may still be on a 503 delay
+    assertTrue(refused401 >= 2 && refused401 <= window401Ms / 400 + 2, refused401 + " attempts in " + window401Ms + " ms");
+    assertTrue(w.output().contains("Authentication failed: the control plane refused the API key (HTTP 401)"),
+        w.output());
+    poll(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(30), () -> "containers left: " + containers());
+    String counts = assertEachReportedOnce(tasks);
+    assertHealthy(w);
+    stopGracefully(w);
+    TABLE.row("handshakes refused with 503, then 401, then accepted, while 2 tasks end",
+        "the worker retries with backoff (401 at the longest delay), reconnects and reports each task",
+        "attempts: " + refused503 + " refused 503 in " + window503Ms / 100 / 10.0 + " s, " + refused401
+            + " refused 401 in " + window401Ms / 100 / 10.0 + " s; claims 1/1, terminal reports " + counts + " (completed, identical when repeated)",
+        Engine.containersOf(workerId).size());
+  }
+
+  @Test
+  void peerThatStopsReadingAndAnsweringPingsIsAbandonedAndEverythingReported() throws Exception {
+    try (FreezingProxy proxy = FreezingProxy.start(cpVertx, cp.port())) {
+      WorkerProcess w = worker(false, "ws://127.0.0.1:" + proxy.port() + LoopbackControlPlane.PATH,
+          new JsonObject().put("ping_interval", "1s").put("idle_timeout", "3s"));
+      List<String> tasks = List.of("f0", "f1");
+      for (String t : tasks) {
+        assign(t, untilEnded(t));
+        awaitOutput(t, t + " up");
+      }
+      int before = cp.handshakes().size();
+      proxy.freeze();
+      end("f0"); // its report goes into a connection nobody reads
+      poll(() -> w.output().contains("No data or pong from the control plane"), START,
+          () -> "ping timeout not noticed:\n" + w.output());
+      awaitReconnected(before);
+      end("f1");
+      for (String t : tasks) {
+        awaitTerminal(t);
+      }
+      poll(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(30), () -> "containers left: " + containers());
+      String counts = assertEachReportedOnce(tasks);
+      assertHealthy(w);
+      stopGracefully(w);
+      TABLE.row("peer stops reading and answering pings (connection frozen) while a task ends",
+          "the worker notices the ping timeout, reconnects and reports each task (a repeat only as the same report)",
+          "ping timeout noticed, reconnected; claims 1/1, terminal reports " + counts
+              + " (completed, identical when repeated), lost bytes 0",
+          Engine.containersOf(workerId).size());
+    }
+  }
+
+  @Test
+  void thousandAssignmentsAtAConcurrencyLimitOfFive() throws Exception {
+    WorkerProcess w = worker(false, cp.wsUrl(), new JsonObject(), "--max-concurrent-tasks", "5");
+    List<String> tasks = ids("m", 1000);
+    for (String t : tasks) {
+      assign(t, untilEnded(t));
+    }
+    poll(() -> cp.received("task_rejected").size() >= 995, END, () -> "rejections: " + cp.received("task_rejected").size());
+    List<String> running = tasks.subList(0, 5);
+    for (String t : running) {
+      awaitOutput(t, t + " up");
+    }
+    assertHealthy(w);
+    assertEquals(5, cp.received("task_claimed").size());
+    List<JsonObject> rejected = cp.received("task_rejected");
+    assertEquals(995, rejected.size());
+    assertEquals(tasks.subList(5, 1000), rejected.stream().map(m -> data(m).getString("task_id")).toList());
+    assertTrue(rejected.stream().allMatch(m -> "worker at maximum concurrency".equals(data(m).getString("reason"))),
+        rejected.get(0).encode());
+    assertEquals(5, Engine.containersOf(workerId).size(), "no container for a rejected task");
+    end(running.toArray(String[]::new));
+    for (String t : running) {
+      awaitTerminal(t);
+    }
+    poll(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(30), () -> "containers left: " + containers());
+    String counts = assertEachReportedOnce(running);
+    assertEquals(5, cp.received().stream().filter(WorkerFaultsIT::isTerminal).count(), "reports only for the 5 claimed");
+    assertHealthy(w);
+    stopGracefully(w);
+    TABLE.row("1,000 assignments at --max-concurrent-tasks 5",
+        "5 claimed and reported once, 995 task_rejected (at maximum concurrency) without a container, worker healthy",
+        "claims 5, task_rejected 995, terminal reports " + counts + " (completed)",
+        Engine.containersOf(workerId).size());
+  }
+
+  @Test
+  void threeHundredTrivialTasksWithoutALimit() throws Exception {
+    WorkerProcess w = worker(false);
+    List<String> tasks = ids("t", 300);
+    long start = System.nanoTime();
+    for (String t : tasks) {
+      assign(t, "echo " + t + " ran");
+    }
+    poll(() -> cp.received().stream().filter(WorkerFaultsIT::isTerminal).count() >= 300, Duration.ofMinutes(8),
+        () -> "terminal reports: " + cp.received().stream().filter(WorkerFaultsIT::isTerminal).count());
+    long seconds = (System.nanoTime() - start) / 1_000_000_000;
+    assertHealthy(w);
+    List<String> notCompleted = new ArrayList<>();
+    for (String t : tasks) {
+      assertEquals(1, count("task_claimed", t), t + " claims");
+      assertEquals(1, terminals(t), t + " terminal reports");
+      if (!"task_completed".equals(terminal(t).getString("type"))) {
+        notCompleted.add(terminal(t).encode());
+      }
+    }
+    assertEquals(List.of(), notCompleted);
+    poll(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(60), () -> "containers left: " + containers());
+    stopGracefully(w);
+    TABLE.row("300 trivial tasks at once without a concurrency limit",
+        "each claimed once and reported once as completed, no container left, worker healthy",
+        "claims 1 each, terminal reports 1 each (300 completed) in " + seconds + " s (this run's machine, all at once)",
+        Engine.containersOf(workerId).size());
+  }
+
+  /**
+   * A TCP proxy in front of the control plane whose {@link #freeze} turns the open connections into black holes in
+   * both directions (a peer that neither reads nor answers pings); new connections pass normally.
+   */
+  private static final class FreezingProxy implements AutoCloseable {
+    private final List<AtomicBoolean> frozen = new CopyOnWriteArrayList<>();
+    private NetServer server;
+
+    static FreezingProxy start(Vertx vertx, int targetPort) throws Exception {
+      FreezingProxy proxy = new FreezingProxy();
+      io.vertx.core.net.NetClient client = vertx.createNetClient();
+      proxy.server = vertx.createNetServer().connectHandler(in -> {
+        in.pause();
+        client.connect(targetPort, "127.0.0.1").onSuccess(out -> {
+          AtomicBoolean dead = new AtomicBoolean();
+          proxy.frozen.add(dead);
+          in.handler(bytes -> {
+            if (!dead.get()) {
+              out.write(bytes);
+            }
+          });
+          out.handler(bytes -> {
+            if (!dead.get()) {
+              in.write(bytes);
+            }
+          });
+          in.closeHandler(v -> out.close());
+          out.closeHandler(v -> in.close());
+          in.resume();
+        }).onFailure(err -> in.close());
+      }).listen(0, "127.0.0.1").await(20, TimeUnit.SECONDS);
+      return proxy;
+    }
+
+    int port() {
+      return server.actualPort();
+    }
+
+    /** Every connection open now stops passing bytes (they are dropped). */
+    void freeze() {
+      frozen.forEach(f -> f.set(true));
+    }
+
+    @Override
+    public void close() throws Exception {
+      server.close().await(20, TimeUnit.SECONDS);
+    }
+  }
+
   // --- helpers
 
   /** What the control plane received, per task in order: claims, terminal reports and what they said. */
@@ -304,23 +645,115 @@ class WorkerFaultsIT {
   }
 
   private WorkerProcess worker(boolean preserve) throws Exception {
+    return worker(preserve, cp.wsUrl(), new JsonObject());
+  }
+
+  /**
+   * A worker process with its ops endpoint on a free port of loopback; {@code connection} overrides the connection
+   * settings, {@code extraArgs} are further flags.
+   */
+  private WorkerProcess worker(boolean preserve, String wsUrl, JsonObject connection, String... extraArgs)
+      throws Exception {
     int before = cp.handshakes().size();
     JsonObject conf = new JsonObject()
         .put("logs", new JsonObject().put("stream", true))
-        .put("metrics", new JsonObject().put("enabled", false))
-        .put("docker", new JsonObject().put("pull_policy", new io.vertx.core.json.JsonArray().add("never"))
+        .put("metrics", new JsonObject().put("enabled", true).put("host", "127.0.0.1").put("port", 0))
+        .put("docker", new JsonObject().put("pull_policy", new JsonArray().add("never"))
             .put("cancel_grace_period", "3s"))
         .put("connection", new JsonObject().put("reconnect_initial", "100ms").put("reconnect_max", "500ms")
-            .put("close_timeout", "10s"));
-    List<String> args = new ArrayList<>(List.of("--api-key", apiKey, "--worker-id", workerId, "--ws-url", cp.wsUrl(),
+            .put("close_timeout", "10s").mergeIn(connection));
+    List<String> args = new ArrayList<>(List.of("--api-key", apiKey, "--worker-id", workerId, "--ws-url", wsUrl,
         "--server-root-url", "http://127.0.0.1:9", "-conf", conf.encode()));
     if (preserve) {
       args.add("--preserve-tasks-on-shutdown");
     }
+    args.addAll(List.of(extraArgs));
     WorkerProcess p = WorkerProcess.start(args, logs.resolve("worker-" + processes.size() + ".log"));
     processes.add(p);
     poll(() -> cp.handshakes().size() > before && cp.connected(), START, () -> "worker did not connect:\n" + p.output());
     return p;
+  }
+
+  private int opsPort(WorkerProcess p) {
+    Matcher m = OPS_PORT.matcher(p.output());
+    if (!m.find()) {
+      throw new AssertionError("the worker logged no ops port:\n" + p.output());
+    }
+    return Integer.parseInt(m.group(1));
+  }
+
+  private HttpResponse<String> get(WorkerProcess p, String path) {
+    try {
+      return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + opsPort(p) + path))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    } catch (Exception e) {
+      throw new AssertionError(path + " did not answer: " + e, e);
+    }
+  }
+
+  /** The process runs and its {@code /healthz} says ok; what {@code /status} and {@code /metrics} show goes to the sweep. */
+  private void assertHealthy(WorkerProcess p) {
+    assertTrue(p.process.isAlive(), "worker process exited:\n" + p.output());
+    HttpResponse<String> health = get(p, "/healthz");
+    assertEquals(200, health.statusCode(), health.body());
+    recordOpsEndpoints(p);
+  }
+
+  private void recordOpsEndpoints(WorkerProcess p) {
+    SURFACES.add(new String[] {"/status " + workerId, get(p, "/status").body()});
+    SURFACES.add(new String[] {"/metrics " + workerId, get(p, "/metrics").body()});
+  }
+
+  /** A task that runs until the test ends it with {@link #end} (exit 0), printing the task's secret first. */
+  private static String untilEnded(String taskId) {
+    return "trap 'echo " + taskId + " done; exit 0' USR1; echo " + taskId + " up token=$SECRET_TOKEN;"
+        + " while :; do sleep 0.5; done";
+  }
+
+  /** Ends a task started with {@link #untilEnded} and waits until its container no longer runs. */
+  private void end(String... taskIds) {
+    for (String t : taskIds) {
+      Container c = Engine.containersOf(workerId).stream().filter(k -> t.equals(k.getLabels().get("oz.task.id")))
+          .findFirst().orElseThrow(() -> new AssertionError(t + " has no container: " + containers()));
+      Engine.docker().killContainerCmd(c.getId()).withSignal("USR1").exec();
+    }
+    for (String t : taskIds) {
+      poll(() -> !"running".equals(state(t)), Duration.ofSeconds(30), () -> t + " still runs");
+    }
+  }
+
+  /**
+   * Per task: claimed once, at least one terminal report and any repeat identical, completed, and its output whole
+   * by offset (the secret line redacted once, the end line once). Returns the terminal report counts, "/"-joined.
+   */
+  private String assertEachReportedOnce(List<String> tasks) {
+    List<String> counts = new ArrayList<>();
+    for (String t : tasks) {
+      assertEquals(1, count("task_claimed", t), t + " claims");
+      List<JsonObject> reports = cp.received().stream()
+          .filter(m -> isTerminal(m) && t.equals(data(m).getString("task_id"))).toList();
+      assertFalse(reports.isEmpty(), t + " never reported");
+      assertTrue(reports.stream().allMatch(r -> r.equals(reports.get(0))), t + ": a repeat must be the same report: "
+          + reports);
+      assertEquals("task_completed", reports.get(0).getString("type"), reports.get(0).encode());
+      String out = reassemble(t, "stdout").text;
+      assertEquals(1, occurrences(out, t + " up token=[REDACTED]\n"), t + " output:\n" + out);
+      assertEquals(1, occurrences(out, t + " done\n"), t + " output:\n" + out);
+      counts.add(String.valueOf(reports.size()));
+    }
+    return String.join("/", counts);
+  }
+
+  private void awaitReconnected(int handshakesBefore) {
+    poll(() -> cp.handshakes().size() > handshakesBefore && cp.connected(), START, () -> "worker did not reconnect");
+  }
+
+  private static List<String> ids(String prefix, int n) {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(prefix + i);
+    }
+    return out;
   }
 
   private void stopGracefully(WorkerProcess p) throws Exception {
