@@ -50,7 +50,7 @@ class LogPathBench {
     try {
       WorkerBus bus = WorkerBus.create(vertx);
       AtomicLong encoded = new AtomicLong();
-      bus.<WorkerMessage>consumer(Addresses.OUTBOUND, msg -> {
+      bus.<WorkerMessage>consumer(Addresses.OUTBOUND_LOG, msg -> {
         // what the connection does with a chunk: the frame text, then its UTF-8 bytes on the socket
         encoded.addAndGet(ProtocolJson.encode(msg.body()).getBytes(StandardCharsets.UTF_8).length);
         msg.reply(null);
