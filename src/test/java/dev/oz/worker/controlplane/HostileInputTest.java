@@ -23,6 +23,7 @@ import dev.oz.worker.protocol.ProtocolException;
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.testing.FakeBackend;
 import dev.oz.worker.testing.LoopbackControlPlane;
+import dev.oz.worker.testing.ReliabilityTable;
 import dev.oz.worker.testing.TestVertx;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.json.JsonObject;
@@ -193,6 +194,17 @@ class HostileInputTest {
       testVertx.vertx().undeploy(deploymentId).await(20, TimeUnit.SECONDS);
     } finally {
       testVertx.close(); // fails on any blocked event loop
+    }
+    long claimed = cp.received("task_claimed").size();
+    long rejected = cp.received("task_rejected").size();
+    if (claimed + rejected > 0) {
+      ReliabilityTable table = new ReliabilityTable(java.nio.file.Path.of("docs", "RELIABILITY.md"));
+      table.row("hostile input: generated mutations of a rich assignment, broken and deeply nested frames (HostileInputTest)",
+          "the decoder answers with a message or a reason; the worker stays connected and answers each assignment whose"
+              + " id it can read exactly once (claim and one terminal report, or a rejection); env values never echoed",
+          ids.get() + " mutated assignments to one worker: " + claimed + " claimed and reported once, " + rejected
+              + " rejected; one connection throughout; 3,220 more frames through the decoder alone", 0);
+      table.write();
     }
   }
 

@@ -32,6 +32,14 @@ import org.junit.jupiter.api.Test;
  * work resumes. With live-restore, the task survives the restart and completes normally.
  */
 class EngineOutageIT {
+  private static final dev.oz.worker.testing.ReliabilityTable TABLE =
+      new dev.oz.worker.testing.ReliabilityTable(java.nio.file.Path.of("docs", "RELIABILITY.md"));
+
+  @org.junit.jupiter.api.AfterAll
+  static void writeRows() {
+    TABLE.write();
+  }
+
   private static final Duration CHANGE_SEEN = Duration.ofSeconds(2);
   /** Exits at once on SIGTERM (the engine stops its containers with it) instead of after the engine's 10 s. */
   private static final String LONG_TASK = "trap 'exit 143' TERM; echo started; sleep 60 & wait";
@@ -153,6 +161,11 @@ class EngineOutageIT {
             + address + ": ")).count(), logs.all());
         assertEquals(1, logs.messages().stream().filter(m -> m.matches("INFO Docker engine back after [0-9.]+s")).count(),
             logs.all());
+        TABLE.row("Docker engine stopped mid-task and started again (no live-restore)",
+            "/readyz 503 then 200 within 2 s of each change; assignments during the outage rejected, never claimed; the"
+                + " killed task reported once as engine_unavailable; the next task runs",
+            "readiness followed both changes; during-outage: task_rejected only; long-task: task_claimed, task_failed"
+                + " engine_unavailable; after-outage completed", engine.containersOf(h.workerId()).size());
       }
     }
   }
@@ -180,6 +193,9 @@ class EngineOutageIT {
             out);
         Waits.until(() -> engine.containersOf(h.workerId()).isEmpty(), Duration.ofSeconds(10),
             () -> "containers left: " + engine.containersOf(h.workerId()));
+        TABLE.row("Docker engine restarted mid-task with --live-restore",
+            "the running task survives, is followed again and completes once, each output line once",
+            "survivor: task_claimed, task_completed; lines before/after once each", engine.containersOf(h.workerId()).size());
       }
     }
   }
@@ -207,6 +223,9 @@ class EngineOutageIT {
         Waits.until(() -> engine.containersOf(h.workerId()).isEmpty(), Duration.ofSeconds(10),
             () -> "containers left: " + engine.containersOf(h.workerId()));
         assertEquals(List.of("task_claimed", "task_failed"), types(messagesOf(h, "stranded")));
+        TABLE.row("Docker engine away longer than docker.engine_outage_wait",
+            "the task reported once as engine_unavailable while the engine is still away; its container removed on return",
+            "stranded: task_claimed, task_failed engine_unavailable (readiness still 503)", engine.containersOf(h.workerId()).size());
       }
     }
   }
