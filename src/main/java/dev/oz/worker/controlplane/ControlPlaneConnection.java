@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlPlaneConnection {
   private static final Logger log = LoggerFactory.getLogger(ControlPlaneConnection.class);
+  private static final int MAX_CAUSES = 256;
+  private final java.util.Set<String> warnedCauses = new java.util.HashSet<>();
   private static final short NORMAL_CLOSURE = 1000;
   private static final int SEND_BUFFER_BYTES = 1024 * 1024;
   private static final long CLOSE_TIMEOUT_MS = 3_000;
@@ -300,7 +302,7 @@ public final class ControlPlaneConnection {
     try {
       message = ProtocolJson.decode(text);
     } catch (ProtocolException e) {
-      log.warn("Ignoring message from the control plane: {}", e.getMessage());
+      warnOncePerCause(e);
       if (e.assignmentTaskId() != null) {
         // say no rather than leave the control plane waiting for a claim that never comes
         send(new TaskRejected(e.assignmentTaskId(), "invalid assignment: " + e.getMessage()));
@@ -308,6 +310,21 @@ public final class ControlPlaneConnection {
       return;
     }
     listener.onMessage(message);
+  }
+
+  /**
+   * A control plane that keeps sending the same bad message must not flood the log: each cause (the reason, with the
+   * task id taken out) is warned about once, repeats go to debug. Bounded: past {@value #MAX_CAUSES} causes, all debug.
+   */
+  private void warnOncePerCause(ProtocolException e) {
+    String id = e.assignmentTaskId();
+    String cause = id == null ? e.getMessage() : e.getMessage().replace(id, "<task>");
+    if (warnedCauses.size() < MAX_CAUSES && warnedCauses.add(cause)) {
+      log.warn("Ignoring message from the control plane: {} (further messages with this fault are logged at debug)",
+          e.getMessage());
+    } else {
+      log.debug("Ignoring message from the control plane: {}", e.getMessage());
+    }
   }
 
   // ---- writing ----

@@ -236,6 +236,7 @@ class WorkerControlPlaneTest {
       deploy(options());
       cp.sendRaw("{not json");
       cp.sendRaw("[1,2]");
+      cp.sendRaw("[3,4]"); // the same fault again: not warned about twice
       cp.send(Assignments.envelope("heartbeat_v9", new JsonObject()));
       cp.send(Assignments.envelope("task_assignment", new JsonObject().put("task", new JsonObject())));
       cp.send(Assignments.envelope("task_assignment", new JsonObject().put("task_id", "t0")));
@@ -249,6 +250,8 @@ class WorkerControlPlaneTest {
       String log = logs.all();
       assertTrue(log.contains("invalid JSON"), log);
       assertTrue(log.contains("message is not a JSON object"), log);
+      assertEquals(1, logs.messages().stream().filter(m -> m.startsWith("WARN") && m.contains("message is not a JSON object"))
+          .count(), "one warning per cause: " + log);
       assertTrue(log.contains("unknown message type \"heartbeat_v9\""), log);
       assertTrue(log.contains("missing \"task_id\""), log);
       assertTrue(log.contains("task_assignment t0 has no \"task\""), log);
