@@ -44,11 +44,7 @@ class WorkerControlPlaneTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    // the worker goes first, while its control plane still listens: no wait for a flush that cannot happen
-    if (deploymentId != null && vertx.deploymentIDs().contains(deploymentId)) {
-      vertx.undeploy(deploymentId).await(20, TimeUnit.SECONDS);
-    }
-    testVertx.close();
+    testVertx.closeAfterUndeploying(deploymentId);
   }
 
   private WorkerOptions options() {

@@ -62,11 +62,7 @@ class OpsEndpointsTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    // the worker goes first, while its control plane still listens: no wait for a flush that cannot happen
-    if (deploymentId != null && testVertx.vertx().deploymentIDs().contains(deploymentId)) {
-      testVertx.vertx().undeploy(deploymentId).await(20, TimeUnit.SECONDS);
-    }
-    testVertx.close();
+    testVertx.closeAfterUndeploying(deploymentId);
   }
 
   private HttpResponse<String> get(String path) throws Exception {

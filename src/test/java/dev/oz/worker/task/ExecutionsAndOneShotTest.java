@@ -42,11 +42,7 @@ class ExecutionsAndOneShotTest {
 
   @AfterEach
   void tearDown() throws Exception {
-    // the worker goes first, while its control plane still listens: no wait for a flush that cannot happen
-    if (deploymentId != null && testVertx.vertx().deploymentIDs().contains(deploymentId)) {
-      testVertx.vertx().undeploy(deploymentId).await(10, TimeUnit.SECONDS);
-    }
-    testVertx.close();
+    testVertx.closeAfterUndeploying(deploymentId);
   }
 
   private void deploy(WorkerOptions o) throws Exception {

@@ -47,6 +47,18 @@ public final class TestVertx implements AutoCloseable {
     assertTrue(blocked.messages().isEmpty(), () -> "event loop blocked:\n" + blocked.all());
   }
 
+  /**
+   * Undeploys the worker first, while its control plane (deployed on the same Vert.x) still listens, so its shutdown
+   * does not wait for a flush that cannot happen; then closes as {@link #close()} does. A null or already undeployed
+   * id is skipped.
+   */
+  public void closeAfterUndeploying(String deploymentId) throws Exception {
+    if (deploymentId != null && vertx.deploymentIDs().contains(deploymentId)) {
+      vertx.undeploy(deploymentId).await(20, TimeUnit.SECONDS);
+    }
+    close();
+  }
+
   @Override
   public void close() {
     try {
