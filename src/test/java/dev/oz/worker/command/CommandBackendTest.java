@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.testing.Assignments;
-import dev.oz.worker.testing.LocalWorker;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.json.JsonArray;
@@ -35,7 +35,7 @@ class CommandBackendTest {
   @TempDir
   Path dir;
   private Map<String, String> hostEnv;
-  private LocalWorker worker;
+  private WorkerHarness worker;
 
   @BeforeEach
   void setUp() {
@@ -43,7 +43,7 @@ class CommandBackendTest {
         "OZ_API_KEY", "command-worker-api-key",
         "PATH", "/usr/bin:/bin",
         "HOST_ONLY", "host-value"));
-    worker = new LocalWorker();
+    worker = WorkerHarness.fromCommandLine();
   }
 
   @AfterEach
@@ -73,7 +73,7 @@ class CommandBackendTest {
   }
 
   private void awaitFile(Path p) {
-    Waits.until(() -> Files.exists(p) && size(p) > 0, LocalWorker.WAIT, () -> p + " never written");
+    Waits.until(() -> Files.exists(p) && size(p) > 0, WorkerHarness.WAIT, () -> p + " never written");
   }
 
   private static long size(Path p) {
@@ -95,9 +95,9 @@ class CommandBackendTest {
     return env;
   }
 
-  /** No terminal report, ever: whoever runs a dispatched task reports it. */
+  /** No terminal report, ever: whoever runs a dispatched task reports it. Shuts the worker down to be sure. */
   private void assertNoTerminalReport(String taskId) {
-    Waits.sleep(300);
+    worker.undeploy(); // everything the worker would say has been said now
     assertTrue(worker.cp.received().stream().noneMatch(m -> List.of("task_completed", "task_failed")
         .contains(m.getString("type")) && taskId.equals(m.getJsonObject("data").getString("task_id"))),
         () -> "unexpected report: " + worker.cp.received());
@@ -112,7 +112,7 @@ class CommandBackendTest {
     awaitFile(file("run-min.json"));
     assertEquals(DispatchPayloadTest.fixture("rich-payload.json"), new JsonObject(Files.readString(file("run-rich.json"))));
     assertEquals(DispatchPayloadTest.fixture("minimal-payload.json"), new JsonObject(Files.readString(file("run-min.json"))));
-    worker.cp.awaitMessage("task_claimed", "run-rich", LocalWorker.WAIT);
+    worker.cp.awaitMessage("task_claimed", "run-rich", WorkerHarness.WAIT);
     assertNoTerminalReport("run-rich");
   }
 
@@ -148,12 +148,12 @@ class CommandBackendTest {
     start(new JsonObject().put("dispatch_command", "true"),
         new JsonObject().put("port", 0).put("host", "127.0.0.1"), "--max-concurrent-tasks", "1");
     worker.assign(Assignments.data("run-a"));
-    worker.cp.awaitMessage("task_claimed", "run-a", LocalWorker.WAIT);
-    Waits.until(() -> metric("oz_worker_tasks_completed_total{result=\"dispatched\"}") == 1.0, LocalWorker.WAIT,
+    worker.cp.awaitMessage("task_claimed", "run-a", WorkerHarness.WAIT);
+    Waits.until(() -> metric("oz_worker_tasks_completed_total{result=\"dispatched\"}") == 1.0, WorkerHarness.WAIT,
         () -> "not counted as dispatched");
     worker.assign(Assignments.data("run-b"));
-    worker.cp.awaitMessage("task_claimed", "run-b", LocalWorker.WAIT);
-    Waits.until(() -> metric("oz_worker_tasks_completed_total{result=\"dispatched\"}") == 2.0, LocalWorker.WAIT,
+    worker.cp.awaitMessage("task_claimed", "run-b", WorkerHarness.WAIT);
+    Waits.until(() -> metric("oz_worker_tasks_completed_total{result=\"dispatched\"}") == 2.0, WorkerHarness.WAIT,
         () -> "second dispatch not counted");
     assertTrue(worker.cp.received("task_rejected").isEmpty(), "the slot was free again");
     assertEquals(0.0, metric("oz_worker_tasks_active"));
@@ -179,8 +179,8 @@ class CommandBackendTest {
       assertEquals(new JsonObject().put("task_id", "run-fail")
               .put("message", "Failed to execute task: dispatch command failed: exit status 7")
               .put("failure_reason", "dispatch_command"),
-          worker.awaitTerminal("run-fail"));
-      Waits.until(() -> logs.contains("runtime refused"), LocalWorker.WAIT, logs::all);
+          worker.awaitReport("run-fail"));
+      Waits.until(() -> logs.contains("runtime refused"), WorkerHarness.WAIT, logs::all);
       assertTrue(logs.contains("Dispatch command of task run-fail (stderr):\nruntime refused, token [REDACTED]"), logs.all());
       assertFalse(logs.all().contains("rt-secret-42"));
       assertEquals("runtime refused, token [REDACTED]\n", worker.log("run-fail", "stderr"), "and in task_log");
@@ -194,14 +194,14 @@ class CommandBackendTest {
     assertEquals(new JsonObject().put("task_id", "run-slow")
             .put("message", "Failed to execute task: dispatch command timed out after 300ms: signal: killed")
             .put("failure_reason", "dispatch_timeout"),
-        worker.awaitTerminal("run-slow"));
+        worker.awaitReport("run-slow"));
   }
 
   @Test
   void aFireAndForgetChildKeepingStdoutOpenDoesNotHoldTheDispatch() throws Exception {
     start(sh("sleep 30 & echo $! > " + file("child.pid") + "; echo handed off"));
     worker.assign(Assignments.data("run-bg"));
-    worker.cp.awaitMessage("task_claimed", "run-bg", LocalWorker.WAIT);
+    worker.cp.awaitMessage("task_claimed", "run-bg", WorkerHarness.WAIT);
     awaitFile(file("child.pid"));
     long child = Long.parseLong(Files.readString(file("child.pid")).strip());
     try {
@@ -220,7 +220,7 @@ class CommandBackendTest {
         .put("cancel_command", "env > " + file("cancel.env")));
     try (LogCapture logs = LogCapture.of("dev.oz.worker.task")) {
       worker.assign(Assignments.data("run-c").put("execution_id", "exec-c"));
-      Waits.until(() -> logs.messages().contains("INFO Task run-c dispatched"), LocalWorker.WAIT, logs::all);
+      Waits.until(() -> logs.messages().contains("INFO Task run-c dispatched"), WorkerHarness.WAIT, logs::all);
     }
     worker.cp.send(Assignments.cancellation("run-c"));
     awaitFile(file("cancel.env"));
@@ -238,34 +238,38 @@ class CommandBackendTest {
     start(sh("touch " + file("started") + "; sleep 300")
         .put("cancel_command", "touch " + file("cancelled")));
     worker.assign(Assignments.data("run-inflight"));
-    Waits.until(() -> Files.exists(file("started")), LocalWorker.WAIT, () -> "dispatch never started");
+    Waits.until(() -> Files.exists(file("started")), WorkerHarness.WAIT, () -> "dispatch never started");
     worker.cp.send(Assignments.cancellation("run-inflight"));
-    JsonObject done = worker.awaitTerminal("run-inflight");
+    JsonObject done = worker.awaitReport("run-inflight");
     assertEquals("CANCELLED", done.getString("task_state"), done.encode());
-    Waits.until(() -> Files.exists(file("cancelled")), LocalWorker.WAIT, () -> "cancel command not run");
+    Waits.until(() -> Files.exists(file("cancelled")), WorkerHarness.WAIT, () -> "cancel command not run");
   }
 
   @Test
   void manyDispatchesRunConcurrently() throws Exception {
-    start(sh("sleep 0.5; cat > " + dir + "/$OZ_RUN_ID.json"));
-    long t0 = System.nanoTime();
+    // each dispatch waits (30 s at most) until all 20 have started, then says how many it saw: only side by side
+    // can every one of them see 20
+    start(sh("touch " + dir + "/$OZ_RUN_ID.started; i=0; while [ $(ls " + dir + " | grep -c '\\.started$') -lt 20 ]"
+        + " && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; ls " + dir + " | grep -c '\\.started$' > "
+        + dir + "/$OZ_RUN_ID.seen; cat > " + dir + "/$OZ_RUN_ID.json"));
     for (int i = 0; i < 20; i++) {
       worker.assign(Assignments.data("run-" + i));
     }
     for (int i = 0; i < 20; i++) {
       awaitFile(file("run-" + i + ".json"));
       assertEquals("run-" + i, new JsonObject(Files.readString(file("run-" + i + ".json"))).getString("run_id"));
+      assertEquals("20", Files.readString(file("run-" + i + ".seen")).strip(), "run-" + i + " ran beside all the others");
     }
-    assertTrue(System.nanoTime() - t0 < 8_000_000_000L, "20 half-second dispatches ran side by side");
   }
 
   @Test
   void aWorkerShutdownLeavesDispatchedTasksAlone() throws Exception {
     start(sh("cat > /dev/null").put("cancel_command", "touch " + file("cancelled")),
         "--shutdown-grace-period", "0s");
-    worker.assign(Assignments.data("run-keep"));
-    worker.cp.awaitMessage("task_claimed", "run-keep", LocalWorker.WAIT);
-    Waits.sleep(500);
+    try (LogCapture logs = LogCapture.of("dev.oz.worker.task")) {
+      worker.assign(Assignments.data("run-keep"));
+      Waits.until(() -> logs.messages().contains("INFO Task run-keep dispatched"), WorkerHarness.WAIT, logs::all);
+    }
     worker.undeploy();
     assertFalse(Files.exists(file("cancelled")), "the command backend preserves tasks on shutdown");
     assertTrue(worker.cp.received("task_failed").isEmpty());
@@ -319,7 +323,7 @@ class CommandBackendTest {
         .put("cancel_command", record + " " + file("cancel.argv") + " cancel"));
     try (LogCapture logs = LogCapture.of("dev.oz.worker.task")) {
       worker.assign(Assignments.data("run-argv"));
-      Waits.until(() -> logs.messages().contains("INFO Task run-argv dispatched"), LocalWorker.WAIT, logs::all);
+      Waits.until(() -> logs.messages().contains("INFO Task run-argv dispatched"), WorkerHarness.WAIT, logs::all);
     }
     assertEquals("[two  words]\n[it's \"quoted\"]\n[$HOME]\n[a b]\n", Files.readString(file("dispatch.argv")));
     worker.cp.send(Assignments.cancellation("run-argv"));

@@ -3,17 +3,14 @@ package dev.oz.worker.controlplane;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oz.worker.WorkerVerticle;
-import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.FakeBackend;
 import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.LoopbackControlPlane;
-import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Messages up to connection.max_message_bytes are accepted however they are framed; larger ones close with 1009. */
@@ -22,14 +19,10 @@ class MessageSizeTest {
 
   @Test
   void bigSingleFrameAssignmentIsAcceptedAndAnOversizedOneClosesWith1009() throws Exception {
-    try (TestVertx tv = TestVertx.create(); LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
-         LogCapture logs = LogCapture.of("dev.oz.worker")) {
-      WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("w-size").setWsUrl(cp.wsUrl());
-      o.getMetrics().setEnabled(false);
-      o.getConnection().setMaxMessageBytes(4 * 1024 * 1024).setReconnectInitial(Duration.ofMillis(100))
-          .setReconnectMax(Duration.ofMillis(200));
-      String id = tv.vertx().deployVerticle(new WorkerVerticle(o, new FakeBackend(), null)).await(10, TimeUnit.SECONDS);
-      cp.awaitConnections(1, WAIT);
+    try (WorkerHarness h = WorkerHarness.create(new FakeBackend()); LogCapture logs = LogCapture.of("dev.oz.worker")) {
+      LoopbackControlPlane cp = h.cp;
+      h.options().getConnection().setMaxMessageBytes(4 * 1024 * 1024);
+      h.deploy();
 
       JsonObject big = Assignments.data("big");
       big.getJsonObject("task").getJsonObject("task_definition").put("prompt", "p".repeat(2 * 1024 * 1024));
@@ -50,7 +43,7 @@ class MessageSizeTest {
       cp.send(Assignments.minimal("after"));
       cp.awaitMessage("task_claimed", "after", WAIT);
       assertTrue(cp.received("task_claimed").stream().noneMatch(m -> "huge".equals(m.getJsonObject("data").getString("task_id"))));
-      tv.vertx().undeploy(id).await(10, TimeUnit.SECONDS);
+      h.undeploy();
       assertEquals(3, cp.handshakes().size());
     }
   }

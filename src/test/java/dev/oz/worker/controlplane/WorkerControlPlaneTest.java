@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.backend.TaskOutcome;
@@ -12,7 +11,7 @@ import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.FakeBackend;
 import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.LoopbackControlPlane;
-import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -28,41 +27,23 @@ class WorkerControlPlaneTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final String KEY = "secret-api-key-4711";
 
-  private TestVertx testVertx;
+  private WorkerHarness h;
   private Vertx vertx;
   private LoopbackControlPlane cp;
   private FakeBackend backend;
-  private String deploymentId;
 
   @BeforeEach
   void setUp() {
-    testVertx = TestVertx.create();
-    vertx = testVertx.vertx();
-    cp = LoopbackControlPlane.start(vertx);
     backend = new FakeBackend();
+    h = WorkerHarness.create(backend);
+    vertx = h.vertx;
+    cp = h.cp;
+    h.options().setApiKey(KEY).setWorkerId("worker-1").setWsUrl(cp.wsUrl() + "?region=eu");
   }
 
   @AfterEach
-  void tearDown() throws Exception {
-    testVertx.closeAfterUndeploying(deploymentId);
-  }
-
-  private WorkerOptions options() {
-    WorkerOptions o = new WorkerOptions()
-        .setApiKey(KEY)
-        .setWorkerId("worker-1")
-        .setWsUrl(cp.wsUrl() + "?region=eu")
-        .setServerRootUrl("http://127.0.0.1:9");
-    o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(400))
-        .setCloseTimeout(Duration.ofSeconds(3));
-    o.getMetrics().setEnabled(false);
-    o.getTelemetry().disableExport();
-    return o;
-  }
-
-  private void deploy(WorkerOptions o) {
-    deploymentId = await(vertx.deployVerticle(new WorkerVerticle(o, backend, null)));
-    cp.awaitConnections(1, WAIT);
+  void tearDown() {
+    h.close();
   }
 
   private static <T> T await(io.vertx.core.Future<T> f) {
@@ -73,13 +54,19 @@ class WorkerControlPlaneTest {
     }
   }
 
+  /** The worker tried to reach the stopped control plane {@code count} times since {@code logs} began. */
+  private static void awaitFailedDials(LogCapture logs, int count) {
+    Waits.until(() -> logs.messages().stream().filter(m -> m.contains("Failed to connect")).count() >= count, WAIT,
+        logs::all);
+  }
+
   private static JsonObject msg(String type, JsonObject data) {
     return new JsonObject().put("type", type).put("data", data);
   }
 
   @Test
   void connectsWithWorkerIdInQueryAndBearerKey() {
-    deploy(options());
+    h.deploy();
     LoopbackControlPlane.Handshake hs = cp.handshakes().get(0);
     assertEquals(LoopbackControlPlane.PATH, hs.path());
     assertEquals("region=eu&worker_id=worker-1", hs.query());
@@ -90,7 +77,7 @@ class WorkerControlPlaneTest {
 
   @Test
   void claimsRunsAndReportsSuccess() {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     JsonObject claim = cp.awaitMessage("task_claimed", "t1", WAIT);
     assertEquals(msg("task_claimed", new JsonObject().put("task_id", "t1").put("worker_id", "worker-1")), claim);
@@ -103,7 +90,7 @@ class WorkerControlPlaneTest {
 
   @Test
   void reportsFailureWithReasonAndExitCode() {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "task not started");
     backend.complete("t1", TaskOutcome.failed(FailureReason.CONTAINER_EXIT, "container exited with non-zero status: 3", 3));
@@ -115,7 +102,7 @@ class WorkerControlPlaneTest {
 
   @Test
   void executionIdIsEchoedInTerminalReports() {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.envelope("task_assignment", Assignments.data("t1").put("execution_id", "ex-9")));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "task not started");
     backend.complete("t1", TaskOutcome.failed(FailureReason.IMAGE_PULL, "no such image"));
@@ -126,7 +113,7 @@ class WorkerControlPlaneTest {
 
   @Test
   void executionIdIsOnEveryReportOfATaskAssignedWithOne() {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.envelope("task_assignment", Assignments.data("t1").put("execution_id", "ex-1")));
     cp.send(Assignments.envelope("task_assignment", Assignments.data("t2").put("execution_id", "ex-2")));
     assertEquals(msg("task_claimed", new JsonObject().put("task_id", "t1").put("execution_id", "ex-1").put("worker_id", "worker-1")),
@@ -143,8 +130,8 @@ class WorkerControlPlaneTest {
 
   @Test
   void rejectsAtCapacityWithoutClaiming() {
-    WorkerOptions o = options().setMaxConcurrentTasks(1);
-    deploy(o);
+    WorkerOptions o = h.options().setMaxConcurrentTasks(1);
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     cp.awaitMessage("task_claimed", "t1", WAIT);
     cp.send(Assignments.minimal("t2"));
@@ -163,7 +150,7 @@ class WorkerControlPlaneTest {
 
   @Test
   void duplicateAssignmentOfActiveTaskIsNotStartedTwice() {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     cp.awaitMessage("task_claimed", "t1", WAIT);
     cp.send(Assignments.minimal("t1"));
@@ -178,7 +165,7 @@ class WorkerControlPlaneTest {
 
   @Test
   void cancellationOfActiveTaskReportsCancelled() {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "task not started");
     cp.send(Assignments.cancellation("t1"));
@@ -190,24 +177,26 @@ class WorkerControlPlaneTest {
 
   @Test
   void cancellationRightBehindTheAssignmentIsNotLost() {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     cp.send(Assignments.cancellation("t1"));
     JsonObject done = cp.awaitMessage("task_completed", "t1", WAIT);
     assertEquals("CANCELLED", done.getJsonObject("data").getString("task_state"));
-    Waits.sleep(200);
-    assertTrue(backend.executed().isEmpty() || !backend.isRunning("t1"), "nothing left running");
+    // an assignment behind both reaches the backend after anything t1 could have started
+    cp.send(Assignments.minimal("probe"));
+    Waits.until(() -> backend.isRunning("probe"), WAIT, () -> "probe not started");
+    assertFalse(backend.isRunning("t1"), "nothing left running");
   }
 
   @Test
   void shutdownWhileDisconnectedStillDeliversTheTerminalReports() throws Exception {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "task not started");
     cp.stop();
-    io.vertx.core.Future<Void> undeployed = vertx.undeploy(deploymentId);
-    Waits.sleep(500);
-    cp.restart();
+    io.vertx.core.Future<Void> undeployed = h.undeployAsync();
+    Waits.until(() -> backend.cancels().contains("t1:SHUTDOWN"), WAIT, () -> "cancels " + backend.cancels());
+    cp.restart(); // the task ended while the control plane was away
     JsonObject failed = cp.awaitMessage("task_failed", "t1", WAIT);
     assertEquals("graceful_shutdown", failed.getJsonObject("data").getString("failure_reason"));
     undeployed.await(20, TimeUnit.SECONDS);
@@ -217,7 +206,7 @@ class WorkerControlPlaneTest {
   @Test
   void cancellationOfUnknownTaskIsLoggedAndIgnored() {
     try (LogCapture logs = LogCapture.of("dev.oz.worker")) {
-      deploy(options());
+      h.deploy();
       cp.send(Assignments.cancellation("nope"));
       Waits.until(() -> logs.contains("Received cancellation for inactive task: taskID=nope"), WAIT, logs::all);
       cp.send(Assignments.minimal("t1"));
@@ -229,7 +218,7 @@ class WorkerControlPlaneTest {
   @Test
   void malformedMessagesAreWarnedAboutAndTheConnectionStaysUp() {
     try (LogCapture logs = LogCapture.of("dev.oz.worker")) {
-      deploy(options());
+      h.deploy();
       cp.sendRaw("{not json");
       cp.sendRaw("[1,2]");
       cp.sendRaw("[3,4]"); // the same fault again: not warned about twice
@@ -262,14 +251,16 @@ class WorkerControlPlaneTest {
 
   @Test
   void reportOfTaskThatEndedWhileDisconnectedArrivesAfterReconnect() {
-    deploy(options());
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     cp.awaitMessage("task_claimed", "t1", WAIT);
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "task not started");
 
-    cp.stop();
-    backend.complete("t1", TaskOutcome.failed(FailureReason.CONTAINER_EXIT, "container exited with non-zero status: 7", 7));
-    Waits.sleep(600); // several reconnect attempts fail meanwhile
+    try (LogCapture logs = LogCapture.of("dev.oz.worker")) {
+      cp.stop();
+      backend.complete("t1", TaskOutcome.failed(FailureReason.CONTAINER_EXIT, "container exited with non-zero status: 7", 7));
+      awaitFailedDials(logs, 2);
+    }
     assertTrue(cp.received("task_failed").isEmpty());
 
     cp.restart();
@@ -281,16 +272,18 @@ class WorkerControlPlaneTest {
 
   @Test
   void reportsQueuedAcrossADroppedConnectionStayInOrder() {
-    deploy(options());
+    h.deploy();
     for (int i = 0; i < 5; i++) {
       cp.send(Assignments.minimal("t" + i));
     }
     Waits.until(() -> backend.executed().size() == 5, WAIT, () -> "tasks not started");
-    cp.stop();
-    for (int i = 0; i < 5; i++) {
-      backend.complete("t" + i, TaskOutcome.succeeded());
+    try (LogCapture logs = LogCapture.of("dev.oz.worker")) {
+      cp.stop();
+      for (int i = 0; i < 5; i++) {
+        backend.complete("t" + i, TaskOutcome.succeeded());
+      }
+      awaitFailedDials(logs, 2); // the reports wait in the outbox meanwhile
     }
-    Waits.sleep(300);
     cp.restart();
     Waits.until(() -> cp.received("task_completed").size() == 5, WAIT, () -> "got " + cp.received());
     assertEquals(List.of("t0", "t1", "t2", "t3", "t4"),
@@ -301,7 +294,7 @@ class WorkerControlPlaneTest {
   void refusedApiKeyIsLoggedAsAuthenticationProblemWithoutTheKey() {
     cp.rejectWith(401);
     try (LogCapture logs = LogCapture.root()) {
-      await(vertx.deployVerticle(new WorkerVerticle(options(), backend, null)));
+      await(h.deployAsync());
       Waits.until(() -> logs.contains("Authentication failed"), WAIT, logs::all);
       assertTrue(logs.contains("HTTP 401"), logs.all());
       assertFalse(logs.all().contains(KEY), "the API key must never be logged");
@@ -313,9 +306,9 @@ class WorkerControlPlaneTest {
 
   @Test
   void sendsPingsAndKeepsTheConnection() {
-    WorkerOptions o = options();
+    WorkerOptions o = h.options();
     o.getConnection().setPingInterval(Duration.ofMillis(100)).setIdleTimeout(Duration.ofMillis(800));
-    deploy(o);
+    h.deploy();
     Waits.until(() -> cp.pings() >= 5, WAIT, () -> "pings: " + cp.pings());
     assertEquals(1, cp.handshakes().size(), "pongs keep the connection alive");
   }
@@ -323,10 +316,10 @@ class WorkerControlPlaneTest {
   @Test
   void deadConnectionIsDetectedAndReplaced() throws Exception {
     try (SilentWebSocketServer silent = SilentWebSocketServer.start(vertx)) {
-      WorkerOptions o = options().setWsUrl(silent.wsUrl());
+      WorkerOptions o = h.options().setWsUrl(silent.wsUrl());
       o.getConnection().setPingInterval(Duration.ofMillis(100)).setIdleTimeout(Duration.ofMillis(500));
       try (LogCapture logs = LogCapture.of("dev.oz.worker")) {
-        await(vertx.deployVerticle(new WorkerVerticle(o, backend, null)));
+        await(h.deployAsync());
         Waits.until(() -> silent.connections() >= 2, WAIT, () -> "connections: " + silent.connections());
         assertTrue(logs.contains("connection is dead"), logs.all());
       }
@@ -335,8 +328,8 @@ class WorkerControlPlaneTest {
 
   @Test
   void undeployClosesWithNormalClosureAndReleasesTheBackend() {
-    deploy(options());
-    await(vertx.undeploy(deploymentId));
+    h.deploy();
+    h.undeploy();
     Waits.until(() -> !cp.closeCodes().isEmpty(), WAIT, () -> "no close");
     assertEquals(List.of((short) 1000), cp.closeCodes());
     assertTrue(backend.isShutDown());
@@ -344,18 +337,16 @@ class WorkerControlPlaneTest {
 
   @Test
   void deploysFromJsonConfig() {
-    JsonObject config = options().toJson();
-    deploymentId = await(vertx.deployVerticle(new WorkerVerticle(null, backend, null),
-        new io.vertx.core.DeploymentOptions().setConfig(config)));
+    JsonObject config = h.options().toJson();
+    await(h.deployFromJson(config));
     cp.awaitConnections(1, WAIT);
     assertEquals("Bearer " + KEY, cp.handshakes().get(0).authorization());
   }
 
   @Test
   void invalidJsonConfigFailsTheDeploymentWithTheReason() {
-    JsonObject config = options().toJson().put("max_concurrent_tasks", -1);
-    io.vertx.core.Future<String> f = vertx.deployVerticle(new WorkerVerticle(null, backend, null),
-        new io.vertx.core.DeploymentOptions().setConfig(config));
+    JsonObject config = h.options().toJson().put("max_concurrent_tasks", -1);
+    io.vertx.core.Future<String> f = h.deployFromJson(config);
     try {
       f.await(10, TimeUnit.SECONDS);
       throw new AssertionError("deployment should fail");

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.testing.Assignments;
-import dev.oz.worker.testing.LocalWorker;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -63,7 +63,7 @@ class DirectBackendTest {
   private Path ws;
   private Path out;
   private Map<String, String> hostEnv;
-  private LocalWorker worker;
+  private WorkerHarness worker;
 
   @BeforeEach
   void setUp() throws IOException {
@@ -78,7 +78,7 @@ class DirectBackendTest {
         "HOME", dir.resolve("home").toString(),
         "TMPDIR", dir.resolve("tmp").toString(),
         "HOST_ONLY", "host-value"));
-    worker = new LocalWorker();
+    worker = WorkerHarness.fromCommandLine();
   }
 
   @AfterEach
@@ -137,7 +137,7 @@ class DirectBackendTest {
         .put("agent_config_snapshot", new JsonObject().put("harness", new JsonObject().put("type", "claude")));
     worker.assign(a);
     assertEquals(new JsonObject().put("task_id", "t-env").put("message", "Task completed successfully"),
-        worker.awaitTerminal("t-env"));
+        worker.awaitReport("t-env"));
 
     assertEquals(List.of("agent", "run", "--share", "team:edit", "--task-id", "t-env", "--sandboxed",
         "--server-root-url", ROOT_URL, "--no-computer-use", "--harness", "claude", "--idle-on-complete"), argv("t-env"));
@@ -173,9 +173,9 @@ class DirectBackendTest {
     assertEquals(new JsonObject().put("task_id", "t-exit")
             .put("message", "Failed to execute task: oz agent exited with error: exit status 3")
             .put("failure_reason", "agent_invocation").put("exit_code", 3),
-        worker.awaitTerminal("t-exit"));
+        worker.awaitReport("t-exit"));
     worker.assign(task("t-segv", Map.of("FAKE_SIGNAL", "SEGV")));
-    JsonObject segv = worker.awaitTerminal("t-segv");
+    JsonObject segv = worker.awaitReport("t-segv");
     assertEquals("agent_invocation", segv.getString("failure_reason"));
     assertEquals(139, segv.getInteger("exit_code"), "a signal death is 128+n");
   }
@@ -185,10 +185,10 @@ class DirectBackendTest {
     start(new JsonObject().put("cancel_grace_period", "1s"));
     worker.assign(task("t-cancel", Map.of("FAKE_SLEEP", "300", "FAKE_GRANDCHILD", "1")));
     Path sleeping = out.resolve("t-cancel.sleeping");
-    Waits.until(() -> Files.exists(sleeping), LocalWorker.WAIT, () -> "the agent never started");
+    Waits.until(() -> Files.exists(sleeping), WorkerHarness.WAIT, () -> "the agent never started");
     long grandchild = Long.parseLong(Files.readString(out.resolve("t-cancel.grandchild")).strip());
     worker.cp.send(Assignments.cancellation("t-cancel"));
-    JsonObject done = worker.awaitTerminal("t-cancel");
+    JsonObject done = worker.awaitReport("t-cancel");
     assertEquals("CANCELLED", done.getString("task_state"), done.encode());
     assertFalse(alive(grandchild), "the grandchild that ignored SIGTERM was killed after the grace period");
     assertFalse(Files.exists(ws.resolve("t-cancel")), "workspace removed");
@@ -198,7 +198,7 @@ class DirectBackendTest {
   void whatTheAgentLeftRunningEndsWithIt() throws Exception {
     start(new JsonObject());
     worker.assign(task("t-left", Map.of("FAKE_GRANDCHILD", "1")));
-    assertEquals("Task completed successfully", worker.awaitTerminal("t-left").getString("message"));
+    assertEquals("Task completed successfully", worker.awaitReport("t-left").getString("message"));
     long grandchild = Long.parseLong(Files.readString(out.resolve("t-left.grandchild")).strip());
     Waits.until(() -> !alive(grandchild), Duration.ofSeconds(5), () -> "grandchild outlived its task");
   }
@@ -207,10 +207,10 @@ class DirectBackendTest {
   void workerShutdownStopsRunningTasksAndReportsGracefulShutdown() throws Exception {
     start(new JsonObject().put("cancel_grace_period", "1s"), "--shutdown-grace-period", "0s");
     worker.assign(task("t-shut", Map.of("FAKE_SLEEP", "300", "FAKE_GRANDCHILD", "1")));
-    Waits.until(() -> Files.exists(out.resolve("t-shut.sleeping")), LocalWorker.WAIT, () -> "never started");
+    Waits.until(() -> Files.exists(out.resolve("t-shut.sleeping")), WorkerHarness.WAIT, () -> "never started");
     long grandchild = Long.parseLong(Files.readString(out.resolve("t-shut.grandchild")).strip());
     worker.undeploy();
-    JsonObject failed = worker.cp.awaitMessage("task_failed", "t-shut", LocalWorker.WAIT).getJsonObject("data");
+    JsonObject failed = worker.cp.awaitMessage("task_failed", "t-shut", WorkerHarness.WAIT).getJsonObject("data");
     assertEquals("graceful_shutdown", failed.getString("failure_reason"));
     assertEquals(143, failed.getInteger("exit_code"), "the agent's own status after the SIGTERM");
     assertFalse(alive(grandchild), "nothing outlives the worker's tasks");
@@ -227,7 +227,7 @@ class DirectBackendTest {
     start(new JsonObject().put("setup_command", setup).put("teardown_command", teardown)
         .put("environment", new JsonArray().add(new JsonObject().put("name", "OP_VAR").put("value", "op"))));
     worker.assign(task("t-hooks", Map.of("SECRET_TOKEN", SECRET)));
-    assertEquals("Task completed successfully", worker.awaitTerminal("t-hooks").getString("message"));
+    assertEquals("Task completed successfully", worker.awaitReport("t-hooks").getString("message"));
     Path workspace = ws.resolve("t-hooks");
 
     Map<String, String> setupEnv = envFile(out.resolve("setup.env"));
@@ -272,11 +272,11 @@ class DirectBackendTest {
     start(new JsonObject().put("setup_command", setup)
         .put("environment", new JsonArray().add(new JsonObject().put("name", "SECRET_TOKEN").put("value", "op-secret-456"))));
     worker.assign(task("t-op", Map.of()));
-    worker.awaitTerminal("t-op");
+    worker.awaitReport("t-op");
     assertEquals("op-secret-456", env("t-op").get("SECRET_TOKEN"));
     assertEquals("setup sees [REDACTED]\nfake oz: token [REDACTED]\n", worker.log("t-op", "stdout"));
     worker.assign(task("t-file", Map.of()));
-    worker.awaitTerminal("t-file");
+    worker.awaitReport("t-file");
     assertEquals("file-secret-789", env("t-file").get("SECRET_TOKEN"), "the environment file's value reached the agent");
     assertEquals("setup sees [REDACTED]\nfake oz: token [REDACTED]\n", worker.log("t-file", "stdout"));
     assertFalse(worker.cp.received().toString().contains("secret-"), "no value reached the control plane");
@@ -290,7 +290,7 @@ class DirectBackendTest {
     assertEquals(new JsonObject().put("task_id", "t-setup")
             .put("message", "Failed to execute task: setup command failed: exit status 4")
             .put("failure_reason", "setup_command"),
-        worker.awaitTerminal("t-setup"));
+        worker.awaitReport("t-setup"));
     assertFalse(Files.exists(out.resolve("t-setup.argv")), "the agent never ran");
     assertTrue(Files.exists(out.resolve("teardown-ran")));
     assertEquals("cannot provision\n", worker.log("t-setup", "stderr"));
@@ -302,7 +302,7 @@ class DirectBackendTest {
     start(new JsonObject().put("setup_command", "sleep 300").put("setup_timeout", "300ms")
         .put("cancel_grace_period", "200ms"));
     worker.assign(task("t-slow", Map.of()));
-    JsonObject failed = worker.awaitTerminal("t-slow");
+    JsonObject failed = worker.awaitReport("t-slow");
     assertEquals("setup_command", failed.getString("failure_reason"));
     assertEquals("Failed to execute task: setup command timed out after 300ms", failed.getString("message"));
   }
@@ -311,7 +311,7 @@ class DirectBackendTest {
   void aFailingTeardownIsOnlyLogged() throws Exception {
     start(new JsonObject().put("teardown_command", "exit 9"));
     worker.assign(task("t-td", Map.of()));
-    assertEquals("Task completed successfully", worker.awaitTerminal("t-td").getString("message"));
+    assertEquals("Task completed successfully", worker.awaitReport("t-td").getString("message"));
   }
 
   @Test
@@ -320,7 +320,7 @@ class DirectBackendTest {
     Files.writeString(target.resolve("README"), "mine");
     start(new JsonObject(), "--target-dir", target.toString());
     worker.assign(task("t-target", Map.of()));
-    assertEquals("Task completed successfully", worker.awaitTerminal("t-target").getString("message"));
+    assertEquals("Task completed successfully", worker.awaitReport("t-target").getString("message"));
     assertEquals(target.toString(), Files.readString(out.resolve("t-target.pwd")).strip());
     String gitConfig = env("t-target").get("GIT_CONFIG_GLOBAL");
     assertFalse(gitConfig.startsWith(target.toString()), "the throwaway git config stays out of the checkout");
@@ -335,7 +335,7 @@ class DirectBackendTest {
   void noCleanupKeepsTheWorkspaceAndReadOnlyDirectoriesDoNotStopCleanup() throws Exception {
     start(new JsonObject().put("setup_command", "mkdir -p cache/mod && touch cache/mod/f && chmod -w cache/mod cache"));
     worker.assign(task("t-ro", Map.of()));
-    assertEquals("Task completed successfully", worker.awaitTerminal("t-ro").getString("message"));
+    assertEquals("Task completed successfully", worker.awaitReport("t-ro").getString("message"));
     Waits.until(() -> !Files.exists(ws.resolve("t-ro")), Duration.ofSeconds(5), () -> "read-only tree not removed");
   }
 
@@ -343,7 +343,7 @@ class DirectBackendTest {
   void noCleanupFlagKeepsTheWorkspace() throws Exception {
     start(new JsonObject(), "--no-cleanup");
     worker.assign(task("t-keep", Map.of()));
-    assertEquals("Task completed successfully", worker.awaitTerminal("t-keep").getString("message"));
+    assertEquals("Task completed successfully", worker.awaitReport("t-keep").getString("message"));
     assertTrue(Files.isDirectory(ws.resolve("t-keep")));
     assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(ws.resolve("t-keep"))));
   }
@@ -355,17 +355,17 @@ class DirectBackendTest {
     assertEquals(new JsonObject().put("task_id", "..")
             .put("message", "Failed to execute task: invalid task ID for workspace path: invalid task ID")
             .put("failure_reason", "workspace_setup"),
-        worker.awaitTerminal(".."));
+        worker.awaitReport(".."));
   }
 
   @Test
   void aMissingOzIsAClearErrorAtStart() throws Exception {
     hostEnv.put("PATH", "/usr/bin:/bin");
-    Exception e = assertThrows(Exception.class, () -> start(new JsonObject()));
+    Throwable e = assertThrows(Throwable.class, () -> start(new JsonObject()));
     assertTrue(String.valueOf(e.getMessage()).contains(
         "oz CLI not found in PATH (install it, or set direct.oz_path / backend.direct.oz_path)"), e.getMessage());
     Path notExecutable = Files.writeString(dir.resolve("oz-plain"), "#!/bin/sh\n");
-    Exception e2 = assertThrows(Exception.class, () -> start(new JsonObject().put("oz_path", notExecutable.toString())));
+    Throwable e2 = assertThrows(Throwable.class, () -> start(new JsonObject().put("oz_path", notExecutable.toString())));
     assertTrue(String.valueOf(e2.getMessage()).contains("direct.oz_path " + notExecutable + " is not an executable file"),
         e2.getMessage());
   }
@@ -390,7 +390,7 @@ class DirectBackendTest {
         "-e", "FAKE_OUT=" + out);
     assertEquals("direct", worker.options().getBackend());
     worker.assign(task("t-yaml", Map.of()));
-    assertEquals("Task completed successfully", worker.awaitTerminal("t-yaml").getString("message"));
+    assertEquals("Task completed successfully", worker.awaitReport("t-yaml").getString("message"));
     Map<String, String> env = env("t-yaml");
     assertEquals("yes", env.get("FROM_YAML"));
     assertEquals("host-value", env.get("HOST_ONLY"));

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.HostedOzServer;
 import dev.oz.worker.testing.HostedOzServer.ReceivedLog;
-import dev.oz.worker.testing.LocalWorker;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
@@ -53,7 +53,7 @@ class DirectTaskLogsTest {
   @TempDir
   Path dir;
   private Map<String, String> hostEnv;
-  private LocalWorker worker;
+  private WorkerHarness worker;
   private HostedOzServer hosted;
   private HostedOzServer deadCollector;
 
@@ -64,7 +64,7 @@ class DirectTaskLogsTest {
     Files.setPosixFilePermissions(oz, PosixFilePermissions.fromString("rwxr-xr-x"));
     hostEnv = new HashMap<>(Map.of("OZ_API_KEY", "direct-worker-api-key", "PATH", bin + ":/usr/bin:/bin",
         "HOME", dir.resolve("home").toString(), "TMPDIR", dir.resolve("tmp").toString()));
-    worker = new LocalWorker();
+    worker = WorkerHarness.fromCommandLine();
     hosted = HostedOzServer.start();
   }
 
@@ -104,7 +104,7 @@ class DirectTaskLogsTest {
   void outputSetupEventsAndTokenReachHostedOzBeforeTheReport() throws Exception {
     start();
     worker.assign(task("t-ship", hosted.url() + "/otel/", Map.of("FAKE_LINES", "2")));
-    JsonObject report = worker.awaitTerminal("t-ship");
+    JsonObject report = worker.awaitReport("t-ship");
     // everything already there when the report is: without the flush they would wait for the 5 s batch interval
     List<ReceivedLog> atReport = hosted.logs();
     assertEquals("Task completed successfully", report.getString("message"), report.encode());
@@ -169,7 +169,7 @@ class DirectTaskLogsTest {
   void collectTaskLogsFalseShipsNothingButSetupEventsStillGo() throws Exception {
     start("--collect-task-logs=false");
     worker.assign(task("t-off", hosted.url(), Map.of("FAKE_LINES", "3")));
-    worker.awaitTerminal("t-off");
+    worker.awaitReport("t-off");
     Waits.until(() -> hosted.clientEvents("t-off").size() == 1, Duration.ofSeconds(5),
         () -> "setup event not posted: " + hosted.requests());
     assertEquals(List.of(), hosted.requests("/v1/logs"));
@@ -181,7 +181,7 @@ class DirectTaskLogsTest {
     start();
     hosted.refuseLogs(3, 503);
     worker.assign(task("t-503", hosted.url(), Map.of("FAKE_LINES", "300", "FAKE_SLEEP", "4")));
-    worker.awaitTerminal("t-503");
+    worker.awaitReport("t-503");
     List<String> expectedOut = new ArrayList<>(List.of("fake oz: token [REDACTED]", "in a url: ?t=[REDACTED]",
         "bootstrap [REDACTED]"));
     IntStream.rangeClosed(1, 300).forEach(i -> expectedOut.add("out line " + i));
@@ -198,7 +198,7 @@ class DirectTaskLogsTest {
     start();
     hosted.refuseLogs(3, 503);
     worker.assign(task("t-full", hosted.url(), Map.of("FAKE_LINES", "700", "FAKE_SLEEP", "4")));
-    worker.awaitTerminal("t-full");
+    worker.awaitReport("t-full");
     List<ReceivedLog> all = hosted.logs();
     ReceivedLog closing = all.stream().filter(l -> "worker".equals(l.attributes().get("log.source"))).findFirst()
         .orElseThrow(() -> new AssertionError("no closing record"));
@@ -218,7 +218,7 @@ class DirectTaskLogsTest {
     start();
     long t0 = System.nanoTime();
     worker.assign(task("t-dead", deadCollector.url(), Map.of("FAKE_LINES", "5")));
-    JsonObject report = worker.awaitTerminal("t-dead");
+    JsonObject report = worker.awaitReport("t-dead");
     Duration took = Duration.ofNanos(System.nanoTime() - t0);
     assertEquals("Task completed successfully", report.getString("message"));
     assertTrue(took.compareTo(Duration.ofSeconds(5 + 4)) < 0, "the report waited " + took

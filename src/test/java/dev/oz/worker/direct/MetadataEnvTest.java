@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.testing.Assignments;
-import dev.oz.worker.testing.LocalWorker;
+import dev.oz.worker.testing.WorkerHarness;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Files;
@@ -26,7 +26,7 @@ class MetadataEnvTest {
   Path dir;
   private Path ran;
   private Map<String, String> hostEnv;
-  private LocalWorker worker;
+  private WorkerHarness worker;
 
   @BeforeEach
   void setUp() throws Exception {
@@ -35,7 +35,7 @@ class MetadataEnvTest {
     Path oz = Files.writeString(bin.resolve("oz"), "#!/bin/sh\necho \"$WARP_METADATA_TICKET_ID\" > " + ran + "\n");
     Files.setPosixFilePermissions(oz, PosixFilePermissions.fromString("rwxr-xr-x"));
     hostEnv = new HashMap<>(Map.of("OZ_API_KEY", "k", "PATH", bin + ":/usr/bin:/bin"));
-    worker = new LocalWorker();
+    worker = WorkerHarness.fromCommandLine();
   }
 
   @AfterEach
@@ -53,7 +53,7 @@ class MetadataEnvTest {
 
   private JsonObject run(String id) {
     worker.assign(Assignments.data(id).put("env_vars", new JsonObject().put("WARP_METADATA_TICKET_ID", "ABC-123")));
-    return worker.awaitTerminal(id);
+    return worker.awaitReport(id);
   }
 
   @Test

@@ -7,24 +7,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.oz.worker.WorkerVerticle;
-import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.testing.FakeBackend;
-import dev.oz.worker.testing.LoopbackControlPlane;
-import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.WorkerHarness;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -48,16 +40,11 @@ class GrafanaAssetsTest {
 
   @BeforeAll
   static void scrapeAWorker() throws Exception {
-    try (TestVertx tv = TestVertx.create(); LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx())) {
-      WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("catalog-worker").setWsUrl(cp.wsUrl())
-          .setMaxConcurrentTasks(2);
-      o.getMetrics().setPort(0).setHost("127.0.0.1");
-      WorkerVerticle worker = new WorkerVerticle(o, new FakeBackend(), null);
-      String id = tv.vertx().deployVerticle(worker).await(20, TimeUnit.SECONDS);
-      scrape = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + worker.metricsPort() + "/metrics")).build(),
-          HttpResponse.BodyHandlers.ofString()).body();
-      tv.vertx().undeploy(id).await(20, TimeUnit.SECONDS);
+    try (WorkerHarness h = WorkerHarness.create(new FakeBackend())) {
+      h.options().setWorkerId("catalog-worker").setMaxConcurrentTasks(2).getMetrics().setEnabled(true).setPort(0)
+          .setHost("127.0.0.1");
+      h.deploy();
+      scrape = h.get("/metrics").body();
     }
   }
 

@@ -4,13 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.cli.CommandLineAccess;
 import dev.oz.worker.config.ConfigException;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.LoopbackControlPlane;
-import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -22,7 +21,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -66,18 +64,20 @@ class KubernetesWorkerTest {
         """.formatted(MockCluster.NAMESPACE, cluster.kubeconfig(dir)));
   }
 
+  private static final String CONF = "{\"metrics\": {\"enabled\": false}}";
+  private static final Map<String, String> ENV = Map.of("OZ_API_KEY", "k8s-key");
+
   private WorkerOptions load(Path yaml, String... flags) {
-    return CommandLineAccess.load(List.of(flags), "{\"metrics\": {\"enabled\": false}}", yaml,
-        Map.of("OZ_API_KEY", "k8s-key", "OTEL_METRICS_EXPORTER", "none")); // no collector here: no 5 s last export
+    return CommandLineAccess.load(List.of(flags), CONF, yaml, ENV);
   }
 
   @Test
   void taskRunsAsAJobAndTheControlPlaneHearsItsOutputAndOutcome() throws Exception {
-    try (TestVertx tv = TestVertx.create(); LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx())) {
-      WorkerOptions o = load(goYaml(), "--ws-url", cp.wsUrl());
+    try (WorkerHarness h = WorkerHarness.fromCommandLine()) {
+      LoopbackControlPlane cp = h.cp;
+      WorkerOptions o = h.load(CONF, goYaml(), ENV);
       assertEquals("kubernetes", o.getBackend(), "the YAML block selects its backend");
-      String id = tv.vertx().deployVerticle(new WorkerVerticle(o)).await(30, TimeUnit.SECONDS);
-      cp.awaitConnections(1, WAIT);
+      h.deploy();
 
       cp.send(Assignments.minimal("k-ok"));
       assertEquals(new JsonObject().put("task_id", "k-ok").put("worker_id", "k8s-worker"),
@@ -116,7 +116,7 @@ class KubernetesWorkerTest {
           data);
       assertEquals(1, cluster.job(failing.getMetadata().getName()).getSpec().getActiveDeadlineSeconds(),
           "a failed task's still-running Job is expired, not deleted");
-      tv.vertx().undeploy(id).await(30, TimeUnit.SECONDS);
+      h.undeploy();
       assertEquals(List.of(1, 1), List.of(cp.received("task_completed").size(), cp.received("task_failed").size()),
           "one terminal report each");
     }
@@ -124,10 +124,9 @@ class KubernetesWorkerTest {
 
   @Test
   void aRestartedWorkerClaimsItsRunningJobsAgainAndReportsEachOnce() throws Exception {
-    try (TestVertx tv = TestVertx.create(); LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx())) {
-      WorkerOptions o = load(goYaml(), "--ws-url", cp.wsUrl());
-      String first = tv.vertx().deployVerticle(new WorkerVerticle(o)).await(30, TimeUnit.SECONDS);
-      cp.awaitConnections(1, WAIT);
+    try (WorkerHarness h = WorkerHarness.fromCommandLine()) {
+      LoopbackControlPlane cp = h.cp;
+      h.start(CONF, goYaml(), ENV);
       cp.send(Assignments.minimal("k-long"));
       cp.send(Assignments.minimal("k-done"));
       Job running = cluster.awaitJob("oz-task-k-long-exec-", WAIT);
@@ -139,14 +138,15 @@ class KubernetesWorkerTest {
         s.setContainerStatuses(MockCluster.list(MockCluster.running("task", created)));
         return s;
       });
-      Thread.sleep(500);
-      tv.vertx().undeploy(first).await(30, TimeUnit.SECONDS);
+      // the worker follows the running pod's log once it has seen it run
+      String podLog = "/pods/" + pod.getMetadata().getName() + "/log";
+      Waits.until(() -> cluster.requests().stream().anyMatch(r -> r.path().contains(podLog)), WAIT,
+          () -> "the worker never followed the pod's log: " + cluster.requests());
+      h.undeploy();
       assertEquals(List.of(), cp.received("task_completed"), "shutdown left both Jobs running, unreported");
       cluster.jobCondition(done, "Complete", null, null);
 
-      String second = tv.vertx().deployVerticle(new WorkerVerticle(load(goYaml(), "--ws-url", cp.wsUrl())))
-          .await(30, TimeUnit.SECONDS);
-      cp.awaitConnections(2, WAIT);
+      h.start(CONF, goYaml(), ENV);
       Waits.until(() -> cp.received("task_claimed").size() == 4, WAIT, () -> "claims: " + cp.received("task_claimed"));
       assertEquals(new JsonObject().put("task_id", "k-done").put("message", "Task completed successfully"),
           cp.awaitMessage("task_completed", "k-done", WAIT).getJsonObject("data"), "ended while no worker watched");
@@ -157,10 +157,9 @@ class KubernetesWorkerTest {
       });
       cluster.jobCondition(running, "Complete", null, null);
       cp.awaitMessage("task_completed", "k-long", WAIT);
-      Thread.sleep(500);
+      h.undeploy(); // the worker has sent all it will send
       assertEquals(List.of("k-done", "k-long"), cp.received("task_completed").stream()
           .map(m -> m.getJsonObject("data").getString("task_id")).sorted().toList(), "exactly one report each");
-      tv.vertx().undeploy(second).await(30, TimeUnit.SECONDS);
     }
   }
 

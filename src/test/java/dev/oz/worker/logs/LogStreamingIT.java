@@ -120,7 +120,7 @@ class LogStreamingIT {
   void secretsFromEnvVarsAndTheApiKeyNeverReachTheControlPlaneOrTheLog() {
     try (LogCapture logs = LogCapture.root();
          WorkerHarness h = WorkerHarness.start(o -> { })) {
-      String key = h.options.getApiKey();
+      String key = h.options().getApiKey();
       JsonObject task = scriptTask("secret", "echo \"token=$TOKEN\"; printf 'split: %s' \"$TOKEN\" | fold -w 5; echo;"
           + " echo \"key=$KEY\"; echo short=$SHORT; exit 4")
           .put("env_vars", new JsonObject()

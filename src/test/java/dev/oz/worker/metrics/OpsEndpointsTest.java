@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.backend.Availability;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.FailureReason;
@@ -12,7 +11,7 @@ import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.FakeBackend;
 import dev.oz.worker.testing.LoopbackControlPlane;
-import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
@@ -31,38 +30,28 @@ import org.junit.jupiter.api.Test;
 class OpsEndpointsTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
   private final HttpClient http = HttpClient.newHttpClient();
-  private TestVertx testVertx;
+  private WorkerHarness h;
   private LoopbackControlPlane cp;
   private FakeBackend backend;
-  private WorkerVerticle worker;
-  private String deploymentId;
 
   @BeforeEach
-  void setUp() throws Exception {
-    testVertx = TestVertx.create();
-    cp = LoopbackControlPlane.start(testVertx.vertx());
+  void setUp() {
     deploy(o -> { });
   }
 
-  private void deploy(java.util.function.Consumer<WorkerOptions> customize) throws Exception {
+  private void deploy(java.util.function.Consumer<WorkerOptions> customize) {
     backend = new FakeBackend();
-    WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("ops-worker").setWsUrl(cp.wsUrl())
-        .setMaxConcurrentTasks(1);
-    o.getMetrics().setPort(0).setHost("127.0.0.1");
-    o.getTelemetry().disableExport();
-    o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(300))
-        .setCloseTimeout(Duration.ofSeconds(3));
-    o.setShutdownGracePeriod(Duration.ofSeconds(3));
+    h = WorkerHarness.create(backend);
+    cp = h.cp;
+    WorkerOptions o = h.options().setWorkerId("ops-worker").setMaxConcurrentTasks(1);
+    o.getMetrics().setEnabled(true).setPort(0).setHost("127.0.0.1");
     customize.accept(o);
-    int connections = cp.handshakes().size();
-    worker = new WorkerVerticle(o, backend, null);
-    deploymentId = testVertx.vertx().deployVerticle(worker).await(20, TimeUnit.SECONDS);
-    cp.awaitConnections(connections + 1, WAIT);
+    h.deploy();
   }
 
   @AfterEach
-  void tearDown() throws Exception {
-    testVertx.closeAfterUndeploying(deploymentId);
+  void tearDown() {
+    h.close();
   }
 
   private HttpResponse<String> get(String path) throws Exception {
@@ -70,7 +59,7 @@ class OpsEndpointsTest {
   }
 
   private HttpResponse<String> get(String path, String authorization) throws Exception {
-    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.metricsPort() + path));
+    HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + h.metricsPort() + path));
     if (authorization != null) {
       request.header("Authorization", authorization);
     }
@@ -227,8 +216,7 @@ class OpsEndpointsTest {
 
   @Test
   void withATokenStatusNeedsItAndTheOtherEndpointsStayOpen() throws Exception {
-    testVertx.vertx().undeploy(deploymentId).await(20, TimeUnit.SECONDS);
-    cp = LoopbackControlPlane.start(testVertx.vertx()); // a fresh one: the old one still holds the closed socket
+    h.close();
     deploy(o -> o.getMetrics().setStatusToken("status-s3cret"));
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
@@ -255,12 +243,15 @@ class OpsEndpointsTest {
 
   @Test
   void probesAnswerWhileTasksDrainAndSayShuttingDown() throws Exception {
+    h.close();
+    deploy(o -> o.setShutdownGracePeriod(Duration.ofSeconds(30))); // a drain that lasts until the task ends
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
-    // the worker was deployed with the default grace of 0s: give this test a running drain instead
-    io.vertx.core.Future<Void> undeploying = testVertx.vertx().undeploy(deploymentId);
+    io.vertx.core.Future<Void> undeploying = h.undeployAsync();
     HttpResponse<String> ready = get("/readyz");
     assertEquals(503, ready.statusCode(), ready.body());
+    backend.complete("t1", TaskOutcome.succeeded());
     undeploying.await(20, TimeUnit.SECONDS);
+    assertEquals("task_completed", cp.awaitMessage("task_completed", "t1", WAIT).getString("type"), "drained, not cancelled");
   }
 }

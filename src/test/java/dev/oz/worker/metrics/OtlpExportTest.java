@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.config.TelemetryOptions;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.FailureReason;
@@ -14,7 +13,7 @@ import dev.oz.worker.testing.FakeBackend;
 import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.LoopbackControlPlane;
 import dev.oz.worker.testing.OtlpReceiver;
-import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
 import io.opentelemetry.exporter.internal.FailedExportException;
 import io.opentelemetry.proto.common.v1.AnyValue;
@@ -42,6 +41,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -57,16 +57,19 @@ import org.junit.jupiter.api.Test;
 class OtlpExportTest {
   private static final Duration WAIT = Duration.ofSeconds(15);
   private final HttpClient http = HttpClient.newHttpClient();
-  private TestVertx testVertx;
+  private WorkerHarness h;
   private LoopbackControlPlane cp;
   private FakeBackend backend;
-  private WorkerVerticle worker;
-  private String deploymentId;
 
   @AfterEach
   void tearDown() {
-    if (testVertx != null) {
-      testVertx.close();
+    closeWorker();
+  }
+
+  private void closeWorker() {
+    if (h != null) {
+      h.close();
+      h = null;
     }
   }
 
@@ -75,23 +78,19 @@ class OtlpExportTest {
   }
 
   private void deploy(Consumer<TelemetryOptions> telemetry, Consumer<WorkerOptions> customize) throws Exception {
-    testVertx = TestVertx.create();
-    cp = LoopbackControlPlane.start(testVertx.vertx());
     backend = new FakeBackend();
-    WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("otel-worker").setWsUrl(cp.wsUrl())
-        .setMaxConcurrentTasks(4);
-    o.getMetrics().setPort(0).setHost("127.0.0.1");
-    o.getConnection().setReconnectInitial(Duration.ofMillis(100)).setReconnectMax(Duration.ofMillis(300))
-        .setCloseTimeout(Duration.ofSeconds(3));
+    h = WorkerHarness.create(backend);
+    cp = h.cp;
+    WorkerOptions o = h.options().setWorkerId("otel-worker").setMaxConcurrentTasks(4);
+    o.getMetrics().setEnabled(true).setPort(0).setHost("127.0.0.1");
+    o.setTelemetry(new TelemetryOptions()); // the harness turned export off; each test says what it wants
     telemetry.accept(o.getTelemetry());
     customize.accept(o);
-    worker = new WorkerVerticle(o, backend, null);
-    deploymentId = testVertx.vertx().deployVerticle(worker).await(20, TimeUnit.SECONDS);
-    cp.awaitConnections(1, WAIT);
+    h.deploy();
   }
 
   private void undeploy() throws Exception {
-    testVertx.vertx().undeploy(deploymentId).await(30, TimeUnit.SECONDS);
+    h.undeploy();
   }
 
   /** Assigns a task, lets the backend end it with {@code outcome}, and returns the terminal report's type. */
@@ -138,7 +137,7 @@ class OtlpExportTest {
   }
 
   private String scrape() throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.metricsPort() + "/metrics")).build(),
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + h.metricsPort() + "/metrics")).build(),
         HttpResponse.BodyHandlers.ofString()).body();
   }
 
@@ -320,13 +319,12 @@ class OtlpExportTest {
             .set(TelemetryOptions.METRICS_EXPORTER, exporter)
             .set(TelemetryOptions.METRIC_EXPORT_INTERVAL, "100"));
         assertEquals("task_completed", runTask("t-" + exporter, TaskOutcome.succeeded()));
-        Waits.sleep(1000); // ten export intervals
         assertTrue(scrape().contains("oz_worker_tasks_claimed_total 1.0"), "/metrics is served with " + exporter);
-        undeploy(); // a shutdown would flush a last export
+        // a shutdown flushes a last export, whatever the interval: nothing may arrive by the time it is done
+        undeploy();
         assertEquals(List.of(), otlp.requests(), exporter);
       } finally {
-        testVertx.close();
-        testVertx = null;
+        closeWorker();
       }
     }
   }
@@ -351,10 +349,11 @@ class OtlpExportTest {
   private record Run(long medianTaskMs, long undeployMs, List<String> exportWarnings) {
   }
 
-  private Run measure(String name, Consumer<TelemetryOptions> telemetry) throws Exception {
+  /** Runs tasks once {@code exporting} holds (an export failed or hangs), then shuts down. */
+  private Run measure(String name, Consumer<TelemetryOptions> telemetry, Predicate<LogCapture> exporting) throws Exception {
     try (LogCapture logs = LogCapture.root()) {
       deploy(telemetry);
-      Waits.sleep(1500); // exports fail (or hang) meanwhile
+      Waits.until(() -> exporting.test(logs), WAIT, () -> name + ": no export attempt seen: " + logs.all());
       List<Long> latencies = taskLatencies(name, 7);
       long stopStart = System.nanoTime();
       undeploy();
@@ -364,26 +363,27 @@ class OtlpExportTest {
           .toList();
       return new Run(median(latencies), undeployMs, warnings);
     } finally {
-      testVertx.close();
-      testVertx = null;
+      closeWorker();
     }
   }
 
   @Test
   void aCollectorThatIsGoneOrHangsNeverDelaysATaskAndWarnsOnce() throws Exception {
-    Run baseline = measure("base", TelemetryOptions::disableExport);
+    Run baseline = measure("base", TelemetryOptions::disableExport, logs -> true);
     int closedPort = freePort();
     Run dead = measure("dead", t -> t.set("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + closedPort)
         .set(TelemetryOptions.TRACES_EXPORTER, "otlp")
         .set(TelemetryOptions.METRIC_EXPORT_INTERVAL, "100")
         .set("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .set("OTEL_EXPORTER_OTLP_TIMEOUT", "500"));
+        .set("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
+        logs -> logs.contains("export to http://127.0.0.1:" + closedPort));
     Run hung;
     try (OtlpReceiver hanging = OtlpReceiver.hanging()) {
       hung = measure("hung", t -> t.set("OTEL_EXPORTER_OTLP_ENDPOINT", hanging.endpoint())
           .set(TelemetryOptions.TRACES_EXPORTER, "otlp")
           .set(TelemetryOptions.METRIC_EXPORT_INTERVAL, "100")
-          .set("OTEL_BSP_SCHEDULE_DELAY", "100"));
+          .set("OTEL_BSP_SCHEDULE_DELAY", "100"),
+          logs -> !hanging.requests().isEmpty());
       assertFalse(hanging.requests().isEmpty(), "the hanging collector was reached");
     }
 

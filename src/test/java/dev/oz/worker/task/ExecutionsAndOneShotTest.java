@@ -3,14 +3,12 @@ package dev.oz.worker.task;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.oz.worker.WorkerVerticle;
 import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.TaskOutcome;
-import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.FakeBackend;
 import dev.oz.worker.testing.LoopbackControlPlane;
-import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
@@ -27,35 +25,21 @@ import org.junit.jupiter.api.Test;
 class ExecutionsAndOneShotTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
 
-  private TestVertx testVertx;
+  private WorkerHarness h;
   private LoopbackControlPlane cp;
   private FakeBackend backend;
-  private WorkerVerticle worker;
-  private String deploymentId;
 
   @BeforeEach
   void setUp() {
-    testVertx = TestVertx.create();
-    cp = LoopbackControlPlane.start(testVertx.vertx());
     backend = new FakeBackend();
+    h = WorkerHarness.create(backend);
+    cp = h.cp;
+    h.options().setWorkerId("w-exec");
   }
 
   @AfterEach
-  void tearDown() throws Exception {
-    testVertx.closeAfterUndeploying(deploymentId);
-  }
-
-  private void deploy(WorkerOptions o) throws Exception {
-    worker = new WorkerVerticle(o, backend, null);
-    deploymentId = testVertx.vertx().deployVerticle(worker).await(10, TimeUnit.SECONDS);
-    cp.awaitConnections(1, WAIT);
-  }
-
-  private WorkerOptions options() {
-    WorkerOptions o = new WorkerOptions().setApiKey("k").setWorkerId("w-exec").setWsUrl(cp.wsUrl());
-    o.getMetrics().setEnabled(false);
-    o.getTelemetry().disableExport(); // no pushes to a collector that is not there
-    return o;
+  void tearDown() {
+    h.close();
   }
 
   private static JsonObject assignment(String taskId, String executionId) {
@@ -73,7 +57,7 @@ class ExecutionsAndOneShotTest {
 
   @Test
   void cancellationOfAnotherExecutionIsIgnoredAndTheNamedOneIsClosedOnceThenReplayed() throws Exception {
-    deploy(options());
+    h.deploy();
     cp.send(assignment("t1", "ex-2"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
     cp.send(cancellation("t1", "ex-1"));
@@ -98,7 +82,7 @@ class ExecutionsAndOneShotTest {
 
   @Test
   void cancellationWithoutAnExecutionIdCancelsWhateverRunsAndSendsNoExecutionClosed() throws Exception {
-    deploy(options());
+    h.deploy();
     cp.send(assignment("t1", "ex-1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
     cp.send(Assignments.cancellation("t1"));
@@ -110,7 +94,7 @@ class ExecutionsAndOneShotTest {
 
   @Test
   void cancellationNamingAnEndedExecutionIsAnsweredWithExecutionClosed() throws Exception {
-    deploy(options());
+    h.deploy();
     cp.send(assignment("t1", "ex-1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
     backend.complete("t1", TaskOutcome.succeeded());
@@ -122,7 +106,7 @@ class ExecutionsAndOneShotTest {
 
   @Test
   void anotherExecutionOfARunningTaskIsRejectedNotStarted() throws Exception {
-    deploy(options());
+    h.deploy();
     cp.send(assignment("t1", "ex-1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
     cp.send(assignment("t1", "ex-2"));
@@ -133,11 +117,11 @@ class ExecutionsAndOneShotTest {
 
   @Test
   void assignmentsDuringShutdownAreRejectedWithTheGoReason() throws Exception {
-    WorkerOptions o = options().setShutdownGracePeriod(Duration.ofSeconds(30));
-    deploy(o);
+    h.options().setShutdownGracePeriod(Duration.ofSeconds(30));
+    h.deploy();
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
-    var undeploying = testVertx.vertx().undeploy(deploymentId);
+    var undeploying = h.undeployAsync();
     cp.send(Assignments.minimal("late"));
     assertEquals(new JsonObject().put("task_id", "late").put("reason", "worker is shutting down"),
         cp.awaitMessage("task_rejected", "late", WAIT).getJsonObject("data"));
@@ -149,23 +133,24 @@ class ExecutionsAndOneShotTest {
   @Test
   void oneShotWorkerTakesOneTaskRejectsTheRestAndFinishesAfterItsReport() throws Exception {
     backend.setCapabilities(BackendCapabilities.local(Duration.ofSeconds(1)).withOneShot());
-    deploy(options().setOneShot(true).setMaxConcurrentTasks(5));
+    h.options().setOneShot(true).setMaxConcurrentTasks(5);
+    h.deploy();
     cp.send(Assignments.minimal("first"));
     cp.awaitMessage("task_claimed", "first", WAIT);
     cp.send(Assignments.minimal("second"));
     assertEquals("one-shot worker has already accepted a task",
         cp.awaitMessage("task_rejected", "second", WAIT).getJsonObject("data").getString("reason"));
-    assertTrue(!worker.finished().isComplete());
+    assertTrue(!h.worker().finished().isComplete());
     backend.complete("first", TaskOutcome.succeeded());
     cp.awaitMessage("task_completed", "first", WAIT);
-    worker.finished().await(10, TimeUnit.SECONDS);
+    h.worker().finished().await(10, TimeUnit.SECONDS);
   }
 
   @Test
   void oneShotIsRefusedAtStartByABackendWithoutIt() {
-    WorkerOptions o = options().setOneShot(true);
+    h.options().setOneShot(true);
     try {
-      testVertx.vertx().deployVerticle(new WorkerVerticle(o, backend, null)).await(10, TimeUnit.SECONDS);
+      h.deployAsync().await(10, TimeUnit.SECONDS);
       throw new AssertionError("deployed");
     } catch (Exception e) {
       assertEquals("backend \"fake\" does not support one-shot mode", e.getMessage());
@@ -174,7 +159,8 @@ class ExecutionsAndOneShotTest {
 
   @Test
   void aTaskRunningPastTaskTimeoutIsStoppedAndReportedAsTimedOut() throws Exception {
-    deploy(options().setTaskTimeout(Duration.ofMillis(300)));
+    h.options().setTaskTimeout(Duration.ofMillis(300));
+    h.deploy();
     cp.send(assignment("slow", "ex-1"));
     cp.send(Assignments.minimal("quick"));
     Waits.until(() -> backend.isRunning("quick"), WAIT, () -> "not started");

@@ -32,6 +32,7 @@ public final class LoopbackControlPlane implements AutoCloseable {
   private HttpServer server;
   private int port;
   private volatile int rejectStatus;
+  private volatile boolean listening;
   private volatile ServerWebSocket current;
   private final List<Handshake> handshakes = new CopyOnWriteArrayList<>();
   private final List<JsonObject> received = new CopyOnWriteArrayList<>();
@@ -77,6 +78,7 @@ public final class LoopbackControlPlane implements AutoCloseable {
         .requestHandler(req -> req.response().setStatusCode(404).end());
     server = await(server.listen(onPort, "127.0.0.1"));
     port = server.actualPort();
+    listening = true;
   }
 
   private void onSocket(ServerWebSocket ws) {
@@ -161,7 +163,13 @@ public final class LoopbackControlPlane implements AutoCloseable {
   /** The server goes away: stops listening and drops every connection. */
   public void stop() {
     current = null;
+    listening = false;
     await(server.close());
+  }
+
+  /** False between {@link #stop()} and {@link #restart()}. */
+  public boolean listening() {
+    return listening;
   }
 
   /** Closes only the current connection (the server keeps listening). */
