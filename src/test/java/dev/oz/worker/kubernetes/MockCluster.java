@@ -82,6 +82,15 @@ final class MockCluster implements AutoCloseable {
   private record Fault(Predicate<RecordedRequest> matches, int code, AtomicInteger remaining) {
   }
 
+  /** The mock server logs every request at INFO through java.util.logging; held here so the level sticks. */
+  private static final java.util.logging.Logger MOCK_SERVER_LOG = quiet("io.fabric8.mockwebserver");
+
+  private static java.util.logging.Logger quiet(String name) {
+    java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
+    logger.setLevel(java.util.logging.Level.WARNING);
+    return logger;
+  }
+
   MockCluster() {
     server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), new Recording(), false);
     server.init();

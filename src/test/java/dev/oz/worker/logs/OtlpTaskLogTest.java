@@ -11,8 +11,10 @@ import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.testing.HostedOzServer;
 import dev.oz.worker.testing.HostedOzServer.ReceivedLog;
 import dev.oz.worker.testing.TestVertx;
+import dev.oz.worker.testing.Waits;
 import io.vertx.core.Context;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -119,9 +121,9 @@ class OtlpTaskLogTest {
     OtlpTaskLog second = open("direct", List.of());
     // the first task's token is a different task's secret; this one's is redacted once issued
     write(second, OutputOrigin.TASK, StdStream.STDOUT, "warm up\n");
-    io.vertx.core.Promise<Void> flushed = io.vertx.core.Promise.promise();
-    context.runOnContext(v -> tv.vertx().setTimer(6_000, id -> flushed.complete()));
-    flushed.future().await(10, TimeUnit.SECONDS);
+    // its first export (after the batch interval) is where its token is issued
+    Waits.until(() -> server.bodies("t-1", "agent.stdout").contains("warm up"), Duration.ofSeconds(15),
+        () -> "never exported: " + server.logs());
     write(second, OutputOrigin.TASK, StdStream.STDOUT, "leak " + HostedOzServer.token(2) + "\n");
     close(second);
     assertEquals(List.of("before", "warm up", "leak [REDACTED]"), server.bodies("t-1", "agent.stdout"));
