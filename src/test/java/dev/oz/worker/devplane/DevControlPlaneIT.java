@@ -37,6 +37,7 @@ class DevControlPlaneIT {
   private TestVertx testVertx;
   private DevControlPlane plane;
   private final List<String> workerIds = new ArrayList<>();
+  private final List<String> deployments = new ArrayList<>();
 
   @BeforeEach
   void setUp() throws Exception {
@@ -47,11 +48,17 @@ class DevControlPlaneIT {
   }
 
   @AfterEach
-  void tearDown() {
+  void tearDown() throws Exception {
     try {
-      testVertx.close();
+      for (String deployment : deployments) { // while the control plane listens: each shutdown flushes at once
+        testVertx.vertx().undeploy(deployment).await(30, TimeUnit.SECONDS);
+      }
     } finally {
-      workerIds.forEach(Engine::removeContainersOf);
+      try {
+        testVertx.close();
+      } finally {
+        workerIds.forEach(Engine::removeContainersOf);
+      }
     }
   }
 
@@ -65,7 +72,7 @@ class DevControlPlaneIT {
     o.getMetrics().setEnabled(false);
     o.getTelemetry().disableExport();
     o.getConnection().setCloseTimeout(Duration.ofSeconds(3));
-    testVertx.vertx().deployVerticle(new WorkerVerticle(o)).await(30, TimeUnit.SECONDS);
+    deployments.add(testVertx.vertx().deployVerticle(new WorkerVerticle(o)).await(30, TimeUnit.SECONDS));
     return id;
   }
 
@@ -158,8 +165,7 @@ class DevControlPlaneIT {
 
   @Test
   void rejectedTaskIsRequeuedToAWorkerWithCapacity() throws Exception {
-    String busy = startWorker(1);
-    Waits.sleep(300);
+    String busy = startWorker(1); // the only worker: the first task waits for it if it is not connected yet
     String first = submit(echoTask(300));
     awaitState(first, "running");
     String second = submit(echoTask(1));

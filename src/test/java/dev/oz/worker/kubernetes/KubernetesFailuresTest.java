@@ -10,6 +10,7 @@ import dev.oz.worker.backend.SetupEvent;
 import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.FailureReason;
+import dev.oz.worker.testing.Waits;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;
@@ -206,7 +207,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
     Pod pod = runningPod(job);
     cluster.fail("GET", "/apis/batch/v1/namespaces/agents/jobs/" + job.getMetadata().getName(), 503, 3);
     cluster.fail("GET", "/api/v1/namespaces/agents/pods?labelSelector", 503, 2);
-    Thread.sleep(1500);
+    Waits.until(() -> cluster.faultsPending() == 0, WAIT, () -> cluster.faultsPending() + " injected failures not served");
     assertTrue(cluster.dropWatches() >= 2, "the Job and pod watches were open");
     String jobWatch = "fieldSelector=metadata.name%3D" + job.getMetadata().getName();
     long end = System.nanoTime() + WAIT.toNanos();
@@ -289,15 +290,10 @@ class KubernetesFailuresTest extends MockClusterTestBase {
       s.setContainerStatuses(statuses);
       return s;
     });
-    assertTrue(dev.oz.worker.testing.Waits.class != null);
-    long end = System.nanoTime() + WAIT.toNanos();
-    while (requests("GET", "/log?").size() < 64 && System.nanoTime() < end) {
-      Thread.sleep(50);
-    }
-    Thread.sleep(500);
-    assertEquals(64, requests("GET", "/log?").size());
+    Waits.until(() -> requests("GET", "/log?").size() >= 64, WAIT, () -> requests("GET", "/log?").size() + " followed");
     cluster.jobCondition(job, "Complete", null, null);
     assertEquals(TaskOutcome.succeeded(), await(outcome));
+    assertEquals(64, requests("GET", "/log?").size(), "no more once the task has ended");
     assertEquals(64, out.text().lines().count());
     assertTrue(out.text().contains("[c0] line 0\n"), "other containers' lines carry their name");
     await(backend.shutdown());

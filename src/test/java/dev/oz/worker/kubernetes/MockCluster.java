@@ -130,6 +130,11 @@ final class MockCluster implements AutoCloseable {
         new AtomicInteger(times)));
   }
 
+  /** How many injected failures are still to be served. */
+  int faultsPending() {
+    return faults.stream().mapToInt(f -> Math.max(0, f.remaining().get())).sum();
+  }
+
   /** Closes every open watch, as a load balancer or an API server restart would. */
   int dropWatches() {
     int n = 0;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.oz.worker.backend.CancelReason;
 import dev.oz.worker.backend.TaskOutcome;
+import dev.oz.worker.testing.Waits;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
@@ -52,7 +53,9 @@ class RbacTest extends MockClusterTestBase {
     Pod okPod = cluster.createPod(okJob, Instant.now());
     cluster.log(okPod, "task", "hi\n");
     running(okPod, Instant.parse(okPod.getMetadata().getCreationTimestamp()));
-    Thread.sleep(500);
+    // the running task's log is followed and the safety poll (200 ms) lists its pods
+    Waits.until(() -> cluster.verbs().containsAll(Set.of("get pods/log", "list pods")), WAIT,
+        () -> "not followed or polled: " + cluster.verbs());
     cluster.jobCondition(okJob, "Complete", null, null);
     await(ok);
 

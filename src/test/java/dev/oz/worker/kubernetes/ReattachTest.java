@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.oz.worker.backend.AdoptedTask;
 import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.protocol.FailureReason;
+import dev.oz.worker.testing.Waits;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
@@ -38,7 +39,7 @@ class ReattachTest extends MockClusterTestBase {
     cluster.log(pod, "task", "after the restart\n");
     Recorded out = new Recorded();
     Future<TaskOutcome> outcome = second.resume(found.get(0), out);
-    Thread.sleep(500);
+    Waits.until(() -> out.text().contains("after the restart"), WAIT, () -> "not followed: " + out.text());
     assertTrue(!outcome.isComplete());
     Instant t = Instant.parse(pod.getMetadata().getCreationTimestamp());
     cluster.podStatus(pod, s -> {
