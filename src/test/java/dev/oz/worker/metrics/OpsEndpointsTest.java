@@ -177,13 +177,7 @@ class OpsEndpointsTest {
   @Test
   void probesAndStatus() throws Exception {
     assertEquals(200, get("/healthz").statusCode());
-    Waits.until(() -> {
-      try {
-        return get("/readyz").statusCode() == 200;
-      } catch (Exception e) {
-        return false;
-      }
-    }, WAIT, () -> "never ready");
+    Waits.until(() -> readyz() == 200, WAIT, () -> "never ready");
 
     cp.send(Assignments.envelope("task_assignment", Assignments.data("t1").put("execution_id", "e1")));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
@@ -203,13 +197,7 @@ class OpsEndpointsTest {
     backend.setHealthy(true);
 
     cp.stop();
-    Waits.until(() -> {
-      try {
-        return get("/readyz").statusCode() == 503;
-      } catch (Exception e) {
-        return false;
-      }
-    }, WAIT, () -> "still ready without a control plane");
+    Waits.until(() -> readyz() == 503, WAIT, () -> "still ready without a control plane");
     assertEquals("not connected to the control plane", new JsonObject(get("/readyz").body()).getString("reason"));
     assertEquals(200, get("/healthz").statusCode(), "alive even when not ready");
   }
@@ -232,13 +220,7 @@ class OpsEndpointsTest {
     assertEquals("Test task t1", new JsonObject(allowed.body()).getJsonArray("active_tasks").getJsonObject(0).getString("title"));
     assertEquals(200, get("/metrics").statusCode());
     assertEquals(200, get("/healthz").statusCode());
-    Waits.until(() -> {
-      try {
-        return get("/readyz").statusCode() == 200;
-      } catch (Exception e) {
-        return false;
-      }
-    }, WAIT, () -> "never ready");
+    Waits.until(() -> readyz() == 200, WAIT, () -> "never ready");
   }
 
   @Test
