@@ -28,9 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One task as one container: pull, sidecars, create, start, follow output, wait, classify, remove. State is
- * touched only on the backend's context; the wait and the log stream run on docker-java's own threads, so a
- * running container holds no pooled thread.
+ * One task as one container: pull, sidecars, create, start, follow output, learn the exit, classify, remove. State
+ * is touched only on the backend's context; the exit (die event or wait) and the log stream are non-blocking engine
+ * calls, so a running container holds no thread.
  */
 final class ContainerRun {
   private static final Logger log = LoggerFactory.getLogger(ContainerRun.class);
