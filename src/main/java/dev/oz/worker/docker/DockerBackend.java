@@ -79,6 +79,7 @@ public final class DockerBackend implements TaskBackend {
       docker = DockerEngine.connect(target, http);
       probeClient = DockerEngine.connectForProbes(target);
       engineAddress = target.address();
+      EngineStreams.warmUp();
       streams = EngineStreams.connect(vertx, target);
       exits = new ContainerExits(streams, options.getWorkerId());
       String platform = DockerEngine.checkPlatform(docker, target);

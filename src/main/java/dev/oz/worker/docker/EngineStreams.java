@@ -2,6 +2,11 @@ package dev.oz.worker.docker;
 
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.protocol.FailureReason;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpVersion;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -74,6 +79,19 @@ final class EngineStreams {
     }
     HttpClient client = vertx.createHttpClient(http, new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
     return new EngineStreams(client, server, host);
+  }
+
+  /**
+   * Loads the HTTP codec off the event loop; blocking. The first request otherwise loads it on the event loop, which
+   * takes over a second on a busy machine (the event stream opens while the rest of the worker starts).
+   */
+  static void warmUp() {
+    EmbeddedChannel channel = new EmbeddedChannel(new HttpClientCodec());
+    channel.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpMethod.GET,
+        "/events"));
+    channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
+    channel.finishAndReleaseAll();
   }
 
   /**
