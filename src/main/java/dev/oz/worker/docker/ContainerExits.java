@@ -11,11 +11,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Container exits as the engine announces them: one event stream per engine ({@code die} events of this worker's
- * containers), shared by every running task. The engine sends {@code die} as soon as the container's output is
- * in its log and the container is marked stopped, before it tears down the container's network and mounts; a
- * container wait returns only after that teardown (tens of milliseconds later on a busy engine). A run asks for its
- * container's exit before starting it and still waits as well: whichever answers first gives the exit code, so a
- * missed event (the stream was down or reopening) only costs time.
+ * containers), shared by every running task. The engine sends {@code die} once the container's output is all in
+ * its log; Docker 20.10 sends it before tearing down the container's network and mounts, and its wait returns only
+ * after that (tens of milliseconds later), while 23.0 and later send it after the teardown, with the wait. A run asks
+ * for its container's exit before starting it and still waits as well: whichever answers first gives the exit code,
+ * so a missed event (the stream was down or reopening) only costs time.
  *
  * <p>The stream's end is also how {@link EngineHealth} notices that the engine went away. Used on the backend's
  * context only.

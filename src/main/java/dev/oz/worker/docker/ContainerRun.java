@@ -337,9 +337,11 @@ final class ContainerRun {
    * Delivers the rest of the output once the exit is known. The engine announces an exit (die event, wait) only after
    * the container's output is all in its log, so a non-follow read from where the follow stream is gets everything:
    * for up to {@link #FULL_CATCH_UP_LIMIT_BYTES} of output the follow stream is closed at once and that read delivers
-   * the rest (the follow stream itself ends only when the engine has finished cleaning up, and may miss a final
-   * partial line, see {@link LogFollower}). A follow stream that delivered more is read to its end (give up after a
-   * bound, re-reading a large log costs more than waiting), then the log's tail is checked for what it missed.
+   * the rest. Waiting for the follow stream's end would not do: on Docker 20.10 it can miss the last output (see
+   * {@link LogFollower}), and one started after the exit ends only when the engine has cleaned up the container,
+   * which is also when that engine answers the read (it holds the container's lock until then). A follow stream that
+   * delivered more is read to its end (give up after a bound; re-reading a large log costs more than waiting), then
+   * the log's tail is checked for what it missed.
    */
   private Future<Void> drainOutput(LogFollower follower) {
     if (follower == null) {

@@ -24,14 +24,14 @@ import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.parsetools.RecordParser;
+import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.net.URI;
 import java.nio.file.Path;
 
 /**
- * The engine's long-lived calls (waiting for a container to exit, following its logs and its events) as non-blocking HTTP on
- * the Vert.x event loop, over the same unix socket or TCP/TLS address docker-java uses for everything else.
+ * The engine's long-lived calls (waiting for a container to exit, following its logs and its events) as non-blocking
+ * HTTP on the Vert.x event loop, over the same unix socket or TCP/TLS address docker-java uses for everything else.
  * A running task then holds a connection or two, never a thread: docker-java would park two threads per task.
  */
 final class EngineStreams {

@@ -10,9 +10,9 @@ import io.vertx.core.Future;
  * (per-task cap). {@link #done()} completes on the backend's context when the stream ends.
  *
  * <p>Used twice per task: following the logs while the container runs, then, once it exited, reading them
- * again without follow from where the first read stopped. The engine's follow stream ends only after the
- * engine cleaned up the container (tens of milliseconds after the exit), and can end before the last
- * partial line (output without a final newline, flushed at exit) is delivered; the second read, started as
+ * again without follow from where the first read stopped. Docker 20.10's follow stream ends as soon as the
+ * container's log is closed, without reading what it was not yet told about: often the last partial line
+ * (output without a final newline, flushed at exit), sometimes kilobytes more; the second read, started as
  * soon as the exit is known, delivers the rest. For large logs re-reading everything costs too much, so the
  * follow is read to its end, the follower remembers the last bytes of each stream and the catch-up reads
  * only the log's tail ({@link TailCatchUp}).
