@@ -28,9 +28,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One task as one container: pull, sidecars, create, start, follow output, wait, classify, remove. State is
- * touched only on the backend's context; the wait and the log stream run on docker-java's own threads, so a
- * running container holds no pooled thread.
+ * One task as one container: pull, sidecars, create, start, follow output, learn the exit, classify, remove. State
+ * is touched only on the backend's context; the exit (die event or wait) and the log stream are non-blocking engine
+ * calls, so a running container holds no thread.
  */
 final class ContainerRun {
   private static final Logger log = LoggerFactory.getLogger(ContainerRun.class);
@@ -61,6 +61,8 @@ final class ContainerRun {
   private boolean neverStarted;
   /** The container's exit code; failed by {@link #detach()} so the run ends without waiting for the engine. */
   private Promise<Long> exit;
+  /** The exit code from the engine's {@code die} event, asked for before the container starts; null once used. */
+  private Future<Long> exitEvent;
   private final Promise<Void> removed = Promise.promise();
 
   ContainerRun(DockerRuntime rt, ContainerSpec spec, TaskOutput output) {
@@ -122,6 +124,9 @@ final class ContainerRun {
    * sweep finds what is left). A detached run leaves its container to the next worker process.
    */
   private void removeAfterReport() {
+    if (containerId != null) {
+      rt.exits().forget(containerId);
+    }
     (detached ? Future.<Void>succeededFuture() : removeContainer()).onComplete(ar -> removed.tryComplete());
   }
 
@@ -271,6 +276,9 @@ final class ContainerRun {
     if (cancelReason != null) {
       return Future.failedFuture(new Cancelled());
     }
+    if (exitEvent == null) {
+      exitEvent = rt.exits().expect(containerId); // a container that exits at once may die before start returns
+    }
     return rt.blocking().<Void>phase(FailureReason.CONTAINER_START, "failed to start container", () -> {
       rt.docker().startContainerCmd(containerId).exec();
       return null;
@@ -284,7 +292,10 @@ final class ContainerRun {
     });
   }
 
-  /** Follows the output (when wanted) and waits for the exit code, both as non-blocking engine calls. */
+  /**
+   * Follows the output (when wanted) and learns the exit code, all as non-blocking engine calls: from the engine's
+   * {@code die} event or the container's wait, whichever comes first (the same code either way).
+   */
   private Future<Long> runToExit() {
     LogFollower follow = null;
     if (output.wantsOutput() && !outputEnded) {
@@ -294,6 +305,9 @@ final class ContainerRun {
     }
     Promise<Long> exitCode = Promise.promise();
     exit = exitCode;
+    Future<Long> announced = exitEvent != null ? exitEvent : rt.exits().expect(containerId);
+    exitEvent = null; // followed again after an outage: a new die event
+    announced.onSuccess(exitCode::tryComplete);
     rt.streams().waitExit(containerId).onComplete(ar -> {
       if (ar.succeeded()) {
         exitCode.tryComplete(ar.result());
@@ -304,6 +318,7 @@ final class ContainerRun {
     LogFollower following = follow;
     return exitCode.future()
         .andThen(ar -> {
+          rt.exits().forget(containerId);
           exited = true;
           if (killTimer >= 0) {
             rt.vertx().cancelTimer(killTimer);
@@ -319,15 +334,28 @@ final class ContainerRun {
   }
 
   /**
-   * After exit the follow stream ends once the engine has sent everything (give up after a bound); then a
-   * second, non-follow read delivers whatever the follow stream missed (see {@link LogFollower}).
+   * Delivers the rest of the output once the exit is known. The engine announces an exit (die event, wait) only after
+   * the container's output is all in its log, so a non-follow read from where the follow stream is gets everything:
+   * for up to {@link #FULL_CATCH_UP_LIMIT_BYTES} of output the follow stream is closed at once and that read delivers
+   * the rest. Waiting for the follow stream's end would not do: on Docker 20.10 it can miss the last output (see
+   * {@link LogFollower}), and one started after the exit ends only when the engine has cleaned up the container,
+   * which is also when that engine answers the read (it holds the container's lock until then). A follow stream that
+   * delivered more is read to its end (give up after a bound; re-reading a large log costs more than waiting), then
+   * the log's tail is checked for what it missed.
    */
   private Future<Void> drainOutput(LogFollower follower) {
     if (follower == null) {
       endOutput();
       return Future.succeededFuture();
     }
-    return awaitEnd(follower.done(), follower::abandon, follower::bytesRead)
+    Future<Void> followed;
+    if (follower.catchUpUseful() && follower.bytesRead() <= FULL_CATCH_UP_LIMIT_BYTES) {
+      follower.abandon(); // the catch-up below re-reads exactly from where it stopped
+      followed = Future.succeededFuture();
+    } else {
+      followed = awaitEnd(follower.done(), follower::abandon, follower::bytesRead);
+    }
+    return followed
         .compose(v -> {
           if (!follower.catchUpUseful()) {
             return Future.succeededFuture();

@@ -3,8 +3,6 @@ package dev.oz.worker.docker;
 import com.github.dockerjava.api.DockerClient;
 import dev.oz.worker.backend.AdoptedTask;
 import com.github.dockerjava.api.model.Container;
-import com.github.dockerjava.api.model.Event;
-import com.github.dockerjava.api.model.EventType;
 import dev.oz.worker.backend.Availability;
 import dev.oz.worker.bus.Deadline;
 import dev.oz.worker.config.EnvEntry;
@@ -20,7 +18,6 @@ import dev.oz.worker.backend.TaskDescription;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -57,7 +54,7 @@ public final class DockerBackend implements TaskBackend {
   private DockerClient probeClient;
   private String engineAddress;
   private EngineHealth health;
-  private EventsWatch events;
+  private ContainerExits exits;
 
   /** @param discovery how the engine (and registry credentials) are found: the process environment, or a test's */
   DockerBackend(BackendContext<DockerOptions> backend, EngineDiscovery discovery) {
@@ -82,7 +79,9 @@ public final class DockerBackend implements TaskBackend {
       docker = DockerEngine.connect(target, http);
       probeClient = DockerEngine.connectForProbes(target);
       engineAddress = target.address();
+      EngineStreams.warmUp();
       streams = EngineStreams.connect(vertx, target);
+      exits = new ContainerExits(streams, options.getWorkerId());
       String platform = DockerEngine.checkPlatform(docker, target);
       log.info("Docker daemon is reachable, platform: {}, at {}", platform, target.describe());
       adoption = ContainerAdoption.scan(docker, options, settings);
@@ -92,7 +91,7 @@ public final class DockerBackend implements TaskBackend {
       ImagePuller puller = new ImagePuller(docker, blocking, new RegistryAuth(discovery.env()), platform);
       Map<String, String> helperLabels = Map.of(DockerRuntime.WORKER_LABEL, options.getWorkerId(), "oz.role", "sidecar-copy");
       SidecarVolumes sidecars = new SidecarVolumes(docker, blocking, puller, settings.getPullPolicy(), helperLabels);
-      runtime = new DockerRuntime(vertx, options, settings, docker, streams, blocking, puller, sidecars, health);
+      runtime = new DockerRuntime(vertx, options, settings, docker, streams, exits, blocking, puller, sidecars, health);
       blocking.observeFailures(health::suspect);
       // before anything else hears of the return: calls then use fresh connections
       health.onReturn(() -> blocking.run(() -> {
@@ -180,7 +179,7 @@ public final class DockerBackend implements TaskBackend {
     health.onChange(listener);
   }
 
-  /** Pings with the short-timeout client; watches the engine's daemon events (rare) as a stream that ends with it. */
+  /** Pings with the short-timeout client; the stream of container exits is the watch: it ends when the engine goes. */
   private EngineHealth.Probe probe() {
     return new EngineHealth.Probe() {
       @Override
@@ -194,39 +193,9 @@ public final class DockerBackend implements TaskBackend {
 
       @Override
       public Future<Void> watch() {
-        EventsWatch watch = new EventsWatch(blocking);
-        events = watch;
-        try {
-          docker.eventsCmd().withEventTypeFilter(EventType.DAEMON).exec(watch);
-        } catch (RuntimeException e) {
-          watch.close();
-        }
-        return watch.ended();
+        return exits.open();
       }
     };
-  }
-
-  /** The engine's event stream, read only for its end. */
-  private static final class EventsWatch extends AsyncCallback<Event> {
-    private final Blocking blocking;
-    private final Promise<Void> ended = Promise.promise();
-
-    EventsWatch(Blocking blocking) {
-      this.blocking = blocking;
-    }
-
-    @Override
-    public void onNext(Event event) {
-    }
-
-    @Override
-    protected void finished(Throwable error) {
-      blocking.onContext(ended::tryComplete);
-    }
-
-    Future<Void> ended() {
-      return ended.future();
-    }
   }
 
   @Override
@@ -253,8 +222,8 @@ public final class DockerBackend implements TaskBackend {
     if (health != null) {
       health.close();
     }
-    if (events != null) {
-      events.close();
+    if (exits != null) {
+      exits.close();
     }
     if (probeClient != null) {
       try {

@@ -12,6 +12,7 @@ record DockerRuntime(
     DockerOptions settings,
     DockerClient docker,
     EngineStreams streams,
+    ContainerExits exits,
     Blocking blocking,
     ImagePuller puller,
     SidecarVolumes sidecars,

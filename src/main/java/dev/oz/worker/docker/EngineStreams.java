@@ -2,7 +2,13 @@ package dev.oz.worker.docker;
 
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.protocol.FailureReason;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpVersion;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -17,18 +23,23 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.core.parsetools.RecordParser;
 import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * The engine's long-lived calls (waiting for a container to exit, following its logs) as non-blocking HTTP on
- * the Vert.x event loop, over the same unix socket or TCP/TLS address docker-java uses for everything else.
+ * The engine's long-lived calls (waiting for a container to exit, following its logs and its events) as non-blocking
+ * HTTP on the Vert.x event loop, over the same unix socket or TCP/TLS address docker-java uses for everything else.
  * A running task then holds a connection or two, never a thread: docker-java would park two threads per task.
  */
 final class EngineStreams {
   /** Enough connections for every running task's wait and log follow; the engine is the limit, not this pool. */
   private static final int MAX_CONNECTIONS = 4096;
   private static final int CONNECT_TIMEOUT_MS = 10_000;
+  /** An event is a few hundred bytes plus the container's labels. */
+  private static final int MAX_EVENT_BYTES = 1024 * 1024;
 
   private final HttpClient client;
   private final SocketAddress server;
@@ -68,6 +79,19 @@ final class EngineStreams {
     }
     HttpClient client = vertx.createHttpClient(http, new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
     return new EngineStreams(client, server, host);
+  }
+
+  /**
+   * Loads the HTTP codec off the event loop; blocking. The first request otherwise loads it on the event loop, which
+   * takes over a second on a busy machine (the event stream opens while the rest of the worker starts).
+   */
+  static void warmUp() {
+    EmbeddedChannel channel = new EmbeddedChannel(new HttpClientCodec());
+    channel.writeOutbound(new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, io.netty.handler.codec.http.HttpMethod.GET,
+        "/events"));
+    channel.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        + "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", StandardCharsets.US_ASCII));
+    channel.finishAndReleaseAll();
   }
 
   /**
@@ -125,6 +149,53 @@ final class EngineStreams {
     return stream;
   }
 
+  /**
+   * Follows the engine's event stream, narrowed by {@code filters} (the engine's {@code filters} query parameter),
+   * handing each event to {@code sink} as it arrives; {@link LogStream#done()} completes when the stream ends, as it
+   * does when the engine goes away.
+   */
+  LogStream events(JsonObject filters, Handler<JsonObject> sink) {
+    String uri = "/events?filters=" + URLEncoder.encode(filters.encode(), StandardCharsets.UTF_8);
+    LogStream stream = new LogStream();
+    client.request(request(HttpMethod.GET, uri))
+        .compose(req -> {
+          stream.request = req;
+          if (stream.closed) {
+            req.reset();
+          }
+          return req.send();
+        })
+        .onSuccess(response -> {
+          if (response.statusCode() != 200) {
+            response.body().onComplete(ar -> stream.finish(new IllegalStateException(
+                engineMessage(response, ar.succeeded() ? ar.result() : Buffer.buffer()))));
+            return;
+          }
+          // one JSON object per line
+          RecordParser lines = RecordParser.newDelimited("\n", line -> {
+            if (line.length() > 0) {
+              sink.handle(line.toJsonObject());
+            }
+          }).maxRecordSize(MAX_EVENT_BYTES);
+          lines.exceptionHandler(err -> {
+            stream.finish(err);
+            stream.close();
+          });
+          response.handler(buffer -> {
+            try {
+              lines.handle(buffer);
+            } catch (RuntimeException unreadable) {
+              stream.finish(unreadable); // a stream out of step: reopened by whoever watches it end
+              stream.close();
+            }
+          });
+          response.exceptionHandler(stream::finish);
+          response.endHandler(v -> stream.finish(null));
+        })
+        .onFailure(stream::finish);
+    return stream;
+  }
+
   Future<Void> close() {
     return client.close();
   }
@@ -150,7 +221,7 @@ final class EngineStreams {
     void frame(StdStream stream, byte[] bytes, int offset, int length);
   }
 
-  /** A log read in progress: {@link #done()} completes once, when it ends, fails or is closed. */
+  /** A log or event read in progress: {@link #done()} completes once, when it ends, fails or is closed. */
   static final class LogStream {
     private final Promise<Void> done = Promise.promise();
     private HttpClientRequest request;

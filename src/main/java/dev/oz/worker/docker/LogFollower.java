@@ -10,10 +10,12 @@ import io.vertx.core.Future;
  * (per-task cap). {@link #done()} completes on the backend's context when the stream ends.
  *
  * <p>Used twice per task: following the logs while the container runs, then, once it exited, reading them
- * again without follow from where the first read stopped. The engine's follow stream can end before the
- * last partial line (output without a final newline, flushed at exit) is delivered; the second read
- * catches it. For large logs re-reading everything costs too much, so the follower remembers the last bytes
- * of each stream and the catch-up reads only the log's tail ({@link TailCatchUp}).
+ * again without follow from where the first read stopped. Docker 20.10's follow stream ends as soon as the
+ * container's log is closed, without reading what it was not yet told about: often the last partial line
+ * (output without a final newline, flushed at exit), sometimes kilobytes more; the second read, started as
+ * soon as the exit is known, delivers the rest. For large logs re-reading everything costs too much, so the
+ * follow is read to its end, the follower remembers the last bytes of each stream and the catch-up reads
+ * only the log's tail ({@link TailCatchUp}).
  */
 final class LogFollower implements EngineStreams.FrameSink {
   private final TaskOutput output;
@@ -25,6 +27,8 @@ final class LogFollower implements EngineStreams.FrameSink {
   private boolean outputFull;
   /** The read failed or was given up before its end: only an exact catch-up knows where it stopped. */
   private boolean cutShort;
+  /** Given up: bytes still in flight are the catch-up's to deliver, not this read's. */
+  private boolean abandoned;
 
   LogFollower(TaskOutput output) {
     this(output, new long[2]);
@@ -49,6 +53,9 @@ final class LogFollower implements EngineStreams.FrameSink {
 
   @Override
   public void frame(StdStream stream, byte[] payload, int from, int length) {
+    if (abandoned) {
+      return;
+    }
     int s = stream.ordinal();
     int offset = (int) Math.min(length, Math.max(0, skip[s] - read[s]));
     read[s] += length;
@@ -93,6 +100,7 @@ final class LogFollower implements EngineStreams.FrameSink {
   /** Gives up on a stream that does not end. */
   void abandon() {
     cutShort = true;
+    abandoned = true;
     stream.close();
   }
 

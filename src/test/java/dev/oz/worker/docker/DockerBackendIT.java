@@ -196,6 +196,44 @@ class DockerBackendIT {
     }
   }
 
+  /**
+   * What a task writes right before it exits is in the task_log before its report, every byte: the engine's follow
+   * stream ends around the exit and often leaves out the last of it (a final partial line, sometimes a whole block),
+   * so the report waits for the read that delivers the rest. Several tasks, as the engine's loss is a race.
+   */
+  @Test
+  void everyByteWrittenRightBeforeTheExitIsStreamedBeforeTheReport() {
+    String payload = "a".repeat(300_000) + "end-without-newline";
+    String script = "sleep 1; head -c 300000 /dev/zero | tr '\\0' a; printf end-without-newline";
+    List<String> ids = List.of("last-0", "last-1", "last-2", "last-3", "last-4", "last-5");
+    try (WorkerHarness h = WorkerHarness.start(o -> { })) {
+      ids.forEach(id -> h.assign(scriptTask(id, script)));
+      for (String id : ids) {
+        assertEquals("task_completed", h.awaitTerminal(id, WorkerHarness.TASK_TIMEOUT).getString("type"));
+        StringBuilder beforeReport = new StringBuilder();
+        for (JsonObject m : h.cp.received()) {
+          JsonObject d = data(m);
+          if (!id.equals(d.getString("task_id"))) {
+            continue;
+          }
+          if (m.getString("type").startsWith("task_completed") || m.getString("type").startsWith("task_failed")) {
+            break;
+          }
+          if (!"task_log".equals(m.getString("type"))) {
+            continue;
+          }
+          assertEquals("stdout", d.getString("stream"));
+          beforeReport.append(d.getString("data"));
+        }
+        String[] headerAndRest = beforeReport.toString().split("\n", 3);
+        assertTrue(headerAndRest[0].startsWith("args: ") && headerAndRest[1].startsWith("cwd: "), headerAndRest[0]);
+        String rest = headerAndRest.length > 2 ? headerAndRest[2] : "";
+        assertEquals(payload.length(), rest.length(), id + ": bytes of the payload streamed before the report");
+        assertEquals(payload, rest, id);
+      }
+    }
+  }
+
   @Test
   void missingImageWithPolicyNeverFailsImagePull() {
     try (WorkerHarness h = WorkerHarness.start(o -> { })) {
