@@ -2,6 +2,7 @@ package dev.oz.worker;
 
 import dev.oz.worker.metrics.JvmMeters;
 import dev.oz.worker.metrics.MicrometerWorkerMetrics;
+import dev.oz.worker.metrics.PendingWorkerMetrics;
 import dev.oz.worker.ops.OpsHttpVerticle;
 import dev.oz.worker.metrics.Telemetry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -51,6 +52,7 @@ public final class WorkerVerticle extends VerticleBase {
   private PrometheusMeterRegistry registry;
   private WorkerMetrics metrics = WorkerMetrics.NOOP;
   private Telemetry telemetry = Telemetry.OFF;
+  private Future<Telemetry> telemetryStarted = Future.succeededFuture(Telemetry.OFF);
 
   /** Reads its options from the deployment config (the keys of conf/worker.json); the backend named there. */
   public WorkerVerticle() {
@@ -136,17 +138,27 @@ public final class WorkerVerticle extends VerticleBase {
       new io.netty.buffer.AdaptiveByteBufAllocator().directBuffer(1).release();
       return null;
     });
-    // the OpenTelemetry SDK loads while the backend checks its engine: neither waits for the other
-    Future<Telemetry> telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> telemetry = t);
+    // the OpenTelemetry SDK loads (about a second) while the backend checks its engine and the worker connects;
+    // only task spans must wait for it, so only a worker that exports traces waits for the SDK before connecting
+    telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> telemetry = t);
+    PendingWorkerMetrics pushedMetrics = new PendingWorkerMetrics();
+    telemetryStarted.onSuccess(t -> {
+      int dropped = pushedMetrics.attach(t.metrics());
+      if (dropped > 0) {
+        log.warn("OpenTelemetry: {} measurements made while the SDK was loading were not exported", dropped);
+      }
+    });
+    boolean pushesMetrics = !options.getTelemetry().pushedMetricsExporters().isEmpty();
+    boolean tracesTasks = !options.getTelemetry().pushedTracesExporters().isEmpty();
     Future<String> backendStarted = vertx.deployVerticle(backend);
     // back on this verticle's context before deploying more: a verticle deployed from another context would not be
     // a child of this one, and undeploying the worker would not stop it
     Promise<Void> allStarted = Promise.promise();
-    Future.all(warmedUp, telemetryStarted, backendStarted)
+    Future.all(warmedUp, tracesTasks ? telemetryStarted : Future.succeededFuture(), backendStarted)
         .onComplete(ar -> context.runOnContext(v -> allStarted.handle(ar.mapEmpty())));
     return allStarted.future()
         .compose(started -> {
-          metrics = WorkerMetrics.fanOut(List.of(metrics, telemetry.metrics()));
+          metrics = WorkerMetrics.fanOut(List.of(metrics, pushesMetrics ? pushedMetrics : WorkerMetrics.NOOP));
           return startTasksAndConnection(backend.capabilities());
         })
         .onFailure(err -> {
@@ -222,7 +234,8 @@ public final class WorkerVerticle extends VerticleBase {
     // Children have stopped: every report was delivered (or the close timeout passed) and the socket is closed.
     bus.close();
     closeAll();
-    return telemetry.close(vertx) // the last export carries the final counts; bounded
+    // the last export carries the final counts; bounded. An SDK still loading is closed once it is there.
+    return telemetryStarted.otherwise(Telemetry.OFF).compose(t -> t.close(vertx))
         .onComplete(ar -> log.info("Worker shutdown complete"));
   }
 }
