@@ -120,7 +120,6 @@ public final class WorkerVerticle extends VerticleBase {
         closeOnStop.add(registry::close);
       }
       closeOnStop.add(meters::close);
-      closeOnStop.addAll(JvmMeters.bind(registry)); // the JVM's MXBeans load slowly (cgroup probing) on first use
       metrics = meters;
     }
     return backend;
@@ -138,28 +137,32 @@ public final class WorkerVerticle extends VerticleBase {
       new io.netty.buffer.AdaptiveByteBufAllocator().directBuffer(1).release();
       return null;
     });
-    // the OpenTelemetry SDK loads (about a second) while the backend checks its engine and the worker connects;
-    // only task spans must wait for it, so only a worker that exports traces waits for the SDK before connecting
-    telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> telemetry = t);
-    PendingWorkerMetrics pushedMetrics = new PendingWorkerMetrics();
-    telemetryStarted.onSuccess(t -> {
-      int dropped = pushedMetrics.attach(t.metrics());
-      if (dropped > 0) {
-        log.warn("OpenTelemetry: {} measurements made while the SDK was loading were not exported", dropped);
-      }
-    });
-    boolean pushesMetrics = !options.getTelemetry().pushedMetricsExporters().isEmpty();
+    // The OpenTelemetry SDK takes a second or more of CPU to load. Task spans need it from the first assignment on,
+    // so a worker that exports traces loads it alongside the backend; pushed metrics need it only to send what was
+    // measured, so otherwise it loads once the connection is under way, and what was measured meanwhile is replayed.
     boolean tracesTasks = !options.getTelemetry().pushedTracesExporters().isEmpty();
+    boolean pushesMetrics = !options.getTelemetry().pushedMetricsExporters().isEmpty();
+    PendingWorkerMetrics pushedMetrics = new PendingWorkerMetrics();
+    if (tracesTasks) {
+      startTelemetry(pushedMetrics);
+    }
     Future<String> backendStarted = vertx.deployVerticle(backend);
+    // the ops server needs neither the backend nor the connection: it starts alongside them
+    Future<String> opsStarted = deployOps();
     // back on this verticle's context before deploying more: a verticle deployed from another context would not be
     // a child of this one, and undeploying the worker would not stop it
     Promise<Void> allStarted = Promise.promise();
-    Future.all(warmedUp, tracesTasks ? telemetryStarted : Future.succeededFuture(), backendStarted)
+    Future.all(warmedUp, telemetryStarted, backendStarted, opsStarted)
         .onComplete(ar -> context.runOnContext(v -> allStarted.handle(ar.mapEmpty())));
     return allStarted.future()
         .compose(started -> {
           metrics = WorkerMetrics.fanOut(List.of(metrics, pushesMetrics ? pushedMetrics : WorkerMetrics.NOOP));
           return startTasksAndConnection(backend.capabilities());
+        })
+        .onSuccess(id -> {
+          if (!tracesTasks) {
+            startTelemetry(pushedMetrics);
+          }
         })
         .onFailure(err -> {
           shutdown.markDrained();
@@ -170,7 +173,17 @@ public final class WorkerVerticle extends VerticleBase {
         });
   }
 
-  /** Log streaming, the task lifecycle, the ops server, then the connection (it connects at once), once metrics are settled. */
+  private void startTelemetry(PendingWorkerMetrics pushedMetrics) {
+    telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> {
+      telemetry = t;
+      int dropped = pushedMetrics.attach(t.metrics());
+      if (dropped > 0) {
+        log.warn("OpenTelemetry: {} measurements made while the SDK was loading were not exported", dropped);
+      }
+    });
+  }
+
+  /** Log streaming and the task lifecycle, then the connection (it connects at once), once metrics are settled. */
   private Future<String> startTasksAndConnection(BackendCapabilities capabilities) {
     TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
         telemetry.tracer(), shutdown);
@@ -179,17 +192,22 @@ public final class WorkerVerticle extends VerticleBase {
           lifecycle.oneShotDone().onComplete(finished);
           return vertx.deployVerticle(lifecycle).onFailure(err -> shutdown.markDrained());
         })
-        .compose(id -> deployOps())
         .compose(id -> vertx.deployVerticle(new ControlPlaneVerticle(options, Version.get(), metrics, bus, shutdown)))
         .onSuccess(id -> lifecycle.adoptLeftTasks());
   }
 
+  /** Listening before the control plane is deployed, so it sees every change of the connection's state. */
   private Future<String> deployOps() {
     if (registry == null) {
       return Future.succeededFuture("");
     }
-    ops = new OpsHttpVerticle(options, bus, registry, Version.get(), shutdown);
-    return vertx.deployVerticle(ops);
+    // the JVM's MXBeans load slowly (cgroup probing) on first use: on a worker thread, before /metrics answers
+    return vertx.executeBlocking(() -> JvmMeters.bind(registry), false)
+        .compose(gcListeners -> {
+          closeOnStop.addAll(gcListeners);
+          ops = new OpsHttpVerticle(options, bus, registry, Version.get(), shutdown);
+          return vertx.deployVerticle(ops);
+        });
   }
 
   /** The port of the metrics and health server, or -1 when metrics are off (useful with {@code metrics.port} 0). */
