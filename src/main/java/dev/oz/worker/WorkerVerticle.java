@@ -9,7 +9,9 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
+import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.controlplane.ConnectionState;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.controlplane.ControlPlaneVerticle;
 import dev.oz.worker.backend.BackendCapabilities;
@@ -25,6 +27,7 @@ import dev.oz.worker.config.ConfigException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class WorkerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(WorkerVerticle.class);
+  /** How long deferred start-up work waits for the first connection. */
+  static final long DEFERRED_WORK_WAIT_MS = 5_000;
 
   private final WorkerOptions presetOptions;
   private final BackendRegistry backends;
@@ -53,6 +58,9 @@ public final class WorkerVerticle extends VerticleBase {
   private WorkerMetrics metrics = WorkerMetrics.NOOP;
   private Telemetry telemetry = Telemetry.OFF;
   private Future<Telemetry> telemetryStarted = Future.succeededFuture(Telemetry.OFF);
+  /** The first connection, or a while without one: deferred start-up work begins (see {@link #completeOnFirstConnection}). */
+  private final Promise<Void> connectedOrLater = Promise.promise();
+  private LogStreamingVerticle logStreaming;
 
   /** Reads its options from the deployment config (the keys of conf/worker.json); the backend named there. */
   public WorkerVerticle() {
@@ -154,16 +162,20 @@ public final class WorkerVerticle extends VerticleBase {
     Promise<Void> allStarted = Promise.promise();
     Future.all(warmedUp, telemetryStarted, backendStarted, opsStarted)
         .onComplete(ar -> context.runOnContext(v -> allStarted.handle(ar.mapEmpty())));
+    connectedOrLater.future().onComplete(v -> {
+      if (!tracesTasks) {
+        startTelemetry(pushedMetrics);
+      }
+      if (logStreaming != null) {
+        logStreaming.warmUpShipping();
+      }
+    });
     return allStarted.future()
         .compose(started -> {
           metrics = WorkerMetrics.fanOut(List.of(metrics, pushesMetrics ? pushedMetrics : WorkerMetrics.NOOP));
           return startTasksAndConnection(backend.capabilities());
         })
-        .onSuccess(id -> {
-          if (!tracesTasks) {
-            startTelemetry(pushedMetrics);
-          }
-        })
+        .onSuccess(id -> completeOnFirstConnection(connectedOrLater, DEFERRED_WORK_WAIT_MS))
         .onFailure(err -> {
           shutdown.markDrained();
           bus.close();
@@ -183,11 +195,30 @@ public final class WorkerVerticle extends VerticleBase {
     });
   }
 
+  /**
+   * Completes {@code done} when the worker is first connected, or after {@code ms} without a connection: what can
+   * wait for it (loading the OpenTelemetry SDK and the task-log exporter, a second or two of CPU) does not slow the
+   * first connection down on a small machine.
+   */
+  private void completeOnFirstConnection(Promise<Void> done, long ms) {
+    MessageConsumer<ConnectionState> changes = bus.consumer(Addresses.CONNECTION, msg -> {
+      if (msg.body().connected()) {
+        done.tryComplete();
+      }
+    });
+    long timer = vertx.setTimer(ms, id -> done.tryComplete());
+    done.future().onComplete(v -> {
+      changes.unregister();
+      vertx.cancelTimer(timer);
+    });
+  }
+
   /** Log streaming and the task lifecycle, then the connection (it connects at once), once metrics are settled. */
   private Future<String> startTasksAndConnection(BackendCapabilities capabilities) {
     TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
         telemetry.tracer(), shutdown);
-    return vertx.deployVerticle(new LogStreamingVerticle(options, bus, metrics, shutdown))
+    logStreaming = new LogStreamingVerticle(options, bus, metrics, shutdown);
+    return vertx.deployVerticle(logStreaming)
         .compose(id -> {
           lifecycle.oneShotDone().onComplete(finished);
           return vertx.deployVerticle(lifecycle).onFailure(err -> shutdown.markDrained());
@@ -250,6 +281,8 @@ public final class WorkerVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     // Children have stopped: every report was delivered (or the close timeout passed) and the socket is closed.
+    logStreaming = null; // stopped: nothing to warm up any more
+    connectedOrLater.tryComplete(); // an SDK not loaded yet still makes the last export
     bus.close();
     closeAll();
     // the last export carries the final counts; bounded. An SDK still loading is closed once it is there.
