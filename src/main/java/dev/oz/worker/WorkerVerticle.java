@@ -61,6 +61,7 @@ public final class WorkerVerticle extends VerticleBase {
   /** The first connection, or a while without one: deferred start-up work begins (see {@link #completeOnFirstConnection}). */
   private final Promise<Void> connectedOrLater = Promise.promise();
   private LogStreamingVerticle logStreaming;
+  private boolean stopping;
 
   /** Reads its options from the deployment config (the keys of conf/worker.json); the backend named there. */
   public WorkerVerticle() {
@@ -152,7 +153,7 @@ public final class WorkerVerticle extends VerticleBase {
     boolean pushesMetrics = !options.getTelemetry().pushedMetricsExporters().isEmpty();
     PendingWorkerMetrics pushedMetrics = new PendingWorkerMetrics();
     if (tracesTasks) {
-      startTelemetry(pushedMetrics);
+      startTelemetry(pushedMetrics, false);
     }
     Future<String> backendStarted = vertx.deployVerticle(backend);
     // the ops server needs neither the backend nor the connection: it starts alongside them
@@ -164,7 +165,7 @@ public final class WorkerVerticle extends VerticleBase {
         .onComplete(ar -> context.runOnContext(v -> allStarted.handle(ar.mapEmpty())));
     connectedOrLater.future().onComplete(v -> {
       if (!tracesTasks) {
-        startTelemetry(pushedMetrics);
+        startTelemetry(pushedMetrics, stopping);
       }
       if (logStreaming != null) {
         logStreaming.warmUpShipping();
@@ -185,8 +186,10 @@ public final class WorkerVerticle extends VerticleBase {
         });
   }
 
-  private void startTelemetry(PendingWorkerMetrics pushedMetrics) {
-    telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> {
+  /** {@code forLastExport}: the worker is stopping, the SDK is wanted only if the last export can be delivered. */
+  private void startTelemetry(PendingWorkerMetrics pushedMetrics, boolean forLastExport) {
+    telemetryStarted = (forLastExport ? Telemetry.startForLastExport(vertx, options, Version.get())
+        : Telemetry.start(vertx, options, Version.get())).onSuccess(t -> {
       telemetry = t;
       int dropped = pushedMetrics.attach(t.metrics());
       if (dropped > 0) {
@@ -282,7 +285,8 @@ public final class WorkerVerticle extends VerticleBase {
   public Future<?> stop() {
     // Children have stopped: every report was delivered (or the close timeout passed) and the socket is closed.
     logStreaming = null; // stopped: nothing to warm up any more
-    connectedOrLater.tryComplete(); // an SDK not loaded yet still makes the last export
+    stopping = true;
+    connectedOrLater.tryComplete(); // an SDK not loaded yet still makes the last export (when it can be delivered)
     bus.close();
     closeAll();
     // the last export carries the final counts; bounded. An SDK still loading is closed once it is there.

@@ -78,6 +78,48 @@ public final class Telemetry {
         });
   }
 
+  /**
+   * As {@link #start}, for a worker that stops before the SDK was loaded: the SDK loads (for the last export) only
+   * when that export can be delivered, not when every exporter is OTLP and nothing listens at the collector's address.
+   */
+  public static Future<Telemetry> startForLastExport(Vertx vertx, WorkerOptions options, String version) {
+    TelemetryOptions t = options.getTelemetry();
+    List<String> signals = otlpSignals(t);
+    boolean onlyOtlp = t.pushedMetricsExporters().stream().allMatch("otlp"::equals)
+        && t.pushedTracesExporters().stream().allMatch("otlp"::equals);
+    if (!onlyOtlp || signals.isEmpty()) {
+      return start(vertx, options, version);
+    }
+    ExportFailureLog endpoints = new ExportFailureLog(t);
+    return nothingListens(vertx, signals, endpoints)
+        .compose(none -> none ? Future.succeededFuture(OFF) : start(vertx, options, version));
+  }
+
+  /** The signals exported over OTLP. */
+  private static List<String> otlpSignals(TelemetryOptions t) {
+    List<String> signals = new ArrayList<>();
+    if (t.pushedMetricsExporters().contains("otlp")) {
+      signals.add("metrics");
+    }
+    if (t.pushedTracesExporters().contains("otlp")) {
+      signals.add("traces");
+    }
+    return signals;
+  }
+
+  /** True, with a warning, when nothing listens at any of the collector addresses of {@code signals}. */
+  private static Future<Boolean> nothingListens(Vertx vertx, List<String> signals, ExportFailureLog endpoints) {
+    List<Future<Boolean>> probes = signals.stream().map(s -> CollectorProbe.listens(vertx, endpoints.endpoint(s))).toList();
+    return Future.all(probes).map(all -> {
+      if (probes.stream().anyMatch(Future::result)) {
+        return false;
+      }
+      log.warn("OpenTelemetry {} export to {} failed: nothing listens there; shutting down without the last export",
+          String.join(" and ", signals), String.join(", ", signals.stream().map(endpoints::endpoint).toList()));
+      return true;
+    });
+  }
+
   /** The SDK wraps what went wrong ("Unexpected configuration error"): the whole chain says it. */
   private static String causes(Throwable err) {
     StringBuilder out = new StringBuilder(String.valueOf(err.getMessage()));
@@ -218,26 +260,11 @@ public final class Telemetry {
     if (failures.collectorDown()) {
       return Future.succeededFuture(DOWN_CLOSE_TIMEOUT_MS);
     }
-    List<String> signals = new ArrayList<>();
-    if (failures.noExportFinished()) {
-      if (options.pushedMetricsExporters().contains("otlp")) {
-        signals.add("metrics");
-      }
-      if (options.pushedTracesExporters().contains("otlp")) {
-        signals.add("traces");
-      }
-    }
+    // no export finished yet: whether a collector listens is not known
+    List<String> signals = failures.noExportFinished() ? otlpSignals(options) : List.of();
     if (signals.isEmpty()) {
       return Future.succeededFuture(CLOSE_TIMEOUT_MS);
     }
-    List<Future<Boolean>> probes = signals.stream().map(s -> CollectorProbe.listens(vertx, failures.endpoint(s))).toList();
-    return Future.all(probes).map(all -> {
-      if (probes.stream().anyMatch(Future::result)) {
-        return CLOSE_TIMEOUT_MS;
-      }
-      log.warn("OpenTelemetry {} export to {} failed: nothing listens there; shutting down without the last export",
-          String.join(" and ", signals), String.join(", ", signals.stream().map(failures::endpoint).toList()));
-      return NO_COLLECTOR_CLOSE_TIMEOUT_MS;
-    });
+    return nothingListens(vertx, signals, failures).map(none -> none ? NO_COLLECTOR_CLOSE_TIMEOUT_MS : CLOSE_TIMEOUT_MS);
   }
 }
