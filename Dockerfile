@@ -27,12 +27,19 @@ ENTRYPOINT ["java", "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa", "-jar", "
 
 FROM runtime-base AS prebuilt
 COPY target/worker-fat.jar /opt/oz-worker/worker-fat.jar
-# cds-training: a local control plane and worker start as far as they can without an engine (the build has
-# none), then exit; every class loaded on the way goes into a static archive (JDK classes included, so it also
-# works on a JRE that ships without the JDK's own archive).
-RUN java -XX:DumpLoadedClassList=/tmp/worker.classes -jar /opt/oz-worker/worker-fat.jar dev --port 0 >/dev/null 2>&1; \
+# cds-training: every class two start-ups load goes into a static archive (JDK classes included, so it also works
+# on a JRE that ships without the JDK's own archive). The build has no engine: a local control plane and a Docker
+# worker start as far as they can without one (the engine client, the ops server); then a worker on the direct
+# backend (a stand-in for the oz CLI) connects to a local control plane and loads the OpenTelemetry SDK.
+RUN java -XX:DumpLoadedClassList=/tmp/docker.classes -jar /opt/oz-worker/worker-fat.jar dev --port 0 >/dev/null 2>&1; \
+    java -XX:DumpLoadedClassList=/tmp/connected.classes -jar /opt/oz-worker/worker-fat.jar dev --port 18080 \
+      --backend direct -conf '{"direct": {"oz_path": "/bin/true", "workspace_root": "/tmp/ws"}}' >/tmp/connected.log 2>&1 & pid=$!; \
+    for i in $(seq 60); do grep -q "OpenTelemetry:" /tmp/connected.log && break; sleep 1; done; \
+    kill $pid; wait $pid; \
+    awk '!seen[$0]++' /tmp/docker.classes /tmp/connected.classes > /tmp/worker.classes && \
     java -Xshare:dump -XX:SharedClassListFile=/tmp/worker.classes -XX:SharedArchiveFile=/opt/oz-worker/worker.jsa \
-      -cp /opt/oz-worker/worker-fat.jar >/dev/null 2>&1 && rm /tmp/worker.classes && test -s /opt/oz-worker/worker.jsa
+      -cp /opt/oz-worker/worker-fat.jar >/dev/null 2>&1 && rm -r /tmp/*.classes /tmp/connected.log /tmp/ws \
+    && test -s /opt/oz-worker/worker.jsa
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
@@ -45,6 +52,12 @@ RUN ./mvnw -B -q -ntp package -DskipTests
 FROM runtime-base AS runtime
 COPY --from=build /src/target/worker-fat.jar /opt/oz-worker/worker-fat.jar
 # cds-training, as in prebuilt
-RUN java -XX:DumpLoadedClassList=/tmp/worker.classes -jar /opt/oz-worker/worker-fat.jar dev --port 0 >/dev/null 2>&1; \
+RUN java -XX:DumpLoadedClassList=/tmp/docker.classes -jar /opt/oz-worker/worker-fat.jar dev --port 0 >/dev/null 2>&1; \
+    java -XX:DumpLoadedClassList=/tmp/connected.classes -jar /opt/oz-worker/worker-fat.jar dev --port 18080 \
+      --backend direct -conf '{"direct": {"oz_path": "/bin/true", "workspace_root": "/tmp/ws"}}' >/tmp/connected.log 2>&1 & pid=$!; \
+    for i in $(seq 60); do grep -q "OpenTelemetry:" /tmp/connected.log && break; sleep 1; done; \
+    kill $pid; wait $pid; \
+    awk '!seen[$0]++' /tmp/docker.classes /tmp/connected.classes > /tmp/worker.classes && \
     java -Xshare:dump -XX:SharedClassListFile=/tmp/worker.classes -XX:SharedArchiveFile=/opt/oz-worker/worker.jsa \
-      -cp /opt/oz-worker/worker-fat.jar >/dev/null 2>&1 && rm /tmp/worker.classes && test -s /opt/oz-worker/worker.jsa
+      -cp /opt/oz-worker/worker-fat.jar >/dev/null 2>&1 && rm -r /tmp/*.classes /tmp/connected.log /tmp/ws \
+    && test -s /opt/oz-worker/worker.jsa

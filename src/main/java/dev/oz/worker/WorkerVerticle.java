@@ -2,13 +2,16 @@ package dev.oz.worker;
 
 import dev.oz.worker.metrics.JvmMeters;
 import dev.oz.worker.metrics.MicrometerWorkerMetrics;
+import dev.oz.worker.metrics.PendingWorkerMetrics;
 import dev.oz.worker.ops.OpsHttpVerticle;
 import dev.oz.worker.metrics.Telemetry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
+import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.bus.WorkerBus;
+import dev.oz.worker.controlplane.ConnectionState;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.controlplane.ControlPlaneVerticle;
 import dev.oz.worker.backend.BackendCapabilities;
@@ -24,6 +27,7 @@ import dev.oz.worker.config.ConfigException;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class WorkerVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(WorkerVerticle.class);
+  /** How long deferred start-up work waits for the first connection. */
+  static final long DEFERRED_WORK_WAIT_MS = 5_000;
 
   private final WorkerOptions presetOptions;
   private final BackendRegistry backends;
@@ -51,6 +57,11 @@ public final class WorkerVerticle extends VerticleBase {
   private PrometheusMeterRegistry registry;
   private WorkerMetrics metrics = WorkerMetrics.NOOP;
   private Telemetry telemetry = Telemetry.OFF;
+  private Future<Telemetry> telemetryStarted = Future.succeededFuture(Telemetry.OFF);
+  /** The first connection, or a while without one: deferred start-up work begins (see {@link #completeOnFirstConnection}). */
+  private final Promise<Void> connectedOrLater = Promise.promise();
+  private LogStreamingVerticle logStreaming;
+  private boolean stopping;
 
   /** Reads its options from the deployment config (the keys of conf/worker.json); the backend named there. */
   public WorkerVerticle() {
@@ -118,7 +129,6 @@ public final class WorkerVerticle extends VerticleBase {
         closeOnStop.add(registry::close);
       }
       closeOnStop.add(meters::close);
-      closeOnStop.addAll(JvmMeters.bind(registry)); // the JVM's MXBeans load slowly (cgroup probing) on first use
       metrics = meters;
     }
     return backend;
@@ -136,19 +146,37 @@ public final class WorkerVerticle extends VerticleBase {
       new io.netty.buffer.AdaptiveByteBufAllocator().directBuffer(1).release();
       return null;
     });
-    // the OpenTelemetry SDK loads while the backend checks its engine: neither waits for the other
-    Future<Telemetry> telemetryStarted = Telemetry.start(vertx, options, Version.get()).onSuccess(t -> telemetry = t);
+    // The OpenTelemetry SDK takes a second or more of CPU to load. Task spans need it from the first assignment on,
+    // so a worker that exports traces loads it alongside the backend; pushed metrics need it only to send what was
+    // measured, so otherwise it loads once the connection is under way, and what was measured meanwhile is replayed.
+    boolean tracesTasks = !options.getTelemetry().pushedTracesExporters().isEmpty();
+    boolean pushesMetrics = !options.getTelemetry().pushedMetricsExporters().isEmpty();
+    PendingWorkerMetrics pushedMetrics = new PendingWorkerMetrics();
+    if (tracesTasks) {
+      startTelemetry(pushedMetrics, false);
+    }
     Future<String> backendStarted = vertx.deployVerticle(backend);
+    // the ops server needs neither the backend nor the connection: it starts alongside them
+    Future<String> opsStarted = deployOps();
     // back on this verticle's context before deploying more: a verticle deployed from another context would not be
     // a child of this one, and undeploying the worker would not stop it
     Promise<Void> allStarted = Promise.promise();
-    Future.all(warmedUp, telemetryStarted, backendStarted)
+    Future.all(warmedUp, telemetryStarted, backendStarted, opsStarted)
         .onComplete(ar -> context.runOnContext(v -> allStarted.handle(ar.mapEmpty())));
+    connectedOrLater.future().onComplete(v -> {
+      if (!tracesTasks) {
+        startTelemetry(pushedMetrics, stopping);
+      }
+      if (logStreaming != null) {
+        logStreaming.warmUpShipping();
+      }
+    });
     return allStarted.future()
         .compose(started -> {
-          metrics = WorkerMetrics.fanOut(List.of(metrics, telemetry.metrics()));
+          metrics = WorkerMetrics.fanOut(List.of(metrics, pushesMetrics ? pushedMetrics : WorkerMetrics.NOOP));
           return startTasksAndConnection(backend.capabilities());
         })
+        .onSuccess(id -> completeOnFirstConnection(connectedOrLater, DEFERRED_WORK_WAIT_MS))
         .onFailure(err -> {
           shutdown.markDrained();
           bus.close();
@@ -158,26 +186,62 @@ public final class WorkerVerticle extends VerticleBase {
         });
   }
 
-  /** Log streaming, the task lifecycle, the ops server, then the connection (it connects at once), once metrics are settled. */
+  /** {@code forLastExport}: the worker is stopping, the SDK is wanted only if the last export can be delivered. */
+  private void startTelemetry(PendingWorkerMetrics pushedMetrics, boolean forLastExport) {
+    telemetryStarted = (forLastExport ? Telemetry.startForLastExport(vertx, options, Version.get())
+        : Telemetry.start(vertx, options, Version.get())).onSuccess(t -> {
+      telemetry = t;
+      int dropped = pushedMetrics.attach(t.metrics());
+      if (dropped > 0) {
+        log.warn("OpenTelemetry: {} measurements made while the SDK was loading were not exported", dropped);
+      }
+    });
+  }
+
+  /**
+   * Completes {@code done} when the worker is first connected, or after {@code ms} without a connection: what can
+   * wait for it (loading the OpenTelemetry SDK and the task-log exporter, a second or two of CPU) does not slow the
+   * first connection down on a small machine.
+   */
+  private void completeOnFirstConnection(Promise<Void> done, long ms) {
+    MessageConsumer<ConnectionState> changes = bus.consumer(Addresses.CONNECTION, msg -> {
+      if (msg.body().connected()) {
+        done.tryComplete();
+      }
+    });
+    long timer = vertx.setTimer(ms, id -> done.tryComplete());
+    done.future().onComplete(v -> {
+      changes.unregister();
+      vertx.cancelTimer(timer);
+    });
+  }
+
+  /** Log streaming and the task lifecycle, then the connection (it connects at once), once metrics are settled. */
   private Future<String> startTasksAndConnection(BackendCapabilities capabilities) {
     TaskLifecycleVerticle lifecycle = new TaskLifecycleVerticle(options, capabilities, bus, metrics,
         telemetry.tracer(), shutdown);
-    return vertx.deployVerticle(new LogStreamingVerticle(options, bus, metrics, shutdown))
+    logStreaming = new LogStreamingVerticle(options, bus, metrics, shutdown);
+    return vertx.deployVerticle(logStreaming)
         .compose(id -> {
           lifecycle.oneShotDone().onComplete(finished);
           return vertx.deployVerticle(lifecycle).onFailure(err -> shutdown.markDrained());
         })
-        .compose(id -> deployOps())
         .compose(id -> vertx.deployVerticle(new ControlPlaneVerticle(options, Version.get(), metrics, bus, shutdown)))
         .onSuccess(id -> lifecycle.adoptLeftTasks());
   }
 
+  /** Listening before the control plane is deployed, so it sees every change of the connection's state. */
   private Future<String> deployOps() {
     if (registry == null) {
       return Future.succeededFuture("");
     }
-    ops = new OpsHttpVerticle(options, bus, registry, Version.get(), shutdown);
-    return vertx.deployVerticle(ops);
+    // the JVM's MXBeans load slowly (cgroup probing) on first use: on a worker thread, before /metrics answers
+    return vertx.executeBlocking(() -> JvmMeters.bind(registry), false)
+        .compose(gcListeners -> {
+          closeOnStop.addAll(gcListeners);
+          ops = new OpsHttpVerticle(options, bus, registry, Version.get(), shutdown);
+          return vertx.deployVerticle(ops);
+        });
   }
 
   /** The port of the metrics and health server, or -1 when metrics are off (useful with {@code metrics.port} 0). */
@@ -220,9 +284,13 @@ public final class WorkerVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     // Children have stopped: every report was delivered (or the close timeout passed) and the socket is closed.
+    logStreaming = null; // stopped: nothing to warm up any more
+    stopping = true;
+    connectedOrLater.tryComplete(); // an SDK not loaded yet still makes the last export (when it can be delivered)
     bus.close();
     closeAll();
-    return telemetry.close(vertx) // the last export carries the final counts; bounded
+    // the last export carries the final counts; bounded. An SDK still loading is closed once it is there.
+    return telemetryStarted.otherwise(Telemetry.OFF).compose(t -> t.close(vertx))
         .onComplete(ar -> log.info("Worker shutdown complete"));
   }
 }

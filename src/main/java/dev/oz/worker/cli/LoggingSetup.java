@@ -5,6 +5,7 @@ import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.joran.util.ConfigurationWatchListUtil;
 import ch.qos.logback.core.encoder.Encoder;
 import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import org.slf4j.Logger;
@@ -17,10 +18,16 @@ final class LoggingSetup {
   private LoggingSetup() {
   }
 
-  /** Points logback at our defaults before any logger exists (the library jar ships no logback.xml). */
+  /**
+   * The command line's defaults (info, text) until its flags are read, set in code: logback's XML configurator
+   * loads some 400 classes and costs a few hundred milliseconds of start-up. A configuration file logback found
+   * itself ({@code -Dlogback.configurationFile}) is left in charge of everything but the root's appender and
+   * level, as before.
+   */
   static void defaults() {
-    if (System.getProperty("logback.configurationFile") == null) {
-      System.setProperty("logback.configurationFile", "oz-worker-logback.xml");
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx
+        && ConfigurationWatchListUtil.getMainWatchURL(ctx) == null) {
+      configure("info", "text");
     }
   }
 

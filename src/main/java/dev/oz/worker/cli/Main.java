@@ -38,7 +38,10 @@ public final class Main {
   }
 
   public static void main(String[] args) {
-    HeapDefaults.apply();
+    // the management beans it needs take a moment to load; nothing waits for them
+    Thread heapDefaults = new Thread(HeapDefaults::apply, "oz-heap-defaults");
+    heapDefaults.setDaemon(true);
+    heapDefaults.start();
     // Netty's JFR events are of no use to an operator and loading the JFR machinery costs start-up time
     if (System.getProperty("io.netty.jfr.enabled") == null) {
       System.setProperty("io.netty.jfr.enabled", "false");

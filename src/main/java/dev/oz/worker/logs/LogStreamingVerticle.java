@@ -48,6 +48,8 @@ public final class LogStreamingVerticle extends VerticleBase {
   /** Null when built without the worker's options (no shipping, no setup events). */
   private final WorkerOptions worker;
   private HostedOz hosted;
+  /** Shipping a task's log to a collector needs the OTLP classes loaded (off the event loop) first; null: not begun. */
+  private Future<?> warmedUp;
   private final Map<String, OtlpTaskLog> shipped = new HashMap<>();
   private final Map<String, TaskStream> streams = new LinkedHashMap<>();
   private final ArrayDeque<TaskStream> rotation = new ArrayDeque<>();
@@ -91,21 +93,39 @@ public final class LogStreamingVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     cutBuffer = new byte[options.getChunkBytes()];
-    Future<?> ready = Future.succeededFuture();
     if (worker != null) {
       hosted = new HostedOz(vertx);
+    }
+    bus.<OpenTaskLog>consumer(Addresses.LOG_OPEN, this::open);
+    bus.<String>consumer(Addresses.LOG_CLOSE, this::close);
+    return Future.succeededFuture();
+  }
+
+  /**
+   * Loads, off the event loop, the OTLP classes shipping a task's log needs (a second of CPU at start). The worker
+   * calls it once it is connected, so as not to slow the connection down; the first task's log open calls it too and
+   * waits for it. Any thread.
+   */
+  public void warmUpShipping() {
+    context.runOnContext(v -> warmUp());
+  }
+
+  private Future<?> warmUp() {
+    if (warmedUp == null) {
       HostedOz h = hosted;
-      ready = vertx.executeBlocking(() -> {
+      warmedUp = h == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
         OtlpTaskLog.warmUp(h);
         return null;
       });
     }
-    bus.<OpenTaskLog>consumer(Addresses.LOG_OPEN, this::open);
-    bus.<String>consumer(Addresses.LOG_CLOSE, this::close);
-    return ready;
+    return warmedUp;
   }
 
   private void open(Message<OpenTaskLog> msg) {
+    if (!warmUp().isComplete()) {
+      warmedUp.onComplete(ar -> open(msg));
+      return;
+    }
     OpenTaskLog request = msg.body();
     TaskLogSink sink = options.isStream() ? openStream(request) : null;
     OtlpTaskLog ship = openShipping(request);

@@ -2,6 +2,7 @@ package dev.oz.worker.metrics;
 
 import dev.oz.worker.config.TelemetryOptions;
 import io.opentelemetry.exporter.internal.FailedExportException;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigProperties;
 import io.opentelemetry.sdk.common.CompletableResultCode;
 import io.opentelemetry.sdk.common.export.MemoryMode;
 import io.opentelemetry.sdk.metrics.Aggregation;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +37,8 @@ final class ExportFailureLog {
 
   private final TelemetryOptions options;
   private final long intervalNanos;
+  private final AtomicInteger exportsFinished = new AtomicInteger();
+  private volatile ConfigProperties sdkConfig;
   /** Signals whose failure was warned about and that have not worked since. */
   private final Set<String> warnedAbout = new HashSet<>();
   private boolean warnedOnce;
@@ -51,14 +55,28 @@ final class ExportFailureLog {
     this.intervalNanos = intervalNanos;
   }
 
+  /**
+   * The SDK's view of the settings once it has built an exporter: the worker's options with the process's
+   * {@code OTEL_*} variables and {@code otel.*} properties filling in, so {@link #endpoint} names where data really goes.
+   */
+  void resolvedBy(ConfigProperties config) {
+    sdkConfig = config;
+  }
+
+  private String setting(String name) {
+    ConfigProperties config = sdkConfig;
+    return config == null ? options.get(name)
+        : config.getString(name.toLowerCase(java.util.Locale.ROOT).replace('_', '.'));
+  }
+
   /** Where OTLP sends {@code signal} ({@code metrics}, {@code traces}), by the SDK's rules, without credentials. */
   String endpoint(String signal) {
-    String specific = options.get("OTEL_EXPORTER_OTLP_" + signal.toUpperCase(java.util.Locale.ROOT) + "_ENDPOINT");
+    String specific = setting("OTEL_EXPORTER_OTLP_" + signal.toUpperCase(java.util.Locale.ROOT) + "_ENDPOINT");
     String url;
     if (specific != null) {
       url = specific;
     } else {
-      String base = options.get("OTEL_EXPORTER_OTLP_ENDPOINT");
+      String base = setting("OTEL_EXPORTER_OTLP_ENDPOINT");
       base = base == null ? "http://localhost:4318" : base;
       url = (base.endsWith("/") ? base : base + "/") + "v1/" + signal;
     }
@@ -73,6 +91,7 @@ final class ExportFailureLog {
 
   void exported(String signal, CompletableResultCode result) {
     result.whenComplete(() -> {
+      exportsFinished.incrementAndGet();
       if (result.isSuccess()) {
         succeeded(signal);
       } else {
@@ -90,6 +109,11 @@ final class ExportFailureLog {
   /** Some signal's last export failed: a final export at shutdown will most likely fail too. */
   synchronized boolean collectorDown() {
     return !warnedAbout.isEmpty();
+  }
+
+  /** No export has succeeded or failed yet: whether a collector listens is not known. */
+  boolean noExportFinished() {
+    return exportsFinished.get() == 0;
   }
 
   /** After the worker's shutdown: what the SDK's threads still report is no longer the operator's concern. */

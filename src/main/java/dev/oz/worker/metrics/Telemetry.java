@@ -13,10 +13,12 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,19 +39,23 @@ public final class Telemetry {
   /** How long undeploying waits for the last export before going on without it. */
   static final long CLOSE_TIMEOUT_MS = 5_000;
   static final long DOWN_CLOSE_TIMEOUT_MS = 1_000;
+  static final long NO_COLLECTOR_CLOSE_TIMEOUT_MS = 200;
   static final String SERVICE_NAME = "oz-agent-worker";
   private static final AttributeKey<String> SERVICE_NAME_KEY = AttributeKey.stringKey("service.name");
 
   /** Nothing exported: no SDK. */
-  public static final Telemetry OFF = new Telemetry(null, null, TaskTracer.NOOP, null);
+  public static final Telemetry OFF = new Telemetry(null, null, TaskTracer.NOOP, null, null);
 
   private final OpenTelemetrySdk sdk;
   private final OtelWorkerMetrics metrics;
   private final TaskTracer tracer;
   private final ExportFailureLog failures;
+  private final TelemetryOptions options;
 
-  private Telemetry(OpenTelemetrySdk sdk, OtelWorkerMetrics metrics, TaskTracer tracer, ExportFailureLog failures) {
+  private Telemetry(OpenTelemetrySdk sdk, OtelWorkerMetrics metrics, TaskTracer tracer, ExportFailureLog failures,
+      TelemetryOptions options) {
     this.sdk = sdk;
+    this.options = options;
     this.metrics = metrics;
     this.tracer = tracer;
     this.failures = failures;
@@ -72,6 +78,48 @@ public final class Telemetry {
         });
   }
 
+  /**
+   * As {@link #start}, for a worker that stops before the SDK was loaded: the SDK loads (for the last export) only
+   * when that export can be delivered, not when every exporter is OTLP and nothing listens at the collector's address.
+   */
+  public static Future<Telemetry> startForLastExport(Vertx vertx, WorkerOptions options, String version) {
+    TelemetryOptions t = options.getTelemetry();
+    List<String> signals = otlpSignals(t);
+    boolean onlyOtlp = t.pushedMetricsExporters().stream().allMatch("otlp"::equals)
+        && t.pushedTracesExporters().stream().allMatch("otlp"::equals);
+    if (!onlyOtlp || signals.isEmpty()) {
+      return start(vertx, options, version);
+    }
+    ExportFailureLog endpoints = new ExportFailureLog(t);
+    return nothingListens(vertx, signals, endpoints)
+        .compose(none -> none ? Future.succeededFuture(OFF) : start(vertx, options, version));
+  }
+
+  /** The signals exported over OTLP. */
+  private static List<String> otlpSignals(TelemetryOptions t) {
+    List<String> signals = new ArrayList<>();
+    if (t.pushedMetricsExporters().contains("otlp")) {
+      signals.add("metrics");
+    }
+    if (t.pushedTracesExporters().contains("otlp")) {
+      signals.add("traces");
+    }
+    return signals;
+  }
+
+  /** True, with a warning, when nothing listens at any of the collector addresses of {@code signals}. */
+  private static Future<Boolean> nothingListens(Vertx vertx, List<String> signals, ExportFailureLog endpoints) {
+    List<Future<Boolean>> probes = signals.stream().map(s -> CollectorProbe.listens(vertx, endpoints.endpoint(s))).toList();
+    return Future.all(probes).map(all -> {
+      if (probes.stream().anyMatch(Future::result)) {
+        return false;
+      }
+      log.warn("OpenTelemetry {} export to {} failed: nothing listens there; shutting down without the last export",
+          String.join(" and ", signals), String.join(", ", signals.stream().map(endpoints::endpoint).toList()));
+      return true;
+    });
+  }
+
   /** The SDK wraps what went wrong ("Unexpected configuration error"): the whole chain says it. */
   private static String causes(Throwable err) {
     StringBuilder out = new StringBuilder(String.valueOf(err.getMessage()));
@@ -92,8 +140,14 @@ public final class Telemetry {
         .disableShutdownHook() // the worker's undeploy shuts it down
         .addPropertiesCustomizer(config -> properties)
         .addResourceCustomizer((resource, config) -> resource(resource, options, version))
-        .addMetricExporterCustomizer((exporter, config) -> failures.watch(exporter))
-        .addSpanExporterCustomizer((exporter, config) -> failures.watch(exporter))
+        .addMetricExporterCustomizer((exporter, config) -> {
+          failures.resolvedBy(config);
+          return failures.watch(exporter);
+        })
+        .addSpanExporterCustomizer((exporter, config) -> {
+          failures.resolvedBy(config);
+          return failures.watch(exporter);
+        })
         .build()
         .getOpenTelemetrySdk();
     OtelWorkerMetrics metrics = metricsExporters.isEmpty() ? null : new OtelWorkerMetrics(
@@ -104,7 +158,7 @@ public final class Telemetry {
             options.getBackend());
     log.info("OpenTelemetry: metrics {}, traces {}", describe(metricsExporters, failures, "metrics"),
         describe(tracesExporters, failures, "traces"));
-    return new Telemetry(sdk, metrics, tracer, failures);
+    return new Telemetry(sdk, metrics, tracer, failures, t);
   }
 
   private static String describe(List<String> exporters, ExportFailureLog failures, String signal) {
@@ -155,9 +209,11 @@ public final class Telemetry {
   }
 
   /**
-   * Flushes and shuts the SDK down on a worker thread; completes when that is done or after
-   * {@link #CLOSE_TIMEOUT_MS}, whichever comes first (a collector that does not answer costs the last
-   * export, never the shutdown). Never fails. Call on a Vert.x context.
+   * Flushes and shuts the SDK down; completes when that is done or after {@link #CLOSE_TIMEOUT_MS}, whichever
+   * comes first (a collector that does not answer costs the last export, never the shutdown). When no export has
+   * finished yet and nothing listens at the collector's address (the default localhost:4318 without a collector),
+   * the wait is {@link #NO_COLLECTOR_CLOSE_TIMEOUT_MS}: the exporter would spend its whole retry budget otherwise.
+   * Never fails. Call on a Vert.x context.
    */
   public Future<Void> close(Vertx vertx) {
     if (sdk == null) {
@@ -165,19 +221,50 @@ public final class Telemetry {
     }
     Context context = vertx.getOrCreateContext();
     Promise<Void> shutDown = Promise.promise();
-    vertx.executeBlocking(() -> {
-      if (metrics != null) {
-        metrics.close();
+    // a thread of its own rather than a Vert.x worker: the SDK's shutdown may outlast the wait, and Vert.x too
+    Thread closing = new Thread(() -> {
+      try {
+        if (metrics != null) {
+          metrics.close();
+        }
+        CompletableResultCode result = sdk.shutdown();
+        // completed on an SDK thread: back to the worker's context before anything continues
+        result.whenComplete(() -> onContext(context, shutDown::tryComplete));
+      } catch (RuntimeException e) {
+        onContext(context, () -> shutDown.tryFail(e));
       }
-      CompletableResultCode result = sdk.shutdown();
-      // completed on an SDK thread: back to the worker's context before anything continues
-      result.whenComplete(() -> context.runOnContext(v -> shutDown.tryComplete()));
-      return null;
-    }, false).onFailure(shutDown::tryFail);
-    // a collector that has been failing gets a short last chance: it would cost the exporter's whole retry budget
-    long bound = failures.collectorDown() ? DOWN_CLOSE_TIMEOUT_MS : CLOSE_TIMEOUT_MS;
-    return Deadline.atMost(vertx, shutDown.future(), bound, () -> log.warn(
-        "OpenTelemetry: the last export did not finish within {} ms; shutting down without it", bound))
+    }, "oz-otel-shutdown");
+    closing.setDaemon(true);
+    closing.start();
+    return lastExportWait(vertx)
+        .compose(bound -> Deadline.atMost(vertx, shutDown.future(), bound, () -> {
+          if (bound != NO_COLLECTOR_CLOSE_TIMEOUT_MS) { // else already said
+            log.warn("OpenTelemetry: the last export did not finish within {} ms; shutting down without it", bound);
+          }
+        }))
         .onComplete(v -> failures.stop());
+  }
+
+  /** Vert.x may be closed by the time the SDK is done: then nobody waits for it any more. */
+  private static void onContext(Context context, Runnable action) {
+    try {
+      context.runOnContext(v -> action.run());
+    } catch (RejectedExecutionException closed) {
+      // nothing to do
+    }
+  }
+
+  /** How long to wait for the last export. */
+  private Future<Long> lastExportWait(Vertx vertx) {
+    // a collector that has been failing gets a short last chance: it would cost the exporter's whole retry budget
+    if (failures.collectorDown()) {
+      return Future.succeededFuture(DOWN_CLOSE_TIMEOUT_MS);
+    }
+    // no export finished yet: whether a collector listens is not known
+    List<String> signals = failures.noExportFinished() ? otlpSignals(options) : List.of();
+    if (signals.isEmpty()) {
+      return Future.succeededFuture(CLOSE_TIMEOUT_MS);
+    }
+    return nothingListens(vertx, signals, failures).map(none -> none ? NO_COLLECTOR_CLOSE_TIMEOUT_MS : CLOSE_TIMEOUT_MS);
   }
 }

@@ -51,15 +51,11 @@ public final class OpsHttpVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     bus.<ConnectionState>consumer(Addresses.CONNECTION, msg -> connection = msg.body());
-    Router router = Router.router(vertx);
-    router.get("/metrics").handler(ctx -> ctx.response()
-        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-        .end(registry.scrape()));
-    router.get("/healthz").handler(this::healthz);
-    router.get("/readyz").handler(this::readyz);
-    router.get("/status").handler(this::authorizeStatus).handler(this::status);
-    return vertx.createHttpServer().requestHandler(router)
-        .listen(options.getMetrics().getPort(), options.getMetrics().getHost())
+    // built on a worker thread: the web router's classes load slowly at start, when the worker starts the backend
+    // and this server at once, long enough to block an event loop on a busy machine
+    return vertx.executeBlocking(this::router, false)
+        .compose(router -> vertx.createHttpServer().requestHandler(router)
+            .listen(options.getMetrics().getPort(), options.getMetrics().getHost()))
         .onSuccess(s -> {
           server = s;
           log.info("Metrics and health on http://{}:{} (/metrics, /healthz, /readyz, /status)",
@@ -67,6 +63,17 @@ public final class OpsHttpVerticle extends VerticleBase {
         })
         .recover(err -> Future.failedFuture("cannot listen on " + options.getMetrics().getHost() + ":"
             + options.getMetrics().getPort() + " for metrics (" + err.getMessage() + "); set metrics.port or metrics.enabled"));
+  }
+
+  private Router router() {
+    Router router = Router.router(vertx);
+    router.get("/metrics").handler(ctx -> ctx.response()
+        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        .end(registry.scrape()));
+    router.get("/healthz").handler(this::healthz);
+    router.get("/readyz").handler(this::readyz);
+    router.get("/status").handler(this::authorizeStatus).handler(this::status);
+    return router;
   }
 
   /** Probes keep answering (readiness: 503) while running tasks drain; the server closes afterwards. */

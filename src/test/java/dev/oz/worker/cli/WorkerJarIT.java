@@ -162,6 +162,12 @@ class WorkerJarIT {
         assertTrue(cp.closeCodes().contains((short) 1000), "closed with 1000: " + cp.closeCodes());
         assertTrue(p.output().contains("Received signal SIGTERM"), p.output());
         assertFalse(p.output().contains("jar-secret-key"), "the API key is never logged");
+        // the command line's log format and level, set in code: time, level, logger, key-values, message
+        assertTrue(java.util.regex.Pattern.compile("(?m)^\\d{2}:\\d{2}:\\d{2}\\.\\d{3} INFO  WorkerVerticle  - Starting worker "
+            + workerId + " \\(backend docker").matcher(p.output()).find(), p.output());
+        assertTrue(java.util.regex.Pattern.compile("(?m)^\\d{2}:\\d{2}:\\d{2}\\.\\d{3} INFO  TaskLifecycleVerticle "
+            + "task_id=\"jar-task\" - ").matcher(p.output()).find(), p.output());
+        assertFalse(p.output().contains(" DEBUG "), "info by default");
       } finally {
         Engine.removeContainersOf(workerId);
       }

@@ -404,6 +404,34 @@ class OtlpExportTest {
   }
 
   @Test
+  void aWorkerPushingOnlyMetricsLosesNothingWhileTheSdkLoadsAfterItConnected() throws Exception {
+    try (OtlpReceiver otlp = OtlpReceiver.start(); LogCapture logs = LogCapture.of(Telemetry.class.getName())) {
+      // the default export interval (a minute): only the last export, at shutdown, reaches the collector
+      deploy(t -> t.set("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint()));
+      assertEquals("task_completed", runTask("early", TaskOutcome.succeeded()));
+      undeploy();
+      assertEquals(1, otlp.metricsRequests().size(), otlp.requests().toString());
+      assertEquals(1, valueOf(otlp, "oz_worker_tasks_claimed_total", Map.of()));
+      assertEquals(1, valueOf(otlp, "oz_worker_tasks_completed_total", Map.of("result", "succeeded")));
+      assertEquals(0, valueOf(otlp, "oz_worker_websocket_reconnects_total", Map.of("reason", "dial_failed")), "primed");
+      assertFalse(logs.contains("nothing listens"), logs.all());
+    }
+  }
+
+  @Test
+  void withNoCollectorListeningTheShutdownSaysSoInsteadOfWaitingForTheLastExport() throws Exception {
+    int closedPort = freePort();
+    try (LogCapture logs = LogCapture.of(Telemetry.class.getName())) {
+      deploy(t -> t.set("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + closedPort));
+      Waits.until(() -> logs.contains("OpenTelemetry: metrics OTLP to"), WAIT, logs::all);
+      undeploy(); // before any periodic export (a minute)
+      assertTrue(logs.contains("WARN OpenTelemetry metrics export to http://127.0.0.1:" + closedPort
+          + "/v1/metrics failed: nothing listens there; shutting down without the last export"), logs.all());
+      assertFalse(logs.contains("did not finish"), logs.all());
+    }
+  }
+
+  @Test
   void aCollectorThatRefusesTheExportIsNamedWithItsStatusAndGetsTheConfiguredHeaders() throws Exception {
     try (OtlpReceiver otlp = OtlpReceiver.refusing(401); LogCapture logs = LogCapture.of(Telemetry.class.getName())) {
       deploy(t -> t.set("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint())
