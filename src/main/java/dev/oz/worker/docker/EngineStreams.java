@@ -14,6 +14,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
@@ -31,11 +34,14 @@ final class EngineStreams {
   private static final int CONNECT_TIMEOUT_MS = 10_000;
 
   private final HttpClient client;
+  /** Log reads: plain sockets, see {@link LogResponseReader}. */
+  private final NetClient logClient;
   private final SocketAddress server;
   private final String host;
 
-  private EngineStreams(HttpClient client, SocketAddress server, String host) {
+  private EngineStreams(HttpClient client, NetClient logClient, SocketAddress server, String host) {
     this.client = client;
+    this.logClient = logClient;
     this.server = server;
     this.host = host;
   }
@@ -44,6 +50,7 @@ final class EngineStreams {
   static EngineStreams connect(Vertx vertx, EngineTarget target) {
     URI address = URI.create(target.address());
     HttpClientOptions http = new HttpClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS).setKeepAlive(true);
+    NetClientOptions net = new NetClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS);
     SocketAddress server;
     String host;
     switch (address.getScheme()) {
@@ -56,18 +63,20 @@ final class EngineStreams {
         host = address.getHost();
         if (target.tls()) {
           Path certs = Path.of(target.certPath());
-          http.setSsl(true)
-              .setTrustOptions(new PemTrustOptions().addCertPath(certs.resolve("ca.pem").toString()))
-              .setKeyCertOptions(new PemKeyCertOptions()
-                  .setCertPath(certs.resolve("cert.pem").toString())
-                  .setKeyPath(certs.resolve("key.pem").toString()));
+          PemTrustOptions trust = new PemTrustOptions().addCertPath(certs.resolve("ca.pem").toString());
+          PemKeyCertOptions key = new PemKeyCertOptions()
+              .setCertPath(certs.resolve("cert.pem").toString())
+              .setKeyPath(certs.resolve("key.pem").toString());
+          http.setSsl(true).setTrustOptions(trust).setKeyCertOptions(key);
+          // the HTTP client checks the engine's host name; so must the log sockets
+          net.setSsl(true).setTrustOptions(trust).setKeyCertOptions(key).setHostnameVerificationAlgorithm("HTTPS");
         }
       }
       default -> throw new IllegalArgumentException("cannot stream from a " + address.getScheme()
           + ":// engine address; use unix:///path/to/docker.sock or tcp://host:port");
     }
     HttpClient client = vertx.createHttpClient(http, new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
-    return new EngineStreams(client, server, host);
+    return new EngineStreams(client, vertx.createNetClient(net), server, host);
   }
 
   /**
@@ -102,31 +111,31 @@ final class EngineStreams {
     String uri = "/containers/" + containerId + "/logs?stdout=1&stderr=1" + (follow ? "&follow=1" : "")
         + (tail > 0 ? "&tail=" + tail : "");
     LogStream stream = new LogStream();
-    client.request(request(HttpMethod.GET, uri))
-        .compose(req -> {
-          stream.request = req;
+    // HTTP/1.0: the engine then sends the body as it comes and closes the connection at its end, without a chunk
+    // header per log line (chunked answers are read too, e.g. from a proxy)
+    Buffer request = Buffer.buffer("GET " + uri + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n");
+    (server.isDomainSocket() ? logClient.connect(server) : logClient.connect(server, host))
+        .onSuccess(socket -> {
+          stream.socket = socket;
           if (stream.closed) {
-            req.reset();
-          }
-          return req.send();
-        })
-        .onSuccess(response -> {
-          if (response.statusCode() != 200) {
-            response.body().onComplete(ar -> stream.finish(new IllegalStateException(
-                engineMessage(response, ar.succeeded() ? ar.result() : Buffer.buffer()))));
+            socket.close();
             return;
           }
-          FrameDecoder decoder = new FrameDecoder(sink);
-          response.handler(decoder::feed);
-          response.exceptionHandler(stream::finish);
-          response.endHandler(v -> stream.finish(null));
+          LogResponseReader reader = new LogResponseReader(new FrameDecoder(sink), error -> {
+            stream.finish(error);
+            socket.close();
+          });
+          socket.handler(reader::feed);
+          socket.closeHandler(v -> reader.closed());
+          socket.exceptionHandler(stream::finish);
+          socket.write(request);
         })
         .onFailure(stream::finish);
     return stream;
   }
 
   Future<Void> close() {
-    return client.close();
+    return Future.join(client.close(), logClient.close()).mapEmpty();
   }
 
   private RequestOptions request(HttpMethod method, String uri) {
@@ -135,13 +144,17 @@ final class EngineStreams {
   }
 
   private static String engineMessage(HttpClientResponse response, Buffer body) {
+    return engineMessage(response.statusCode(), body);
+  }
+
+  static String engineMessage(int status, Buffer body) {
     String message = null;
     try {
       message = body.toJsonObject().getString("message");
     } catch (RuntimeException notJson) {
       // the engine answers errors as {"message": ...}; anything else is quoted raw below
     }
-    return "engine answered " + response.statusCode() + ": " + (message != null ? message : body.toString().strip());
+    return "engine answered " + status + ": " + (message != null ? message : body.toString().strip());
   }
 
   /** Receives a log stream's payload, stream by stream, in the order the engine sent it. */
@@ -153,7 +166,7 @@ final class EngineStreams {
   /** A log read in progress: {@link #done()} completes once, when it ends, fails or is closed. */
   static final class LogStream {
     private final Promise<Void> done = Promise.promise();
-    private HttpClientRequest request;
+    private NetSocket socket;
     private boolean closed;
 
     Future<Void> done() {
@@ -163,8 +176,8 @@ final class EngineStreams {
     /** Stops reading; {@link #done()} then completes normally. */
     void close() {
       closed = true;
-      if (request != null) {
-        request.reset();
+      if (socket != null) {
+        socket.close();
       }
       done.tryComplete();
     }
@@ -180,28 +193,38 @@ final class EngineStreams {
 
   /**
    * Splits the engine's multiplexed stream (an 8-byte header per frame: stream type, 3 zero bytes, payload length
-   * big-endian) and hands each payload on as it arrives, without waiting for a whole frame.
+   * big-endian). Payloads of one stream that follow each other are handed on together, at the latest when
+   * {@link #flush()} is called (after each socket read): the engine sends one frame per log line.
    */
   static final class FrameDecoder {
     private static final int HEADER = 8;
+    private static final int MAX_PENDING = 1 << 20;
     private final FrameSink sink;
     private final byte[] header = new byte[HEADER];
     private int headerFilled;
     private long payloadLeft;
     private StdStream stream = StdStream.STDOUT;
-    private byte[] scratch = new byte[8192];
+    private byte[] pending = new byte[16 * 1024];
+    private int pendingLength;
+    private StdStream pendingStream = StdStream.STDOUT;
 
     FrameDecoder(FrameSink sink) {
       this.sink = sink;
     }
 
+    /** Decodes and hands on everything in {@code buffer}. */
     void feed(Buffer buffer) {
-      int pos = 0;
-      int end = buffer.length();
+      byte[] bytes = buffer.getBytes();
+      feed(bytes, 0, bytes.length);
+      flush();
+    }
+
+    /** Decodes {@code in[pos..end)}; payloads may be held until {@link #flush()}. */
+    void feed(byte[] in, int pos, int end) {
       while (pos < end) {
         if (payloadLeft == 0) {
           int take = Math.min(HEADER - headerFilled, end - pos);
-          buffer.getBytes(pos, pos + take, header, headerFilled);
+          System.arraycopy(in, pos, header, headerFilled, take);
           headerFilled += take;
           pos += take;
           if (headerFilled == HEADER) {
@@ -211,15 +234,27 @@ final class EngineStreams {
           }
           continue;
         }
-        int take = (int) Math.min(payloadLeft, end - pos);
-        if (scratch.length < take) {
-          scratch = new byte[Math.min(Math.max(take, 2 * scratch.length), 1 << 20)];
-          take = Math.min(take, scratch.length);
+        if (stream != pendingStream || pendingLength == MAX_PENDING) {
+          flush();
+          pendingStream = stream;
         }
-        buffer.getBytes(pos, pos + take, scratch, 0);
+        int take = (int) Math.min(Math.min(payloadLeft, end - pos), MAX_PENDING - pendingLength);
+        if (pending.length - pendingLength < take) {
+          pending = java.util.Arrays.copyOf(pending, Math.min(MAX_PENDING, Math.max(pendingLength + take, 2 * pending.length)));
+        }
+        System.arraycopy(in, pos, pending, pendingLength, take);
+        pendingLength += take;
         pos += take;
         payloadLeft -= take;
-        sink.frame(stream, scratch, 0, take);
+      }
+    }
+
+    /** Hands on what is held. */
+    void flush() {
+      if (pendingLength > 0) {
+        int n = pendingLength;
+        pendingLength = 0;
+        sink.frame(pendingStream, pending, 0, n);
       }
     }
   }
