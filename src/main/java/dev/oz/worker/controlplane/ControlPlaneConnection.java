@@ -10,6 +10,7 @@ import dev.oz.worker.protocol.TaskLogFrame;
 import dev.oz.worker.protocol.TaskRejected;
 import dev.oz.worker.protocol.WorkerMessage;
 import dev.oz.worker.bus.Deadline;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -342,7 +343,7 @@ public final class ControlPlaneConnection {
     int gen = generation;
     while (outbox.hasUnsent() && ws == socket && !socket.isClosed() && !socket.writeQueueFull()) {
       Outbox.Entry e = outbox.nextUnsent(System.nanoTime());
-      writeText(socket, e.frame).onComplete(ar -> {
+      writeText(socket, e.frame, e.length).onComplete(ar -> {
         if (gen != generation) {
           return; // that connection is gone; the entry was requeued
         }
@@ -364,11 +365,12 @@ public final class ControlPlaneConnection {
    * encodes again; its frame class (internal) takes the bytes. A message beyond the frame size goes the public way,
    * which splits it.
    */
-  private Future<Void> writeText(WebSocket socket, byte[] frame) {
-    if (frame.length > maxFrameBytes) {
-      return socket.writeTextMessage(new String(frame, java.nio.charset.StandardCharsets.UTF_8));
+  private Future<Void> writeText(WebSocket socket, byte[] frame, int length) {
+    if (length > maxFrameBytes) {
+      return socket.writeTextMessage(new String(frame, 0, length, java.nio.charset.StandardCharsets.UTF_8));
     }
-    return socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, frame, true));
+    // wrapped, not copied: the entry keeps the array for a replay, and the encoder masks into a buffer of its own
+    return socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, Unpooled.wrappedBuffer(frame, 0, length), true));
   }
 
   private void cancelTimers() {

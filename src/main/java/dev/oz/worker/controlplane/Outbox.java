@@ -27,8 +27,9 @@ final class Outbox {
     /** The report; null for a log chunk that came encoded. */
     final WorkerMessage message;
     final boolean log;
-    /** The text frame's UTF-8 bytes. */
+    /** The text frame's UTF-8 bytes: the first {@code length} of {@code frame}. */
     final byte[] frame;
+    final int length;
     final Promise<Void> written;
     long sentAtNanos;
 
@@ -36,13 +37,15 @@ final class Outbox {
       this.message = message;
       this.log = message instanceof TaskLog;
       this.frame = ProtocolJson.encodeUtf8(message);
+      this.length = frame.length;
       this.written = written;
     }
 
     Entry(TaskLogFrame chunk, Promise<Void> written) {
       this.message = null;
       this.log = true;
-      this.frame = chunk.frame();
+      this.frame = chunk.bytes();
+      this.length = chunk.length();
       this.written = written;
     }
 
@@ -125,9 +128,9 @@ final class Outbox {
     }
     if (e.replayable() && replayBytes > 0) {
       recent.addLast(e);
-      recentBytes += e.frame.length;
+      recentBytes += e.length;
       while (recentBytes > replayBytes) {
-        recentBytes -= recent.pollFirst().frame.length;
+        recentBytes -= recent.pollFirst().length;
       }
     }
     return e;

@@ -2,6 +2,8 @@ package dev.oz.worker.docker;
 
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.protocol.FailureReason;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -13,6 +15,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
@@ -125,7 +128,20 @@ final class EngineStreams {
             stream.finish(error);
             socket.close();
           });
-          socket.handler(reader::feed);
+          if (socket instanceof NetSocketInternal raw) {
+            // Netty's buffers as they are read: the public handler would get a copy of each
+            raw.messageHandler(msg -> {
+              try {
+                if (msg instanceof ByteBuf bytes) {
+                  reader.feed(bytes);
+                }
+              } finally {
+                ReferenceCountUtil.release(msg);
+              }
+            });
+          } else {
+            socket.handler(reader::feed);
+          }
           socket.closeHandler(v -> reader.closed());
           socket.exceptionHandler(stream::finish);
           socket.write(request);

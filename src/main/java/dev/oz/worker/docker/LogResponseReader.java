@@ -1,5 +1,6 @@
 package dev.oz.worker.docker;
 
+import io.netty.buffer.ByteBuf;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,11 +47,22 @@ final class LogResponseReader {
   /** One socket read. */
   void feed(Buffer buffer) {
     int n = buffer.length();
+    buffer.getBytes(0, n, room(n), 0);
+    feed(read, 0, n);
+  }
+
+  /** One socket read as Netty delivers it (the caller releases it). */
+  void feed(ByteBuf buffer) {
+    int n = buffer.readableBytes();
+    buffer.getBytes(buffer.readerIndex(), room(n), 0, n);
+    feed(read, 0, n);
+  }
+
+  private byte[] room(int n) {
     if (read.length < n) {
       read = new byte[Math.max(n, 2 * read.length)];
     }
-    buffer.getBytes(0, n, read, 0);
-    feed(read, 0, n);
+    return read;
   }
 
   void feed(byte[] in, int pos, int end) {

@@ -181,10 +181,11 @@ public final class ProtocolJson {
     if (!escapeUtf8(data, offset, length, out)) {
       TaskLog chunk = new TaskLog(taskId, executionId, seq, stream,
           new String(data, offset, length, StandardCharsets.UTF_8), droppedBytes, truncated, position);
-      return new TaskLogFrame(taskId, seq, encodeUtf8(chunk));
+      byte[] frame = encodeUtf8(chunk);
+      return new TaskLogFrame(taskId, seq, frame, frame.length);
     }
     out.write(suffix, 0, suffix.length);
-    return new TaskLogFrame(taskId, seq, out.bytes());
+    return new TaskLogFrame(taskId, seq, out.buf, out.len);
   }
 
   /** A growable byte array. */
@@ -206,10 +207,6 @@ public final class ProtocolJson {
       ensure(n);
       System.arraycopy(b, off, buf, len, n);
       len += n;
-    }
-
-    byte[] bytes() {
-      return len == buf.length ? buf : Arrays.copyOf(buf, len);
     }
   }
 

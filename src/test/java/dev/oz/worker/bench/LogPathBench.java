@@ -51,7 +51,7 @@ class LogPathBench {
       AtomicLong encoded = new AtomicLong();
       bus.<TaskLogFrame>consumer(Addresses.OUTBOUND_LOG, msg -> {
         // the chunk arrives as its frame's UTF-8 bytes, as the socket takes them
-        encoded.addAndGet(msg.body().frame().length);
+        encoded.addAndGet(msg.body().length());
         msg.reply(null);
       });
       vertx.deployVerticle(new LogStreamingVerticle(new LogStreamOptions(), bus, WorkerMetrics.NOOP, shutdown)).await(10, TimeUnit.SECONDS);
