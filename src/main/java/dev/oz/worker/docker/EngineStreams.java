@@ -36,13 +36,15 @@ final class EngineStreams {
   private static final int MAX_CONNECTIONS = 4096;
   private static final int CONNECT_TIMEOUT_MS = 10_000;
 
+  private final Vertx vertx;
   private final HttpClient client;
   /** Log reads: plain sockets, see {@link LogResponseReader}. */
   private final NetClient logClient;
   private final SocketAddress server;
   private final String host;
 
-  private EngineStreams(HttpClient client, NetClient logClient, SocketAddress server, String host) {
+  private EngineStreams(Vertx vertx, HttpClient client, NetClient logClient, SocketAddress server, String host) {
+    this.vertx = vertx;
     this.client = client;
     this.logClient = logClient;
     this.server = server;
@@ -79,7 +81,7 @@ final class EngineStreams {
           + ":// engine address; use unix:///path/to/docker.sock or tcp://host:port");
     }
     HttpClient client = vertx.createHttpClient(http, new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
-    return new EngineStreams(client, vertx.createNetClient(net), server, host);
+    return new EngineStreams(vertx, client, vertx.createNetClient(net), server, host);
   }
 
   /**
@@ -128,12 +130,16 @@ final class EngineStreams {
             stream.finish(error);
             socket.close();
           });
+          ReadPacer pacer = null;
           if (socket instanceof NetSocketInternal raw) {
             // Netty's buffers as they are read: the public handler would get a copy of each
+            ReadPacer p = pacer = new ReadPacer(vertx, raw.channelHandlerContext().channel());
             raw.messageHandler(msg -> {
               try {
                 if (msg instanceof ByteBuf bytes) {
+                  int n = bytes.readableBytes();
                   reader.feed(bytes);
+                  p.afterRead(n);
                 }
               } finally {
                 ReferenceCountUtil.release(msg);
@@ -142,7 +148,13 @@ final class EngineStreams {
           } else {
             socket.handler(reader::feed);
           }
-          socket.closeHandler(v -> reader.closed());
+          ReadPacer started = pacer;
+          socket.closeHandler(v -> {
+            if (started != null) {
+              started.stop();
+            }
+            reader.closed();
+          });
           socket.exceptionHandler(stream::finish);
           socket.write(request);
         })
@@ -171,6 +183,47 @@ final class EngineStreams {
       // the engine answers errors as {"message": ...}; anything else is quoted raw below
     }
     return "engine answered " + status + ": " + (message != null ? message : body.toString().strip());
+  }
+
+  /**
+   * Paces a busy log socket: the engine writes each log line on its own, and a reader that keeps up wakes for every
+   * line (a read of ~70 bytes, with all the per-read work). After a small read that follows the previous one closely,
+   * reading stops for {@value #PAUSE_MS} ms so that the lines pile up in the socket and the next read takes them
+   * together. A quiet log (a line now and then) is never held back; a flood's end is seen at most that much later.
+   */
+  private static final class ReadPacer {
+    private static final int SMALL_READ_BYTES = 16 * 1024;
+    private static final long PAUSE_MS = 2;
+    private final Vertx vertx;
+    private final io.netty.channel.Channel channel;
+    private long lastReadNanos;
+    private long timer = -1;
+
+    ReadPacer(Vertx vertx, io.netty.channel.Channel channel) {
+      this.vertx = vertx;
+      this.channel = channel;
+    }
+
+    void afterRead(int bytes) {
+      long now = System.nanoTime();
+      boolean busy = now - lastReadNanos < PAUSE_MS * 1_000_000;
+      lastReadNanos = now;
+      if (bytes >= SMALL_READ_BYTES || !busy || timer >= 0) {
+        return;
+      }
+      channel.config().setAutoRead(false);
+      timer = vertx.setTimer(PAUSE_MS, id -> {
+        timer = -1;
+        channel.config().setAutoRead(true);
+      });
+    }
+
+    void stop() {
+      if (timer >= 0) {
+        vertx.cancelTimer(timer);
+        timer = -1;
+      }
+    }
   }
 
   /** Receives a log stream's payload, stream by stream, in the order the engine sent it. */
