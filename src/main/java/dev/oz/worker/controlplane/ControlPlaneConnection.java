@@ -6,16 +6,19 @@ import dev.oz.worker.metrics.WorkerMetrics;
 import dev.oz.worker.protocol.ProtocolException;
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.ServerMessage;
-import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.TaskLogFrame;
 import dev.oz.worker.protocol.TaskRejected;
 import dev.oz.worker.protocol.WorkerMessage;
 import dev.oz.worker.bus.Deadline;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketFrameType;
+import io.vertx.core.http.impl.ws.WebSocketFrameImpl;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
@@ -53,6 +56,7 @@ public final class ControlPlaneConnection {
   private final Backoff backoff;
   private final Outbox outbox;
   private final WebSocketClient client;
+  private final int maxFrameBytes;
 
   private WebSocket ws;
   private int generation;
@@ -75,12 +79,13 @@ public final class ControlPlaneConnection {
     this.backoff = new Backoff(timing.getReconnectInitial(), timing.getReconnectMax(),
         () -> ThreadLocalRandom.current().nextDouble());
     this.outbox = new Outbox(timing.getOutboxLimit(), timing.getReplayBytes());
+    this.maxFrameBytes = (int) Math.min(Integer.MAX_VALUE, 2L * timing.getMaxMessageBytes());
     this.client = vertx.createWebSocketClient(new WebSocketClientOptions()
         // one limit however the control plane frames a message: a big assignment may come as one frame. Frames get
         // twice the room so that an oversized single frame still reaches the message check, which answers 1009 (the
         // frame decoder would only drop the connection); beyond that the decoder protects memory.
         .setMaxMessageSize(timing.getMaxMessageBytes())
-        .setMaxFrameSize((int) Math.min(Integer.MAX_VALUE, 2L * timing.getMaxMessageBytes()))
+        .setMaxFrameSize(maxFrameBytes)
         // a small kernel send buffer keeps what a dead peer can swallow within the replay window
         .setSendBufferSize(SEND_BUFFER_BYTES)
         .setClosingTimeout(2));
@@ -95,10 +100,11 @@ public final class ControlPlaneConnection {
     enqueue(message, null);
   }
 
-  /** Queues a log chunk; the future completes once the chunk was written to the socket. */
-  public Future<Void> sendLog(TaskLog chunk) {
+  /** Queues an encoded log chunk; the future completes once the chunk was written to the socket. */
+  public Future<Void> sendLog(TaskLogFrame chunk) {
     Promise<Void> written = Promise.promise();
-    enqueue(chunk, written);
+    outbox.add(chunk, written);
+    pump();
     return written.future();
   }
 
@@ -337,7 +343,7 @@ public final class ControlPlaneConnection {
     int gen = generation;
     while (outbox.hasUnsent() && ws == socket && !socket.isClosed() && !socket.writeQueueFull()) {
       Outbox.Entry e = outbox.nextUnsent(System.nanoTime());
-      socket.writeTextMessage(e.frame).onComplete(ar -> {
+      writeText(socket, e.frame, e.length).onComplete(ar -> {
         if (gen != generation) {
           return; // that connection is gone; the entry was requeued
         }
@@ -352,6 +358,19 @@ public final class ControlPlaneConnection {
         }
       });
     }
+  }
+
+  /**
+   * One text frame from the message's UTF-8 bytes. Vert.x's public API takes text only as a string, which it
+   * encodes again; its frame class (internal) takes the bytes. A message beyond the frame size goes the public way,
+   * which splits it.
+   */
+  private Future<Void> writeText(WebSocket socket, byte[] frame, int length) {
+    if (length > maxFrameBytes) {
+      return socket.writeTextMessage(new String(frame, 0, length, java.nio.charset.StandardCharsets.UTF_8));
+    }
+    // wrapped, not copied: the entry keeps the array for a replay, and the encoder masks into a buffer of its own
+    return socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, Unpooled.wrappedBuffer(frame, 0, length), true));
   }
 
   private void cancelTimers() {

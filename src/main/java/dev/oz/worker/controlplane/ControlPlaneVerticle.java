@@ -5,7 +5,7 @@ import dev.oz.worker.bus.ShutdownCoordinator;
 import dev.oz.worker.bus.WorkerBus;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.metrics.WorkerMetrics;
-import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.TaskLogFrame;
 import dev.oz.worker.protocol.WorkerMessage;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -48,7 +48,7 @@ public final class ControlPlaneVerticle extends VerticleBase {
       }
     });
     bus.<WorkerMessage>consumer(Addresses.OUTBOUND, msg -> connection.send(msg.body()));
-    bus.<TaskLog>consumer(Addresses.OUTBOUND_LOG, msg -> connection.sendLog(msg.body()).onComplete(ar -> {
+    bus.<TaskLogFrame>consumer(Addresses.OUTBOUND_LOG, msg -> connection.sendLog(msg.body()).onComplete(ar -> {
       if (ar.succeeded()) {
         msg.reply(null);
       } else {

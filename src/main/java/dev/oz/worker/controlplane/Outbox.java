@@ -2,6 +2,7 @@ package dev.oz.worker.controlplane;
 
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.TaskLogFrame;
 import dev.oz.worker.protocol.WorkerMessage;
 import io.vertx.core.Promise;
 import java.util.ArrayDeque;
@@ -23,23 +24,41 @@ import java.util.Iterator;
 final class Outbox {
 
   static final class Entry {
+    /** The report; null for a log chunk that came encoded. */
     final WorkerMessage message;
-    final String frame;
+    final boolean log;
+    /** The text frame's UTF-8 bytes: the first {@code length} of {@code frame}. */
+    final byte[] frame;
+    final int length;
     final Promise<Void> written;
     long sentAtNanos;
 
     Entry(WorkerMessage message, Promise<Void> written) {
       this.message = message;
-      this.frame = ProtocolJson.encode(message);
+      this.log = message instanceof TaskLog;
+      this.frame = ProtocolJson.encodeUtf8(message);
+      this.length = frame.length;
       this.written = written;
     }
 
+    Entry(TaskLogFrame chunk, Promise<Void> written) {
+      this.message = null;
+      this.log = true;
+      this.frame = chunk.bytes();
+      this.length = chunk.length();
+      this.written = written;
+    }
+
+    boolean terminal() {
+      return message != null && message.terminal();
+    }
+
     boolean droppable() {
-      return !message.terminal() && !(message instanceof TaskLog);
+      return !terminal() && !log;
     }
 
     boolean replayable() {
-      return message.terminal() || message instanceof TaskLog;
+      return terminal() || log;
     }
   }
 
@@ -58,9 +77,17 @@ final class Outbox {
 
   /** Adds a message; returns the report dropped to make room, or null. */
   Entry add(WorkerMessage message, Promise<Void> written) {
-    Entry e = new Entry(message, written);
+    return add(new Entry(message, written));
+  }
+
+  /** Adds an encoded log chunk (never dropped, so nothing is returned). */
+  void add(TaskLogFrame chunk, Promise<Void> written) {
+    add(new Entry(chunk, written));
+  }
+
+  private Entry add(Entry e) {
     pending.addLast(e);
-    if (!(message instanceof TaskLog)) {
+    if (!e.log) {
       reports++;
     }
     return reports > limit ? dropOldestDroppable() : null;
@@ -96,14 +123,14 @@ final class Outbox {
     if (e == null) {
       return null;
     }
-    if (!(e.message instanceof TaskLog)) {
+    if (!e.log) {
       reports--;
     }
     if (e.replayable() && replayBytes > 0) {
       recent.addLast(e);
-      recentBytes += e.frame.length();
+      recentBytes += e.length;
       while (recentBytes > replayBytes) {
-        recentBytes -= recent.pollFirst().frame.length();
+        recentBytes -= recent.pollFirst().length;
       }
     }
     return e;
@@ -119,7 +146,7 @@ final class Outbox {
     }
     while (!recent.isEmpty()) {
       Entry e = recent.pollLast();
-      if (!(e.message instanceof TaskLog)) {
+      if (!e.log) {
         reports++;
       }
       pending.addFirst(e);

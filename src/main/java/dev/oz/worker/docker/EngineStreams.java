@@ -2,11 +2,13 @@ package dev.oz.worker.docker;
 
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.protocol.FailureReason;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Promise;
@@ -19,7 +21,11 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.net.SocketAddress;
@@ -41,12 +47,17 @@ final class EngineStreams {
   /** An event is a few hundred bytes plus the container's labels. */
   private static final int MAX_EVENT_BYTES = 1024 * 1024;
 
+  private final Vertx vertx;
   private final HttpClient client;
+  /** Log reads: plain sockets, see {@link LogResponseReader}. */
+  private final NetClient logClient;
   private final SocketAddress server;
   private final String host;
 
-  private EngineStreams(HttpClient client, SocketAddress server, String host) {
+  private EngineStreams(Vertx vertx, HttpClient client, NetClient logClient, SocketAddress server, String host) {
+    this.vertx = vertx;
     this.client = client;
+    this.logClient = logClient;
     this.server = server;
     this.host = host;
   }
@@ -55,6 +66,7 @@ final class EngineStreams {
   static EngineStreams connect(Vertx vertx, EngineTarget target) {
     URI address = URI.create(target.address());
     HttpClientOptions http = new HttpClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS).setKeepAlive(true);
+    NetClientOptions net = new NetClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS);
     SocketAddress server;
     String host;
     switch (address.getScheme()) {
@@ -67,18 +79,20 @@ final class EngineStreams {
         host = address.getHost();
         if (target.tls()) {
           Path certs = Path.of(target.certPath());
-          http.setSsl(true)
-              .setTrustOptions(new PemTrustOptions().addCertPath(certs.resolve("ca.pem").toString()))
-              .setKeyCertOptions(new PemKeyCertOptions()
-                  .setCertPath(certs.resolve("cert.pem").toString())
-                  .setKeyPath(certs.resolve("key.pem").toString()));
+          PemTrustOptions trust = new PemTrustOptions().addCertPath(certs.resolve("ca.pem").toString());
+          PemKeyCertOptions key = new PemKeyCertOptions()
+              .setCertPath(certs.resolve("cert.pem").toString())
+              .setKeyPath(certs.resolve("key.pem").toString());
+          http.setSsl(true).setTrustOptions(trust).setKeyCertOptions(key);
+          // the HTTP client checks the engine's host name; so must the log sockets
+          net.setSsl(true).setTrustOptions(trust).setKeyCertOptions(key).setHostnameVerificationAlgorithm("HTTPS");
         }
       }
       default -> throw new IllegalArgumentException("cannot stream from a " + address.getScheme()
           + ":// engine address; use unix:///path/to/docker.sock or tcp://host:port");
     }
     HttpClient client = vertx.createHttpClient(http, new PoolOptions().setHttp1MaxSize(MAX_CONNECTIONS));
-    return new EngineStreams(client, server, host);
+    return new EngineStreams(vertx, client, vertx.createNetClient(net), server, host);
   }
 
   /**
@@ -126,24 +140,47 @@ final class EngineStreams {
     String uri = "/containers/" + containerId + "/logs?stdout=1&stderr=1" + (follow ? "&follow=1" : "")
         + (tail > 0 ? "&tail=" + tail : "");
     LogStream stream = new LogStream();
-    client.request(request(HttpMethod.GET, uri))
-        .compose(req -> {
-          stream.request = req;
+    // HTTP/1.0: the engine then sends the body as it comes and closes the connection at its end, without a chunk
+    // header per log line (chunked answers are read too, e.g. from a proxy)
+    Buffer request = Buffer.buffer("GET " + uri + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n");
+    (server.isDomainSocket() ? logClient.connect(server) : logClient.connect(server, host))
+        .onSuccess(socket -> {
+          stream.abort = socket::close;
           if (stream.closed) {
-            req.reset();
-          }
-          return req.send();
-        })
-        .onSuccess(response -> {
-          if (response.statusCode() != 200) {
-            response.body().onComplete(ar -> stream.finish(new IllegalStateException(
-                engineMessage(response, ar.succeeded() ? ar.result() : Buffer.buffer()))));
+            socket.close();
             return;
           }
-          FrameDecoder decoder = new FrameDecoder(sink);
-          response.handler(decoder::feed);
-          response.exceptionHandler(stream::finish);
-          response.endHandler(v -> stream.finish(null));
+          LogResponseReader reader = new LogResponseReader(new FrameDecoder(sink), error -> {
+            stream.finish(error);
+            socket.close();
+          });
+          ReadPacer pacer = null;
+          if (socket instanceof NetSocketInternal raw) {
+            // Netty's buffers as they are read: the public handler would get a copy of each
+            ReadPacer p = pacer = new ReadPacer(vertx, raw.channelHandlerContext().channel());
+            raw.messageHandler(msg -> {
+              try {
+                if (msg instanceof ByteBuf bytes) {
+                  int n = bytes.readableBytes();
+                  reader.feed(bytes);
+                  p.afterRead(n);
+                }
+              } finally {
+                ReferenceCountUtil.release(msg);
+              }
+            });
+          } else {
+            socket.handler(reader::feed);
+          }
+          ReadPacer started = pacer;
+          socket.closeHandler(v -> {
+            if (started != null) {
+              started.stop();
+            }
+            reader.closed();
+          });
+          socket.exceptionHandler(stream::finish);
+          socket.write(request);
         })
         .onFailure(stream::finish);
     return stream;
@@ -159,7 +196,7 @@ final class EngineStreams {
     LogStream stream = new LogStream();
     client.request(request(HttpMethod.GET, uri))
         .compose(req -> {
-          stream.request = req;
+          stream.abort = req::reset;
           if (stream.closed) {
             req.reset();
           }
@@ -197,7 +234,7 @@ final class EngineStreams {
   }
 
   Future<Void> close() {
-    return client.close();
+    return Future.join(client.close(), logClient.close()).mapEmpty();
   }
 
   private RequestOptions request(HttpMethod method, String uri) {
@@ -206,13 +243,58 @@ final class EngineStreams {
   }
 
   private static String engineMessage(HttpClientResponse response, Buffer body) {
+    return engineMessage(response.statusCode(), body);
+  }
+
+  static String engineMessage(int status, Buffer body) {
     String message = null;
     try {
       message = body.toJsonObject().getString("message");
     } catch (RuntimeException notJson) {
       // the engine answers errors as {"message": ...}; anything else is quoted raw below
     }
-    return "engine answered " + response.statusCode() + ": " + (message != null ? message : body.toString().strip());
+    return "engine answered " + status + ": " + (message != null ? message : body.toString().strip());
+  }
+
+  /**
+   * Paces a busy log socket: the engine writes each log line on its own, and a reader that keeps up wakes for every
+   * line (a read of ~70 bytes, with all the per-read work). After a small read that follows the previous one closely,
+   * reading stops for {@value #PAUSE_MS} ms so that the lines pile up in the socket and the next read takes them
+   * together. A quiet log (a line now and then) is never held back; a flood's end is seen at most that much later.
+   */
+  private static final class ReadPacer {
+    private static final int SMALL_READ_BYTES = 16 * 1024;
+    private static final long PAUSE_MS = 2;
+    private final Vertx vertx;
+    private final io.netty.channel.Channel channel;
+    private long lastReadNanos;
+    private long timer = -1;
+
+    ReadPacer(Vertx vertx, io.netty.channel.Channel channel) {
+      this.vertx = vertx;
+      this.channel = channel;
+    }
+
+    void afterRead(int bytes) {
+      long now = System.nanoTime();
+      boolean busy = now - lastReadNanos < PAUSE_MS * 1_000_000;
+      lastReadNanos = now;
+      if (bytes >= SMALL_READ_BYTES || !busy || timer >= 0) {
+        return;
+      }
+      channel.config().setAutoRead(false);
+      timer = vertx.setTimer(PAUSE_MS, id -> {
+        timer = -1;
+        channel.config().setAutoRead(true);
+      });
+    }
+
+    void stop() {
+      if (timer >= 0) {
+        vertx.cancelTimer(timer);
+        timer = -1;
+      }
+    }
   }
 
   /** Receives a log stream's payload, stream by stream, in the order the engine sent it. */
@@ -224,7 +306,8 @@ final class EngineStreams {
   /** A log or event read in progress: {@link #done()} completes once, when it ends, fails or is closed. */
   static final class LogStream {
     private final Promise<Void> done = Promise.promise();
-    private HttpClientRequest request;
+    /** Closes the log socket or resets the events request, once either is open. */
+    private Runnable abort;
     private boolean closed;
 
     Future<Void> done() {
@@ -234,8 +317,8 @@ final class EngineStreams {
     /** Stops reading; {@link #done()} then completes normally. */
     void close() {
       closed = true;
-      if (request != null) {
-        request.reset();
+      if (abort != null) {
+        abort.run();
       }
       done.tryComplete();
     }
@@ -251,28 +334,38 @@ final class EngineStreams {
 
   /**
    * Splits the engine's multiplexed stream (an 8-byte header per frame: stream type, 3 zero bytes, payload length
-   * big-endian) and hands each payload on as it arrives, without waiting for a whole frame.
+   * big-endian). Payloads of one stream that follow each other are handed on together, at the latest when
+   * {@link #flush()} is called (after each socket read): the engine sends one frame per log line.
    */
   static final class FrameDecoder {
     private static final int HEADER = 8;
+    private static final int MAX_PENDING = 1 << 20;
     private final FrameSink sink;
     private final byte[] header = new byte[HEADER];
     private int headerFilled;
     private long payloadLeft;
     private StdStream stream = StdStream.STDOUT;
-    private byte[] scratch = new byte[8192];
+    private byte[] pending = new byte[16 * 1024];
+    private int pendingLength;
+    private StdStream pendingStream = StdStream.STDOUT;
 
     FrameDecoder(FrameSink sink) {
       this.sink = sink;
     }
 
+    /** Decodes and hands on everything in {@code buffer}. */
     void feed(Buffer buffer) {
-      int pos = 0;
-      int end = buffer.length();
+      byte[] bytes = buffer.getBytes();
+      feed(bytes, 0, bytes.length);
+      flush();
+    }
+
+    /** Decodes {@code in[pos..end)}; payloads may be held until {@link #flush()}. */
+    void feed(byte[] in, int pos, int end) {
       while (pos < end) {
         if (payloadLeft == 0) {
           int take = Math.min(HEADER - headerFilled, end - pos);
-          buffer.getBytes(pos, pos + take, header, headerFilled);
+          System.arraycopy(in, pos, header, headerFilled, take);
           headerFilled += take;
           pos += take;
           if (headerFilled == HEADER) {
@@ -282,15 +375,27 @@ final class EngineStreams {
           }
           continue;
         }
-        int take = (int) Math.min(payloadLeft, end - pos);
-        if (scratch.length < take) {
-          scratch = new byte[Math.min(Math.max(take, 2 * scratch.length), 1 << 20)];
-          take = Math.min(take, scratch.length);
+        if (stream != pendingStream || pendingLength == MAX_PENDING) {
+          flush();
+          pendingStream = stream;
         }
-        buffer.getBytes(pos, pos + take, scratch, 0);
+        int take = (int) Math.min(Math.min(payloadLeft, end - pos), MAX_PENDING - pendingLength);
+        if (pending.length - pendingLength < take) {
+          pending = java.util.Arrays.copyOf(pending, Math.min(MAX_PENDING, Math.max(pendingLength + take, 2 * pending.length)));
+        }
+        System.arraycopy(in, pos, pending, pendingLength, take);
+        pendingLength += take;
         pos += take;
         payloadLeft -= take;
-        sink.frame(stream, scratch, 0, take);
+      }
+    }
+
+    /** Hands on what is held. */
+    void flush() {
+      if (pendingLength > 0) {
+        int n = pendingLength;
+        pendingLength = 0;
+        sink.frame(pendingStream, pending, 0, n);
       }
     }
   }

@@ -10,7 +10,8 @@ import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.hosted.HostedOz;
 import dev.oz.worker.hosted.HostedTask;
 import dev.oz.worker.metrics.WorkerMetrics;
-import dev.oz.worker.protocol.TaskLog;
+import dev.oz.worker.protocol.ProtocolJson;
+import dev.oz.worker.protocol.TaskLogFrame;
 import dev.oz.worker.bus.ShutdownCoordinator;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -232,18 +233,23 @@ public final class LogStreamingVerticle extends VerticleBase {
   }
 
   private void send(TaskStream ts, TaskLogSink.Cut cut, boolean truncated) {
-    send(ts, cut.stream(), new String(cut.buffer(), 0, cut.length(), StandardCharsets.UTF_8), cut.length(),
-        cut.droppedBefore(), truncated, cut.offset());
+    send(ts, cut.stream(), cut.buffer(), cut.length(), cut.droppedBefore(), truncated, cut.offset());
   }
 
-  /** @param offset the chunk's position in its stream; null for what is not the task's output (markers) */
-  private void send(TaskStream ts, StdStream stream, String text, int bytes, long dropped, boolean truncated,
+  /**
+   * Encodes the chunk's bytes straight into its frame (while they are still in the cut buffer) and hands the frame to
+   * the connection.
+   *
+   * @param offset the chunk's position in its stream; null for what is not the task's output (markers)
+   */
+  private void send(TaskStream ts, StdStream stream, byte[] data, int bytes, long dropped, boolean truncated,
       Long offset) {
     if (dropped > 0) {
       metrics.logBytesDropped(dropped);
       log.warn("Task {}: dropped {} bytes of output the control plane could not take in time", ts.taskId, dropped);
     }
-    TaskLog chunk = new TaskLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(), text, dropped, truncated, offset);
+    TaskLogFrame chunk = ProtocolJson.encodeLog(ts.taskId, ts.executionId, ts.seq++, stream.wireName(), data, 0, bytes,
+        dropped, truncated, offset);
     inFlight++;
     bus.requestUntimed(Addresses.OUTBOUND_LOG, chunk).onComplete(ar -> {
       inFlight--;
@@ -258,7 +264,8 @@ public final class LogStreamingVerticle extends VerticleBase {
     ts.markerSent = true;
     String text = "\n[oz-worker] output truncated: this task's output exceeded logs.max_bytes_per_task ("
         + options.getMaxBytesPerTask() + " bytes); the rest is not streamed\n";
-    send(ts, StdStream.STDERR, text, text.length(), ts.sink.takeDropped(), true, null);
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    send(ts, StdStream.STDERR, bytes, bytes.length, ts.sink.takeDropped(), true, null);
   }
 
   /**
@@ -279,7 +286,7 @@ public final class LogStreamingVerticle extends VerticleBase {
       }
       long dropped = ts.sink.takeDropped();
       if (dropped > 0) {
-        send(ts, StdStream.STDOUT, "", 0, dropped, false, null);
+        send(ts, StdStream.STDOUT, new byte[0], 0, dropped, false, null);
       }
     }
     if (streams.isEmpty() && flushTimer >= 0) {

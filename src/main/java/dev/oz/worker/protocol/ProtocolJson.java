@@ -27,6 +27,8 @@ import com.fasterxml.jackson.databind.type.LogicalType;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -135,6 +137,158 @@ public final class ProtocolJson {
       out.append(",\"offset\":").append(m.offset());
     }
     return out.append("}}").toString();
+  }
+
+  /** The UTF-8 bytes of {@link #encode}'s frame. */
+  public static byte[] encodeUtf8(ProtocolMessage message) {
+    return encode(message).getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The {@code task_log} frame for a chunk given as UTF-8 bytes ({@code data[offset..offset+length)}): the same bytes
+   * as {@code encodeUtf8(new TaskLog(..., new String(chunk, UTF_8), ...))} (tested), escaped in one pass over the
+   * chunk's bytes. A chunk that is not well-formed UTF-8 (its bad bytes become U+FFFD) takes that slower route.
+   *
+   * @param position the chunk's offset in its stream, or null
+   */
+  public static TaskLogFrame encodeLog(String taskId, String executionId, long seq, String stream, byte[] data,
+      int offset, int length, long droppedBytes, boolean truncated, Long position) {
+    StringBuilder head = new StringBuilder(128).append("{\"type\":\"task_log\",\"data\":{\"task_id\":");
+    appendString(head, taskId);
+    if (executionId != null && !executionId.isEmpty()) {
+      head.append(",\"execution_id\":");
+      appendString(head, executionId);
+    }
+    head.append(",\"seq\":").append(seq).append(",\"stream\":");
+    appendString(head, stream);
+    head.append(",\"data\":\"");
+    StringBuilder tail = new StringBuilder(64).append('"');
+    if (droppedBytes > 0) {
+      tail.append(",\"dropped_bytes\":").append(droppedBytes);
+    }
+    if (truncated) {
+      tail.append(",\"truncated\":true");
+    }
+    if (position != null) {
+      tail.append(",\"offset\":").append(position);
+    }
+    tail.append("}}");
+    byte[] prefix = head.toString().getBytes(StandardCharsets.UTF_8);
+    byte[] suffix = tail.toString().getBytes(StandardCharsets.UTF_8);
+    // room for the usual case (a few escapes per line); grown when a chunk needs more
+    Utf8Out out = new Utf8Out(prefix.length + length + (length >> 4) + suffix.length + 16);
+    out.write(prefix, 0, prefix.length);
+    if (!escapeUtf8(data, offset, length, out)) {
+      TaskLog chunk = new TaskLog(taskId, executionId, seq, stream,
+          new String(data, offset, length, StandardCharsets.UTF_8), droppedBytes, truncated, position);
+      byte[] frame = encodeUtf8(chunk);
+      return new TaskLogFrame(taskId, seq, frame, frame.length);
+    }
+    out.write(suffix, 0, suffix.length);
+    return new TaskLogFrame(taskId, seq, out.buf, out.len);
+  }
+
+  /** A growable byte array. */
+  private static final class Utf8Out {
+    byte[] buf;
+    int len;
+
+    Utf8Out(int capacity) {
+      buf = new byte[capacity];
+    }
+
+    void ensure(int more) {
+      if (buf.length - len < more) {
+        buf = Arrays.copyOf(buf, Math.max(len + more, buf.length + (buf.length >> 1)));
+      }
+    }
+
+    void write(byte[] b, int off, int n) {
+      ensure(n);
+      System.arraycopy(b, off, buf, len, n);
+      len += n;
+    }
+  }
+
+  /**
+   * Writes the bytes as the inside of a JSON string the way {@link #appendString} writes their decoded text: runs
+   * of plain bytes copied in bulk, the same escapes; false (and a partial output) at the first byte sequence that
+   * is not well-formed UTF-8, whose decoding would differ.
+   */
+  private static boolean escapeUtf8(byte[] d, int offset, int length, Utf8Out out) {
+    int end = offset + length;
+    int plain = offset;
+    int i = offset;
+    while (i < end) {
+      int b = d[i];
+      if (b >= 0x20) { // ASCII from space up
+        if (b != '"' && b != '\\') {
+          i++;
+          continue;
+        }
+      } else if (b < 0) { // a multi-byte character: kept as it is if well-formed
+        int n = wellFormedLength(d, i, end);
+        if (n == 0) {
+          return false;
+        }
+        i += n;
+        continue;
+      }
+      out.write(d, plain, i - plain);
+      out.ensure(6);
+      byte[] buf = out.buf;
+      int at = out.len;
+      buf[at++] = '\\';
+      switch (b) {
+        case '"' -> buf[at++] = '"';
+        case '\\' -> buf[at++] = '\\';
+        case '\n' -> buf[at++] = 'n';
+        case '\r' -> buf[at++] = 'r';
+        case '\t' -> buf[at++] = 't';
+        case '\b' -> buf[at++] = 'b';
+        case '\f' -> buf[at++] = 'f';
+        default -> {
+          buf[at++] = 'u';
+          buf[at++] = '0';
+          buf[at++] = '0';
+          buf[at++] = (byte) HEX[b >> 4];
+          buf[at++] = (byte) HEX[b & 0xF];
+        }
+      }
+      out.len = at;
+      plain = ++i;
+    }
+    out.write(d, plain, end - plain);
+    return true;
+  }
+
+  /** The length of the well-formed UTF-8 sequence (Unicode table 3-7) starting at {@code i}, or 0. */
+  private static int wellFormedLength(byte[] d, int i, int end) {
+    int b0 = d[i] & 0xff;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      return i + 1 < end && continuation(d[i + 1]) ? 2 : 0;
+    }
+    if (b0 >= 0xE0 && b0 <= 0xEF) {
+      if (i + 2 >= end) {
+        return 0;
+      }
+      int b1 = d[i + 1] & 0xff;
+      boolean second = b0 == 0xE0 ? b1 >= 0xA0 && b1 <= 0xBF : b0 == 0xED ? b1 >= 0x80 && b1 <= 0x9F : continuation(d[i + 1]);
+      return second && continuation(d[i + 2]) ? 3 : 0;
+    }
+    if (b0 >= 0xF0 && b0 <= 0xF4) {
+      if (i + 3 >= end) {
+        return 0;
+      }
+      int b1 = d[i + 1] & 0xff;
+      boolean second = b0 == 0xF0 ? b1 >= 0x90 && b1 <= 0xBF : b0 == 0xF4 ? b1 >= 0x80 && b1 <= 0x8F : continuation(d[i + 1]);
+      return second && continuation(d[i + 2]) && continuation(d[i + 3]) ? 4 : 0;
+    }
+    return 0;
+  }
+
+  private static boolean continuation(byte b) {
+    return (b & 0xC0) == 0x80;
   }
 
   private static final char[] HEX = "0123456789ABCDEF".toCharArray();

@@ -11,8 +11,7 @@ import dev.oz.worker.logs.OpenTaskLog;
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.metrics.WorkerMetrics;
-import dev.oz.worker.protocol.ProtocolJson;
-import dev.oz.worker.protocol.WorkerMessage;
+import dev.oz.worker.protocol.TaskLogFrame;
 import dev.oz.worker.bus.ShutdownCoordinator;
 import io.vertx.core.Vertx;
 import java.lang.management.ManagementFactory;
@@ -50,9 +49,9 @@ class LogPathBench {
     try {
       WorkerBus bus = WorkerBus.create(vertx);
       AtomicLong encoded = new AtomicLong();
-      bus.<WorkerMessage>consumer(Addresses.OUTBOUND_LOG, msg -> {
-        // what the connection does with a chunk: the frame text, then its UTF-8 bytes on the socket
-        encoded.addAndGet(ProtocolJson.encode(msg.body()).getBytes(StandardCharsets.UTF_8).length);
+      bus.<TaskLogFrame>consumer(Addresses.OUTBOUND_LOG, msg -> {
+        // the chunk arrives as its frame's UTF-8 bytes, as the socket takes them
+        encoded.addAndGet(msg.body().length());
         msg.reply(null);
       });
       vertx.deployVerticle(new LogStreamingVerticle(new LogStreamOptions(), bus, WorkerMetrics.NOOP, shutdown)).await(10, TimeUnit.SECONDS);
