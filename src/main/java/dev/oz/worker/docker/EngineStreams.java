@@ -347,13 +347,15 @@ final class EngineStreams {
     private StdStream stream = StdStream.STDOUT;
     private byte[] pending = new byte[16 * 1024];
     private int pendingLength;
+    /** How much of {@code pending} ends a whole frame: the engine writes a line as one frame. */
+    private int completeLength;
     private StdStream pendingStream = StdStream.STDOUT;
 
     FrameDecoder(FrameSink sink) {
       this.sink = sink;
     }
 
-    /** Decodes and hands on everything in {@code buffer}. */
+    /** Decodes {@code buffer} and hands on the whole frames held. */
     void feed(Buffer buffer) {
       byte[] bytes = buffer.getBytes();
       feed(bytes, 0, bytes.length);
@@ -376,7 +378,7 @@ final class EngineStreams {
           continue;
         }
         if (stream != pendingStream || pendingLength == MAX_PENDING) {
-          flush();
+          end();
           pendingStream = stream;
         }
         int take = (int) Math.min(Math.min(payloadLeft, end - pos), MAX_PENDING - pendingLength);
@@ -387,16 +389,33 @@ final class EngineStreams {
         pendingLength += take;
         pos += take;
         payloadLeft -= take;
+        if (payloadLeft == 0) {
+          completeLength = pendingLength;
+        }
       }
     }
 
-    /** Hands on what is held. */
+    /**
+     * Hands on the whole frames held. A frame cut by the socket read waits for its rest, so that a line is never
+     * handed on in two pieces (a partial flush of the task's log would then send half a line).
+     */
     void flush() {
-      if (pendingLength > 0) {
-        int n = pendingLength;
-        pendingLength = 0;
-        sink.frame(pendingStream, pending, 0, n);
+      handOn(completeLength);
+    }
+
+    /** Hands on everything held: the stream ended or changed, or the frame outgrew the buffer. */
+    void end() {
+      handOn(pendingLength);
+    }
+
+    private void handOn(int n) {
+      if (n == 0) {
+        return;
       }
+      sink.frame(pendingStream, pending, 0, n);
+      System.arraycopy(pending, n, pending, 0, pendingLength - n);
+      pendingLength -= n;
+      completeLength = Math.max(0, completeLength - n);
     }
   }
 }

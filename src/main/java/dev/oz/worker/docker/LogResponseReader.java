@@ -94,7 +94,7 @@ final class LogResponseReader {
       finish(e);
     }
     if (status == 200) {
-      decoder.flush(); // what this read brought goes on now, whole
+      decoder.flush(); // the whole frames this read brought go on now
     }
   }
 
@@ -225,7 +225,7 @@ final class LogResponseReader {
       error = new IllegalStateException(EngineStreams.engineMessage(status, Buffer.buffer(errorBody.toString())));
     }
     if (status == 200) {
-      decoder.flush();
+      decoder.end();
     }
     outcome.finished(error);
   }

@@ -54,6 +54,23 @@ class FrameDecoderTest {
     assertEquals("STDERR:err\n", calls.get(1));
   }
 
+  /** A line cut by a socket read is handed on whole once its frame is complete, never as two pieces. */
+  @Test
+  void aFrameCutByTheReadIsHandedOnWhole() {
+    Buffer wire = frame(1, "first line\n").appendBuffer(frame(1, "second line\n"));
+    int cut = wire.length() - 5;
+    List<String> calls = new ArrayList<>();
+    EngineStreams.FrameDecoder decoder = new EngineStreams.FrameDecoder((stream, bytes, offset, length) ->
+        calls.add(new String(bytes, offset, length, StandardCharsets.UTF_8)));
+    decoder.feed(wire.getBuffer(0, cut));
+    assertEquals(List.of("first line\n"), calls);
+    decoder.feed(wire.getBuffer(cut, wire.length()));
+    assertEquals(List.of("first line\n", "second line\n"), calls);
+    decoder.feed(frame(2, "half of a lost line").getBuffer(0, 15));
+    decoder.end();
+    assertEquals("half of", calls.get(2), "the stream's end hands on what arrived");
+  }
+
   private record Read(String stdout, String stderr, Throwable error, boolean finished) {
   }
 
