@@ -470,7 +470,8 @@ class WorkerBench {
     String mem = Files.readAllLines(Path.of("/proc/meminfo")).get(0).replaceAll("\\s+", " ");
     out.append("\nmachine: ").append(Runtime.getRuntime().availableProcessors()).append(" CPUs, ").append(mem)
         .append(", kernel ").append(System.getProperty("os.version")).append(", JDK ")
-        .append(System.getProperty("java.vm.version")).append("; load average before ").append(loadBefore)
+        .append(System.getProperty("java.vm.version")).append(", Docker ")
+        .append(Engine.docker().versionCmd().exec().getVersion()).append("; load average before ").append(loadBefore)
         .append(", after ").append(loadAfter).append("; ").append(seconds).append(" s\n");
     System.out.println(out);
   }
