@@ -21,25 +21,15 @@ RUN mkdir -p /opt/oz-worker && chown 10001:10001 /opt/oz-worker
 USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
   CMD ["java", "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck"]
-# Class-data sharing: the classes a start-up loads, archived at build time (see cds-training below), save
+# Class-data sharing: the classes a start-up loads, archived at build time (src/main/docker/cds-archive.sh), save
 # about 40 % of start-up CPU. A JVM that cannot use the archive warns and starts without it.
 ENTRYPOINT ["java", "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa", "-jar", "/opt/oz-worker/worker-fat.jar"]
 
 FROM runtime-base AS prebuilt
 COPY target/worker-fat.jar /opt/oz-worker/worker-fat.jar
-# cds-training: every class two start-ups load goes into a static archive (JDK classes included, so it also works
-# on a JRE that ships without the JDK's own archive). The build has no engine: a local control plane and a Docker
-# worker start as far as they can without one (the engine client, the ops server); then a worker on the direct
-# backend (a stand-in for the oz CLI) connects to a local control plane and loads the OpenTelemetry SDK.
-RUN java -XX:DumpLoadedClassList=/tmp/docker.classes -jar /opt/oz-worker/worker-fat.jar dev --port 0 >/dev/null 2>&1; \
-    java -XX:DumpLoadedClassList=/tmp/connected.classes -jar /opt/oz-worker/worker-fat.jar dev --port 18080 \
-      --backend direct -conf '{"direct": {"oz_path": "/bin/true", "workspace_root": "/tmp/ws"}}' >/tmp/connected.log 2>&1 & pid=$!; \
-    for i in $(seq 60); do grep -q "OpenTelemetry:" /tmp/connected.log && break; sleep 1; done; \
-    kill $pid; wait $pid; \
-    awk '!seen[$0]++' /tmp/docker.classes /tmp/connected.classes > /tmp/worker.classes && \
-    java -Xshare:dump -XX:SharedClassListFile=/tmp/worker.classes -XX:SharedArchiveFile=/opt/oz-worker/worker.jsa \
-      -cp /opt/oz-worker/worker-fat.jar >/dev/null 2>&1 && rm -r /tmp/*.classes /tmp/connected.log /tmp/ws \
-    && test -s /opt/oz-worker/worker.jsa
+# the class-data-sharing archive the entrypoint names
+COPY src/main/docker/cds-archive.sh /opt/oz-worker/
+RUN sh /opt/oz-worker/cds-archive.sh && rm /opt/oz-worker/cds-archive.sh
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
@@ -51,13 +41,5 @@ RUN ./mvnw -B -q -ntp package -DskipTests
 
 FROM runtime-base AS runtime
 COPY --from=build /src/target/worker-fat.jar /opt/oz-worker/worker-fat.jar
-# cds-training, as in prebuilt
-RUN java -XX:DumpLoadedClassList=/tmp/docker.classes -jar /opt/oz-worker/worker-fat.jar dev --port 0 >/dev/null 2>&1; \
-    java -XX:DumpLoadedClassList=/tmp/connected.classes -jar /opt/oz-worker/worker-fat.jar dev --port 18080 \
-      --backend direct -conf '{"direct": {"oz_path": "/bin/true", "workspace_root": "/tmp/ws"}}' >/tmp/connected.log 2>&1 & pid=$!; \
-    for i in $(seq 60); do grep -q "OpenTelemetry:" /tmp/connected.log && break; sleep 1; done; \
-    kill $pid; wait $pid; \
-    awk '!seen[$0]++' /tmp/docker.classes /tmp/connected.classes > /tmp/worker.classes && \
-    java -Xshare:dump -XX:SharedClassListFile=/tmp/worker.classes -XX:SharedArchiveFile=/opt/oz-worker/worker.jsa \
-      -cp /opt/oz-worker/worker-fat.jar >/dev/null 2>&1 && rm -r /tmp/*.classes /tmp/connected.log /tmp/ws \
-    && test -s /opt/oz-worker/worker.jsa
+COPY src/main/docker/cds-archive.sh /opt/oz-worker/
+RUN sh /opt/oz-worker/cds-archive.sh && rm /opt/oz-worker/cds-archive.sh

@@ -43,6 +43,7 @@ class ContainerImageIT {
     imageName = new ImageFromDockerfile(tag, false)
         .withFileFromPath("Dockerfile", root.resolve("Dockerfile"))
         .withFileFromPath("target/worker-fat.jar", jar)
+        .withFileFromPath("src/main/docker/cds-archive.sh", root.resolve("src/main/docker/cds-archive.sh"))
         .withTarget("prebuilt")
         .withBuildArg("RUNTIME_IMAGE", Engine.JRE)
         .get();
