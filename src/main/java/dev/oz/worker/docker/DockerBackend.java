@@ -225,28 +225,27 @@ public final class DockerBackend implements TaskBackend {
     if (exits != null) {
       exits.close();
     }
-    if (probeClient != null) {
-      try {
-        probeClient.close();
-      } catch (IOException e) {
-        log.debug("Closing the Docker probe client: {}", e.getMessage());
-      }
-      probeClient = null;
-    }
-    if (docker != null) {
-      try {
-        docker.close();
-      } catch (IOException e) {
-        log.debug("Closing the Docker client: {}", e.getMessage());
-      }
-      docker = null;
-    }
+    close(probeClient, "Docker probe client");
+    probeClient = null;
+    close(docker, "Docker client");
+    docker = null;
     if (streams != null) {
       streams.close();
       streams = null;
     }
     if (blocking != null) {
       blocking.close();
+    }
+  }
+
+  private static void close(DockerClient client, String what) {
+    if (client == null) {
+      return;
+    }
+    try {
+      client.close();
+    } catch (IOException e) {
+      log.debug("Closing the {}: {}", what, e.getMessage());
     }
   }
 }
