@@ -7,6 +7,7 @@ import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.FakeBackend;
+import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.LoopbackControlPlane;
 import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
@@ -121,12 +122,16 @@ class ExecutionsAndOneShotTest {
     h.deploy();
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
-    var undeploying = h.undeployAsync();
-    cp.send(Assignments.minimal("late"));
-    assertEquals(new JsonObject().put("task_id", "late").put("reason", "worker is shutting down"),
-        cp.awaitMessage("task_rejected", "late", WAIT).getJsonObject("data"));
-    backend.complete("t1", TaskOutcome.succeeded());
-    undeploying.await(10, TimeUnit.SECONDS);
+    try (LogCapture logs = LogCapture.of("dev.oz.worker")) {
+      var undeploying = h.undeployAsync();
+      // the shutdown has reached the lifecycle before the late assignment is sent, not merely been asked for
+      Waits.until(() -> logs.contains("Shutting down: 1 task(s) running"), WAIT, () -> "shutdown never began");
+      cp.send(Assignments.minimal("late"));
+      assertEquals(new JsonObject().put("task_id", "late").put("reason", "worker is shutting down"),
+          cp.awaitMessage("task_rejected", "late", WAIT).getJsonObject("data"));
+      backend.complete("t1", TaskOutcome.succeeded());
+      undeploying.await(10, TimeUnit.SECONDS);
+    }
     assertEquals(List.of("task_rejected"), types("late"));
   }
 
