@@ -58,6 +58,8 @@ final class KubeApi {
   private final String namespace;
   private final Duration requestTimeout;
   private final Duration firstRetry;
+  /** After the backend's shutdown: failures are final, nothing is retried on a closed client. */
+  private volatile boolean closed;
 
   /** A failed API call: the HTTP status (0 when the request never got an answer) and the server's message. */
   static final class ApiException extends RuntimeException {
@@ -89,6 +91,10 @@ final class KubeApi {
     this.namespace = namespace;
     this.requestTimeout = requestTimeout;
     this.firstRetry = firstRetry;
+  }
+
+  void close() {
+    closed = true;
   }
 
   String namespace() {
@@ -269,7 +275,12 @@ final class KubeApi {
 
   /** fabric8's watch() waits for the connection: run it off the event loop, bounded by the request timeout. */
   private <T> Future<T> blocking(java.util.concurrent.Callable<T> call) {
-    Future<T> f = context.executeBlocking(call, false);
+    Future<T> f;
+    try {
+      f = context.executeBlocking(call, false);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return Future.failedFuture(new ApiException(0, "worker is shutting down", e)); // Vert.x is closing
+    }
     Promise<T> p = Promise.promise();
     long timer = vertx.setTimer(requestTimeout.toMillis(), id -> p.tryFail(new ApiException(0, "timed out after "
         + requestTimeout.toSeconds() + "s", new TimeoutException())));
@@ -357,7 +368,7 @@ final class KubeApi {
 
   private <T> Future<T> attempt(String what, Supplier<Future<T>> attempt, int n) {
     return attempt.get().recover(err -> {
-      if (n >= ATTEMPTS || !transientError(err)) {
+      if (n >= ATTEMPTS || closed || !transientError(err)) {
         return Future.failedFuture(err);
       }
       long delay = delayMs(n);

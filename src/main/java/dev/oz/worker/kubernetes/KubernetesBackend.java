@@ -27,6 +27,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +52,8 @@ final class KubernetesBackend implements TaskBackend {
   /** Jobs found by {@link #adoptable()}, until the lifecycle resumes them. */
   private final Map<String, Job> adoptable = new HashMap<>();
   private WorkerExecutor callbacks;
+  /** Set by {@link #release()}; read by fabric8's threads handing over watch callbacks. */
+  private volatile boolean released;
   private KubernetesClient client;
   private KubeApi api;
 
@@ -64,11 +67,21 @@ final class KubernetesBackend implements TaskBackend {
 
   @Override
   public Future<Void> start() {
-    callbacks = vertx.createSharedWorkerExecutor("oz-kubernetes-callbacks", CALLBACK_THREADS);
-    Executor executor = command -> callbacks.executeBlocking(() -> {
-      command.run();
-      return null;
-    }, false);
+    WorkerExecutor pool = vertx.createSharedWorkerExecutor("oz-kubernetes-callbacks", CALLBACK_THREADS);
+    callbacks = pool;
+    Executor executor = command -> {
+      if (released) {
+        return; // a watch closed by the shutdown itself: nobody is left to tell
+      }
+      try {
+        pool.executeBlocking(() -> {
+          command.run();
+          return null;
+        }, false);
+      } catch (RejectedExecutionException e) {
+        log.debug("Kubernetes callback after shutdown dropped: {}", e.getMessage());
+      }
+    };
     TaskDescription sample = new TaskDescription("warm-up", null, "", null, List.of(), List.of(), List.of(),
         TaskDescription.Shape.NONE, List.of());
     // reading the kubeconfig and the first use of fabric8's mappers are slow: not on the event loop
@@ -231,6 +244,10 @@ final class KubernetesBackend implements TaskBackend {
   }
 
   private void release() {
+    released = true;
+    if (api != null) {
+      api.close();
+    }
     if (client != null) {
       KubernetesClient c = client;
       client = null;

@@ -328,7 +328,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
           c.executionId(), c.taskId(), task.executionId.isEmpty() ? "one without an execution id" : task.executionId);
       return;
     }
-    if (task == null && dispatched.remove(c.taskId()) != null) {
+    // a dispatched task stays active while its log flushes; a cancellation meanwhile is for the dispatched run too
+    if ((task == null || task.reported) && dispatched.remove(c.taskId()) != null) {
       // it runs elsewhere now: the backend forwards the cancellation, whoever runs it reports
       log.atInfo().addKeyValue("task_id", c.taskId()).log("Cancelling dispatched task: taskID={}", c.taskId());
       bus.send(Addresses.CANCEL, new CancelTask(c.taskId(), CancelReason.USER));

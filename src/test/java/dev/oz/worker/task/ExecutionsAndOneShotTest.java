@@ -94,6 +94,30 @@ class ExecutionsAndOneShotTest {
   }
 
   @Test
+  void aCancellationArrivingWhileADispatchedTaskFlushesItsLogReachesTheBackend() throws Exception {
+    h.deploy();
+    // hold the dispatched task's log close, so the cancellation lands while the task is still being finished
+    List<io.vertx.core.eventbus.DeliveryContext<Object>> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    h.vertx.eventBus().addOutboundInterceptor(ctx -> {
+      if (ctx.message().address().endsWith(dev.oz.worker.bus.Addresses.LOG_CLOSE) && "t-d".equals(ctx.message().body())) {
+        held.add(ctx);
+      } else {
+        ctx.next();
+      }
+    });
+    cp.send(Assignments.minimal("t-d"));
+    Waits.until(() -> backend.isRunning("t-d"), WAIT, () -> "not started");
+    backend.complete("t-d", TaskOutcome.dispatched());
+    Waits.until(() -> !held.isEmpty(), WAIT, () -> "the log close never came");
+    cp.send(Assignments.cancellation("t-d"));
+    cp.send(Assignments.minimal("probe"));
+    cp.awaitMessage("task_claimed", "probe", WAIT); // the cancellation was handled before the probe
+    held.forEach(io.vertx.core.eventbus.DeliveryContext::next);
+    assertEquals(List.of("t-d:USER"), backend.cancels(), "the dispatched run is told, as after the flush");
+    assertEquals(List.of("task_claimed"), types("t-d"), "the system it was handed to reports it, not this worker");
+  }
+
+  @Test
   void cancellationNamingAnEndedExecutionIsAnsweredWithExecutionClosed() throws Exception {
     h.deploy();
     cp.send(assignment("t1", "ex-1"));

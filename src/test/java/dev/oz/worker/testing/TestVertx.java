@@ -44,7 +44,9 @@ public final class TestVertx implements AutoCloseable {
 
   /** Fails if any event loop was blocked beyond the limit so far. */
   public void assertNeverBlocked() {
-    assertTrue(blocked.messages().isEmpty(), () -> "event loop blocked:\n" + blocked.all());
+    // only this Vert.x's limit: a library's own Vert.x (fabric8's mock API server) warns at its default 2000 ms
+    String ours = "time limit is " + MAX_EVENT_LOOP_MS + " ms";
+    assertTrue(blocked.messages().stream().noneMatch(m -> m.contains(ours)), () -> "event loop blocked:\n" + blocked.all());
   }
 
   /**
