@@ -14,6 +14,9 @@ public class LogStreamOptions {
   public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofMillis(250);
   public static final long DEFAULT_BUFFER_BYTES = 4L * 1024 * 1024;
   public static final long DEFAULT_MAX_BYTES_PER_TASK = 64L * 1024 * 1024;
+  /** The Go worker's batch interval and flush bound for a task's log shipped to its OTLP collector. */
+  public static final Duration DEFAULT_SHIPPED_BATCH_INTERVAL = Duration.ofSeconds(5);
+  public static final Duration DEFAULT_SHIPPED_FLUSH_TIMEOUT = Duration.ofSeconds(5);
 
   /** null is "auto": on, except towards hosted Oz, which does not announce support for {@code task_log}. */
   private transient Boolean stream;
@@ -23,6 +26,8 @@ public class LogStreamOptions {
   private Duration flushInterval = DEFAULT_FLUSH_INTERVAL;
   private long bufferBytes = DEFAULT_BUFFER_BYTES;
   private long maxBytesPerTask = DEFAULT_MAX_BYTES_PER_TASK;
+  private Duration shippedBatchInterval = DEFAULT_SHIPPED_BATCH_INTERVAL;
+  private Duration shippedFlushTimeout = DEFAULT_SHIPPED_FLUSH_TIMEOUT;
 
   void validate() {
     if (chunkBytes < 1024 || chunkBytes > MAX_CHUNK_BYTES) {
@@ -36,6 +41,12 @@ public class LogStreamOptions {
     }
     if (maxBytesPerTask < 1) {
       throw new ConfigException("logs.max_bytes_per_task must be positive, got " + maxBytesPerTask);
+    }
+    if (shippedBatchInterval.toMillis() < 1) {
+      throw new ConfigException("logs.shipped_batch_interval must be at least 1ms");
+    }
+    if (shippedFlushTimeout.toMillis() < 1) {
+      throw new ConfigException("logs.shipped_flush_timeout must be at least 1ms");
     }
   }
 
@@ -110,6 +121,24 @@ public class LogStreamOptions {
 
   public LogStreamOptions setMaxBytesPerTask(long maxBytesPerTask) {
     this.maxBytesPerTask = maxBytesPerTask;
+    return this;
+  }
+
+  public Duration getShippedBatchInterval() {
+    return shippedBatchInterval;
+  }
+
+  public LogStreamOptions setShippedBatchInterval(Duration shippedBatchInterval) {
+    this.shippedBatchInterval = shippedBatchInterval;
+    return this;
+  }
+
+  public Duration getShippedFlushTimeout() {
+    return shippedFlushTimeout;
+  }
+
+  public LogStreamOptions setShippedFlushTimeout(Duration shippedFlushTimeout) {
+    this.shippedFlushTimeout = shippedFlushTimeout;
     return this;
   }
 }

@@ -39,8 +39,6 @@ import org.slf4j.LoggerFactory;
 public final class LogStreamingVerticle extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(LogStreamingVerticle.class);
   static final int WINDOW = 8;
-  /** The Go worker's bound on flushing a task's shipped log before its report, and all of them on shutdown. */
-  static final long SHIPPED_FLUSH_MS = 5_000;
 
   private final LogStreamOptions options;
   private final WorkerBus bus;
@@ -176,10 +174,10 @@ public final class LogStreamingVerticle extends VerticleBase {
     List<String> secrets = new ArrayList<>(request.secrets());
     secrets.addAll(task.secrets());
     OtlpTaskLog ship = new OtlpTaskLog(context, hosted, task.identity(), task.telemetry().endpoint(),
-        worker.getWorkerId(), worker.getBackend(), secrets, metrics);
+        worker.getWorkerId(), worker.getBackend(), secrets, metrics, options.getShippedBatchInterval());
     OtlpTaskLog earlier = shipped.put(request.taskId(), ship);
     if (earlier != null) {
-      earlier.close(SHIPPED_FLUSH_MS);
+      earlier.close(shippedFlushMs());
     }
     return ship;
   }
@@ -298,8 +296,13 @@ public final class LogStreamingVerticle extends VerticleBase {
       msg.reply(null);
     } else {
       // bounded: a dead collector delays the report by at most the flush bound
-      ship.close(SHIPPED_FLUSH_MS).onComplete(ar -> msg.reply(null));
+      ship.close(shippedFlushMs()).onComplete(ar -> msg.reply(null));
     }
+  }
+
+  /** The bound on flushing a task's shipped log before its report, and all of them on shutdown. */
+  private long shippedFlushMs() {
+    return options.getShippedFlushTimeout().toMillis();
   }
 
   @Override
@@ -313,7 +316,7 @@ public final class LogStreamingVerticle extends VerticleBase {
       rotation.clear();
       // tasks left running (a backend that preserves them): their shipped logs are flushed together, bounded
       List<Future<Void>> flushes = new ArrayList<>();
-      shipped.values().forEach(ship -> flushes.add(ship.close(SHIPPED_FLUSH_MS)));
+      shipped.values().forEach(ship -> flushes.add(ship.close(shippedFlushMs())));
       shipped.clear();
       return Future.join(flushes);
     }).eventually(() -> {

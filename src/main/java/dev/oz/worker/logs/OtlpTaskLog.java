@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One task's output as OTLP log records to the collector its assignment names (GO-WORKER-NEWER.md section 3): cut
  * into lines per origin and stream, redacted, built with the OpenTelemetry SDK (resource, scope, attributes) and
- * exported by its OTLP/HTTP exporter in batches of at most {@value #BATCH} every {@value #INTERVAL_MS} ms, at most
+ * exported by its OTLP/HTTP exporter in batches of at most {@value #BATCH} every batch interval (5 s as Go), at most
  * {@value #QUEUE} waiting. Batching runs on the owner's Vert.x context (the SDK's batch processor would hold a thread
  * per task). Unlike the Go worker, a failed export is retried with bounded backoff while the queue has room, and
  * every record that never reaches the collector is counted: in a metric and in one closing record of the task.
@@ -46,7 +46,6 @@ final class OtlpTaskLog {
   static final String SCOPE = "oz-agent-worker.task";
   static final int BATCH = 128;
   static final int QUEUE = 1024;
-  static final long INTERVAL_MS = 5_000;
   static final int MAX_LINE_BYTES = 64 * 1024;
   static final int MAX_RECORD_BYTES = 16 * 1024;
   static final long FIRST_RETRY_MS = 500;
@@ -83,7 +82,7 @@ final class OtlpTaskLog {
   private Promise<Void> drained;
 
   OtlpTaskLog(Context context, HostedOz hosted, TaskIdentity task, String endpoint, String workerId, String backend,
-      List<String> secrets, WorkerMetrics metrics) {
+      List<String> secrets, WorkerMetrics metrics, java.time.Duration batchInterval) {
     this.context = context;
     this.taskId = task.taskId();
     this.backend = backend;
@@ -102,7 +101,7 @@ final class OtlpTaskLog {
         .addLogRecordProcessor(new Queueing())
         .build();
     this.logger = provider.get(SCOPE);
-    this.tickTimer = context.owner().setPeriodic(INTERVAL_MS, id -> context.runOnContext(v -> exportNext(true)));
+    this.tickTimer = context.owner().setPeriodic(batchInterval.toMillis(), id -> context.runOnContext(v -> exportNext(true)));
   }
 
   /**

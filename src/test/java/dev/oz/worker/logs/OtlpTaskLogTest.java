@@ -3,6 +3,7 @@ package dev.oz.worker.logs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oz.worker.config.LogStreamOptions;
 import dev.oz.worker.backend.OutputOrigin;
 import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.hosted.HostedOz;
@@ -54,10 +55,14 @@ class OtlpTaskLogTest {
   }
 
   private OtlpTaskLog open(String backend, List<String> secrets) throws Exception {
+    return open(backend, secrets, LogStreamOptions.DEFAULT_SHIPPED_BATCH_INTERVAL);
+  }
+
+  private OtlpTaskLog open(String backend, List<String> secrets, Duration batchInterval) throws Exception {
     TaskIdentity id = new TaskIdentity("t-1", "e-1", server.url(), "key-1234", "wl-1234");
     OtlpTaskLog[] log = new OtlpTaskLog[1];
     context.runOnContext(v -> log[0] = new OtlpTaskLog(context, hosted, id, server.url() + "/", "w-1", backend, secrets,
-        metrics));
+        metrics, batchInterval));
     while (log[0] == null) {
       Thread.sleep(5);
     }
@@ -118,7 +123,7 @@ class OtlpTaskLogTest {
     OtlpTaskLog log = open("direct", List.of());
     write(log, OutputOrigin.TASK, StdStream.STDOUT, "before\n");
     close(log);
-    OtlpTaskLog second = open("direct", List.of());
+    OtlpTaskLog second = open("direct", List.of(), Duration.ofMillis(100));
     // the first task's token is a different task's secret; this one's is redacted once issued
     write(second, OutputOrigin.TASK, StdStream.STDOUT, "warm up\n");
     // its first export (after the batch interval) is where its token is issued
