@@ -99,6 +99,9 @@ class EmbeddingIT {
         LoopbackControlPlane cp = LoopbackControlPlane.start(cpVertx);
         HostTicker host = new HostTicker();
         vertx.deployVerticle(host).await(10, TimeUnit.SECONDS);
+        // the baseline: the same tick on a Vert.x the workers do not share (same JVM, same machine, same GC pauses)
+        HostTicker control = new HostTicker();
+        cpVertx.deployVerticle(control).await(10, TimeUnit.SECONDS);
         int timersBefore = timers(vertx);
         Set<String> consumersBefore = consumerAddresses(vertx);
         int portA = freePort();
@@ -137,7 +140,8 @@ class EmbeddingIT {
         try (ServerSocket a = new ServerSocket(portA); ServerSocket b = new ServerSocket(portB)) {
           assertTrue(a.isBound() && b.isBound(), "metrics ports released");
         }
-        assertTrue(host.maxLateMs.get() < 250, "host verticle's 10 ms tick was late by " + host.maxLateMs.get() + " ms");
+        assertTrue(host.maxLateMs.get() <= control.maxLateMs.get() + 250, "host verticle's 10 ms tick was late by "
+            + host.maxLateMs.get() + " ms, a tick beside the workers' Vert.x by " + control.maxLateMs.get() + " ms");
       } finally {
         Engine.removeContainersOf("embed-a");
         Engine.removeContainersOf("embed-b");
