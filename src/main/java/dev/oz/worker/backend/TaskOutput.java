@@ -43,6 +43,14 @@ public interface TaskOutput {
     return write(stream, bytes, offset, length);
   }
 
+  /**
+   * True when output is labelled by its origin (a task log shipped to a collector): only then does a backend need
+   * to learn names it has no other use for, such as a container's name (an engine round trip before the start).
+   */
+  default boolean labelsOrigins() {
+    return false;
+  }
+
   /** This output, with every plain {@link #write(StdStream, byte[], int, int)} labelled {@code origin}. */
   default TaskOutput from(OutputOrigin origin) {
     TaskOutput target = this;
@@ -50,6 +58,11 @@ public interface TaskOutput {
       @Override
       public boolean wantsOutput() {
         return target.wantsOutput();
+      }
+
+      @Override
+      public boolean labelsOrigins() {
+        return target.labelsOrigins();
       }
 
       @Override

@@ -260,10 +260,12 @@ final class ContainerRun {
           .withLabels(labels)
           .withHostConfig(host);
       String id = cmd.exec().getId();
-      try {
-        containerName = rt.docker().inspectContainerCmd(id).exec().getName().replaceFirst("^/", "");
-      } catch (RuntimeException e) {
-        containerName = null; // only a label of shipped output
+      if (output.labelsOrigins()) { // the name is only a label of shipped output: no round trip otherwise
+        try {
+          containerName = rt.docker().inspectContainerCmd(id).exec().getName().replaceFirst("^/", "");
+        } catch (RuntimeException e) {
+          containerName = null;
+        }
       }
       return id;
     }).onSuccess(id -> {

@@ -33,6 +33,11 @@ final class TaskCapture implements TaskOutput {
   }
 
   @Override
+  public boolean labelsOrigins() {
+    return shipped != null;
+  }
+
+  @Override
   public boolean write(StdStream s, byte[] bytes, int offset, int length) {
     return write(OutputOrigin.TASK, s, bytes, offset, length);
   }
