@@ -81,8 +81,11 @@ class DirectTaskLogsTest {
   }
 
   private void start(String... flags) throws Exception {
-    JsonObject conf = new JsonObject().put("metrics", new JsonObject().put("enabled", false))
-        .put("logs", new JsonObject().put("shipped_flush_timeout", "1s"))
+    start(new JsonObject(), flags);
+  }
+
+  private void start(JsonObject logs, String... flags) throws Exception {
+    JsonObject conf = new JsonObject().put("metrics", new JsonObject().put("enabled", false)).put("logs", logs)
         .put("direct", new JsonObject().put("workspace_root", dir.resolve("ws").toString())
             .put("setup_command", "echo setting up; echo hook complaint >&2"));
     List<String> all = new ArrayList<>(List.of("--backend", "direct", "--worker-id", "direct-logs",
@@ -216,7 +219,7 @@ class DirectTaskLogsTest {
   @Test
   void aDeadCollectorDelaysTheReportByNoMoreThanTheFlushBound() throws Exception {
     deadCollector = HostedOzServer.hanging();
-    start(); // the flush bound of 1 s comes from the -conf block (the Go worker's 5 s would only slow the test)
+    start(new JsonObject().put("shipped_flush_timeout", "1s")); // the Go worker's 5 s would only slow the test
     // the baseline: the same task shipping to a collector that answers
     long t0 = System.nanoTime();
     worker.assign(task("t-live", hosted.url(), Map.of("FAKE_LINES", "5")));

@@ -109,8 +109,12 @@ public final class FakeBackend implements TaskBackend, BackendFactory<Void> {
     this.healthy = healthy;
   }
 
-  /** Ends a running task with {@code outcome} (on the backend's context, as a real backend would). */
+  /**
+   * Ends a running task with {@code outcome} (on the backend's context, as a real backend would); first waits for
+   * the task to reach the backend, which it does only after its claim went out.
+   */
   public void complete(String taskId, TaskOutcome outcome) {
+    Waits.until(() -> isRunning(taskId), WorkerHarness.WAIT, () -> "task " + taskId + " never reached the backend");
     context.runOnContext(v -> {
       Promise<TaskOutcome> p = running.remove(taskId);
       if (p == null) {
