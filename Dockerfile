@@ -20,10 +20,12 @@ RUN mkdir -p /opt/oz-worker && chown 10001:10001 /opt/oz-worker
 # Not root: give the user the Docker socket's group with --group-add.
 USER 10001:10001
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
-  CMD ["java", "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck"]
+  CMD ["java", "-XX:Flags=/opt/oz-worker/jvm.flags", "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck"]
 # Class-data sharing: the classes a start-up loads, archived at build time (src/main/docker/cds-archive.sh), save
-# about 40 % of start-up CPU. A JVM that cannot use the archive warns and starts without it.
-ENTRYPOINT ["java", "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa", "-jar", "/opt/oz-worker/worker-fat.jar"]
+# about 40 % of start-up CPU. A JVM that cannot use the archive warns and starts without it. JVM defaults chosen for
+# the image (C1 only) are in jvm.flags, which JAVA_TOOL_OPTIONS and JDK_JAVA_OPTIONS override.
+COPY src/main/docker/jvm.flags /opt/oz-worker/jvm.flags
+ENTRYPOINT ["java", "-XX:Flags=/opt/oz-worker/jvm.flags", "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa", "-jar", "/opt/oz-worker/worker-fat.jar"]
 
 FROM runtime-base AS prebuilt
 COPY target/worker-fat.jar /opt/oz-worker/worker-fat.jar

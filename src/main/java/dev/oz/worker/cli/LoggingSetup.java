@@ -14,6 +14,9 @@ import org.slf4j.LoggerFactory;
 /** Configures logback for the command-line worker: level and format from the options, output on stderr. */
 final class LoggingSetup {
   static final String TEXT_PATTERN = "%d{HH:mm:ss.SSS} %-5level %logger{0} %kvp - %msg%n%ex";
+  /** The appender installed last and its format: installing the same again would only parse the pattern again. */
+  private static ConsoleAppender<ILoggingEvent> installed;
+  private static String installedFormat;
 
   private LoggingSetup() {
   }
@@ -31,9 +34,16 @@ final class LoggingSetup {
     }
   }
 
-  static void configure(String level, String format) {
+  static synchronized void configure(String level, String format) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
       return; // another SLF4J backend: leave its configuration alone
+    }
+    ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+    if (installed != null && installed.isStarted() && root.getAppender(installed.getName()) == installed
+        && format.equals(installedFormat)) {
+      root.setLevel(Level.toLevel(level, Level.INFO));
+      quietNoisyLoggers(ctx, level);
+      return;
     }
     ConsoleAppender<ILoggingEvent> appender = new ConsoleAppender<>();
     appender.setContext(ctx);
@@ -41,10 +51,15 @@ final class LoggingSetup {
     appender.setName("console");
     appender.setEncoder(encoder(ctx, format));
     appender.start();
-    ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
     root.detachAndStopAllAppenders();
     root.addAppender(appender);
     root.setLevel(Level.toLevel(level, Level.INFO));
+    installed = appender;
+    installedFormat = format;
+    quietNoisyLoggers(ctx, level);
+  }
+
+  private static void quietNoisyLoggers(LoggerContext ctx, String level) {
     // Vert.x registers some gauges once per client; Micrometer warns about the repeats, harmlessly
     ctx.getLogger("io.micrometer.core.instrument.MeterRegistry").setLevel(Level.ERROR);
     // the HTTP client's retry notes are noise next to the worker's own message about the engine

@@ -13,6 +13,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import java.io.PrintStream;
@@ -87,13 +88,18 @@ public final class Main {
   static int serve(WorkerOptions options, BackendRegistry backends, DevControlPlane plane) {
     Logger log = LoggerFactory.getLogger(Main.class);
     PrometheusMeterRegistry registry = null;
-    VertxBuilder builder = Vertx.builder();
+    // the worker reads no files through Vert.x: no class-path file cache (a temporary directory made at start-up)
+    VertxOptions vertxOptions = new VertxOptions()
+        .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false));
     if (options != null && options.getMetrics().isEnabled()) {
       // Vert.x's own metrics (event loops, HTTP, event bus) join the worker's on the same endpoint
       registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-      builder.with(new VertxOptions().setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
-          .setJvmMetricsEnabled(false).setRegistryName("oz-worker")))
-          .withMetrics(new MicrometerMetricsFactory(registry));
+      vertxOptions.setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true)
+          .setJvmMetricsEnabled(false).setRegistryName("oz-worker"));
+    }
+    VertxBuilder builder = Vertx.builder().with(vertxOptions);
+    if (registry != null) {
+      builder.withMetrics(new MicrometerMetricsFactory(registry));
     }
     Vertx vertx = builder.build();
     WorkerVerticle worker = options == null ? null : new WorkerVerticle(options, backends, registry);

@@ -61,14 +61,9 @@ public class WorkerOptions {
   public WorkerOptions() {
   }
 
-  /** A copy: the settings through their JSON form, plus what validation and the sources set beside them. */
+  /** A deep copy: the settings, plus what validation and the sources set beside them. */
   public WorkerOptions(WorkerOptions other) {
-    ConfigJson.update(this, other.toJson(), other.hostEnv);
-    apiKeySource = other.apiKeySource;
-    endpoint = other.endpoint;
-    warnings.addAll(other.warnings);
-    hostEnv = other.hostEnv;
-    logs.autoStream = other.logs.autoStream;
+    OptionsCopy.copyFields(WorkerOptions.class, other, this);
   }
 
   /** Reads the JSON form (the keys of {@code conf/worker.json}); unknown keys are errors. Does not validate. */
@@ -78,7 +73,9 @@ public class WorkerOptions {
 
   /** As {@link #fromJson(JsonObject)}, resolving bare environment entries against {@code hostEnv}. */
   public static WorkerOptions fromJson(JsonObject json, Map<String, String> hostEnv) {
-    WorkerOptions o = ConfigJson.read(json, WorkerOptions.class, "", hostEnv);
+    // no keys (settings from flags and environment only, the usual case): the defaults, without building the binder
+    WorkerOptions o = json == null || json.isEmpty() ? new WorkerOptions()
+        : ConfigJson.read(json, WorkerOptions.class, "", hostEnv);
     o.hostEnv = hostEnv;
     return o;
   }

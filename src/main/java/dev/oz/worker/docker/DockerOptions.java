@@ -37,6 +37,12 @@ public class DockerOptions {
 
   /** Reads and validates the {@code docker} block; unknown keys are errors. */
   public static DockerOptions fromJson(JsonObject block, Map<String, String> hostEnv) {
+    if (block == null || block.isEmpty()) {
+      // the defaults, without building the JSON binder: on the command line this is its first use, at start-up
+      DockerOptions o = new DockerOptions();
+      o.validate();
+      return o;
+    }
     DockerOptions o = ConfigJson.read(block, DockerOptions.class, DockerBackendFactory.NAME, hostEnv);
     o.setPolicy(ContainerPolicy.read(o.policyKeys));
     o.validate();

@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,6 +33,7 @@ import org.testcontainers.images.builder.ImageFromDockerfile;
 class ContainerImageIT {
 
   private static final String CDS = "-XX:SharedArchiveFile=/opt/oz-worker/worker.jsa";
+  private static final String FLAGS = "-XX:Flags=/opt/oz-worker/jvm.flags";
   private static String imageName;
   private static int socketGid;
 
@@ -44,6 +47,7 @@ class ContainerImageIT {
         .withFileFromPath("Dockerfile", root.resolve("Dockerfile"))
         .withFileFromPath("target/worker-fat.jar", jar)
         .withFileFromPath("src/main/docker/cds-archive.sh", root.resolve("src/main/docker/cds-archive.sh"))
+        .withFileFromPath("src/main/docker/jvm.flags", root.resolve("src/main/docker/jvm.flags"))
         .withTarget("prebuilt")
         .withBuildArg("RUNTIME_IMAGE", Engine.JRE)
         .get();
@@ -100,6 +104,35 @@ class ContainerImageIT {
     }
   }
 
+  /**
+   * The image's JVM defaults (C1 only) come from its flags file, and an operator's {@code JAVA_TOOL_OPTIONS} wins over
+   * them.
+   */
+  @Test
+  void jvmDefaultsApplyAndJavaToolOptionsOverrideThem() throws Exception {
+    assertEquals("1 {config file}", tieredStopAtLevel(null));
+    assertEquals("4 {environment}", tieredStopAtLevel("-XX:TieredStopAtLevel=4"));
+  }
+
+  private static String tieredStopAtLevel(String javaToolOptions) throws Exception {
+    try (GenericContainer<?> jvm = new GenericContainer<>(imageName)
+        .withNetworkMode("none")
+        .withCreateContainerCmdModifier(cmd -> cmd.withEntrypoint("java", FLAGS, CDS, "-XX:+PrintFlagsFinal",
+            "-version"))
+        .withStartupCheckStrategy(new org.testcontainers.containers.startupcheck.OneShotStartupCheckStrategy()
+            .withTimeout(Duration.ofSeconds(60)))) {
+      if (javaToolOptions != null) {
+        jvm.withEnv("JAVA_TOOL_OPTIONS", javaToolOptions);
+      }
+      jvm.start();
+      String out = jvm.getLogs();
+      Matcher m = Pattern.compile("intx TieredStopAtLevel\\s+= (\\d+)\\s+\\{product\\} (\\{[a-z ]+\\})")
+          .matcher(out);
+      assertTrue(m.find(), out);
+      return m.group(1) + " " + m.group(2);
+    }
+  }
+
   /** The self-hosted instructions ({@code OZ_API_KEY}, {@code OZ_WS_URL}) end to end against a loopback control plane. */
   @Test
   void imageRunsATaskWithFlagsLikeTheGoImage() throws Exception {
@@ -108,8 +141,9 @@ class ContainerImageIT {
       LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
       InspectImageResponse image = Engine.docker().inspectImageCmd(imageName).exec();
       assertEquals("10001:10001", image.getConfig().getUser(), "runs as a non-root user");
-      assertEquals(List.of("java", CDS, "-jar", "/opt/oz-worker/worker-fat.jar"), Arrays.asList(image.getConfig().getEntrypoint()));
-      assertEquals(List.of("CMD", "java", CDS, "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck"),
+      assertEquals(List.of("java", FLAGS, CDS, "-jar", "/opt/oz-worker/worker-fat.jar"),
+          Arrays.asList(image.getConfig().getEntrypoint()));
+      assertEquals(List.of("CMD", "java", FLAGS, CDS, "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck"),
           image.getConfig().getHealthcheck().getTest());
 
       int metricsPort = freePort();
