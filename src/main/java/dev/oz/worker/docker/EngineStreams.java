@@ -258,33 +258,23 @@ final class EngineStreams {
 
   /**
    * Paces a busy log socket: the engine writes each log line on its own, and a reader that keeps up wakes for every
-   * line (a read of ~70 bytes, with all the per-read work). After a small read that follows the previous one closely,
-   * reading stops for a moment so that the lines pile up in the socket and the next read takes them together. A quiet
-   * log (a line now and then) is never held back.
+   * line (a read of ~70 bytes, with all the per-read work). After a small read (< 16 KiB) that follows the previous one
+   * closely, reading stops for {@value #PAUSE_MS} ms so that the lines pile up in the socket and the next read takes
+   * them together. A quiet log (a line now and then) is never held back; a flood's end is seen at most that much later.
    *
-   * <p>A pause must end well before the socket fills, or the engine's follow waits for this reader: the kernel keeps
-   * each line in a buffer of its own and counts its overhead against the engine's send buffer, so a unix socket holds
-   * only about 20 KB of log lines (some 280 lines: 3–4 ms of a flood at 5 MB/s). A timer on a busy event loop fires
-   * late (pauses of 2 ms lasted 5–6 ms on average on the benchmark's loaded machine, and over half of the reads after
-   * them found the socket full), so the pacer measures how long its pauses really last and pauses only while what is
-   * expected to arrive meanwhile, at the rate of the last read, stays under {@value #SAFE_BYTES} bytes.
+   * <p>The pause must stay short: the kernel keeps each line in a buffer of its own and counts its overhead against the
+   * engine's send buffer, so the engine's end of a unix socket holds only about 20 KB of log lines (some 280 lines, 3–4
+   * ms of a flood at 5 MB/s); once it is full, the engine's follow waits for this reader. A timer also fires late on a
+   * busy loop: pauses of 2 ms lasted 3–6 ms on average on the benchmark's loaded machine and 55–65 % of the reads after
+   * them found the socket full; 1 ms pauses lasted 2–2.4 ms (34–56 %).
    */
   static final class ReadPacer {
-    /** What may pile up during a pause: well under what the socket holds. */
-    static final int SAFE_BYTES = 12 * 1024;
-    private static final long PAUSE_MS = 1;
-    /** Reads closer together than this are a busy stream. */
-    private static final long BUSY_NANOS = 2_000_000;
+    private static final int SMALL_READ_BYTES = 16 * 1024;
+    static final long PAUSE_MS = 1;
     private final Vertx vertx;
     private final io.netty.channel.Channel channel;
-    private boolean readBefore;
     private long lastReadNanos;
-    private long pausedAtNanos = -1;
-    /** A pause on an idle event loop: the timer's millisecond and a little. */
-    private static final long ASSUMED_PAUSE_NANOS = PAUSE_MS * 1_250_000;
-    private static final long DRIFT_NANOS = 200_000_000;
-    /** How long a pause really lasts on this event loop. */
-    private long pauseNanos = ASSUMED_PAUSE_NANOS;
+    private boolean readBefore;
     private long timer = -1;
 
     ReadPacer(Vertx vertx, io.netty.channel.Channel channel) {
@@ -305,26 +295,10 @@ final class EngineStreams {
 
     /** Whether to pause after a read of {@code bytes} at {@code now} (nanos); the caller then pauses. */
     boolean pauseAfter(int bytes, long now) {
-      long since = now - lastReadNanos;
-      boolean afterPause = pausedAtNanos >= 0;
-      // right after a pause, the pause itself is not a quiet spell
-      boolean busy = readBefore && since < BUSY_NANOS + (afterPause ? pauseNanos : 0);
+      boolean busy = readBefore && now - lastReadNanos < PAUSE_MS * 1_000_000;
       readBefore = true;
       lastReadNanos = now;
-      if (afterPause) {
-        // a late pause counts at once, a timely one slowly
-        long measured = now - pausedAtNanos;
-        pauseNanos = Math.max(measured, (3 * pauseNanos + measured) / 4);
-        pausedAtNanos = -1;
-      } else if (pauseNanos > ASSUMED_PAUSE_NANOS) {
-        // without pauses nothing is measured: drift back over a fraction of a second, then try again
-        pauseNanos -= (pauseNanos - ASSUMED_PAUSE_NANOS) * Math.min(since, DRIFT_NANOS) / DRIFT_NANOS;
-      }
-      if (!busy || bytes >= SAFE_BYTES || (double) bytes * pauseNanos / Math.max(1, since) > SAFE_BYTES) {
-        return false;
-      }
-      pausedAtNanos = now;
-      return true;
+      return busy && bytes < SMALL_READ_BYTES;
     }
 
     void stop() {
