@@ -32,7 +32,7 @@ final class RawEngine {
 
   /** Times of one baseline run, epoch nanos. */
   record Run(String containerId, long began, long pulled, long created, long started, long waitReturned,
-      long outputEnded, long outputBytes, long lastOutputAt) {
+      long outputEnded, long outputBytes, long lastOutputAt, long[] marks) {
     long end() {
       return Math.max(waitReturned, outputEnded);
     }
@@ -58,12 +58,15 @@ final class RawEngine {
     long started = Bench.now();
     AtomicLong bytes = new AtomicLong();
     AtomicLong lastAt = new AtomicLong();
+    long[] marks = new long[BenchControlPlane.MARKS];
     ResultCallback.Adapter<Frame> follow = docker.logContainerCmd(id).withFollowStream(true).withStdOut(true)
         .withStdErr(true).exec(new ResultCallback.Adapter<>() {
           @Override
           public void onNext(Frame f) {
-            bytes.addAndGet(f.getPayload().length);
-            lastAt.set(Bench.now());
+            long now = Bench.now();
+            long after = bytes.addAndGet(f.getPayload().length);
+            BenchControlPlane.mark(marks, after - f.getPayload().length, after, now);
+            lastAt.set(now);
           }
         });
     docker.waitContainerCmd(id).exec(new WaitContainerResultCallback()).awaitStatusCode();
@@ -74,7 +77,7 @@ final class RawEngine {
       Thread.currentThread().interrupt();
     }
     long ended = Bench.now();
-    return new Run(id, began, pulled, created, started, waited, ended, bytes.get(), lastAt.get());
+    return new Run(id, began, pulled, created, started, waited, ended, bytes.get(), lastAt.get(), marks);
   }
 
   /** Each image under {@code always}, then {@code if-not-present}: a failed pull falls back to the local image. */

@@ -293,6 +293,8 @@ class WorkerBench {
       AtomicBoolean flooding = new AtomicBoolean(true);
       Thread ops = new Thread(() -> pollOps(flooding, opsMs));
       double cpu0 = worker.cpuSeconds();
+      double engine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
+      double bench0 = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid());
       ops.start();
       cp.startPinging(100);
       runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
@@ -300,6 +302,8 @@ class WorkerBench {
       flooding.set(false);
       ops.join();
       double cpuUsed = worker.cpuSeconds() - cpu0;
+      double engineUsed = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon()) - engine0;
+      double benchUsed = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid()) - bench0;
       BenchControlPlane.TaskRecord r = cp.task(id);
       EngineEvents.ContainerTimes t = events.ofTask(id);
       cpu.add(cpuUsed * 50_000_000 / Math.max(1, r.logBytes));
@@ -308,12 +312,23 @@ class WorkerBench {
         rssAfterTwo = worker.rssMb();
       }
 
+      double rawEngine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
+      double rawBench0 = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid());
       RawEngine.Run b = raw.run(t.config, List.of(Engine.AGENT));
+      double rawEngineUsed = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon()) - rawEngine0;
+      double rawBenchUsed = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid()) - rawBench0;
       EngineEvents.ContainerTimes bt = events.ofContainer(b.containerId());
       raw.remove(b.containerId());
       double bMbps = b.outputBytes() / 1e6 / ((b.lastOutputAt() - bt.started) / 1e9);
       workerMbps.add(w);
       rawMbps.add(bMbps);
+      System.out.printf("flood pair %d (load %s): worker first byte %.0f ms, arrivals %s, exit %.0f ms, last %.0f ms;"
+              + " raw arrivals %s, exit %.0f ms, last %.0f ms (all after start)%n", pair,
+          Files.readString(Path.of("/proc/loadavg")).trim().split(" ")[0], Bench.ms(r.firstLogAt - t.started),
+          curve(r.marks, t.started), Bench.ms(t.died - t.started), Bench.ms(r.lastLogAt - t.started),
+          curve(b.marks(), bt.started), Bench.ms(bt.died - bt.started), Bench.ms(b.lastOutputAt() - bt.started));
+      System.out.printf("flood pair %d CPU-s: worker %.1f, dockerd %.1f, bench JVM %.1f; raw: dockerd %.1f, bench JVM %.1f%n",
+          pair, cpuUsed, engineUsed, benchUsed, rawEngineUsed, rawBenchUsed);
       ratios.add(w / bMbps);
     }
     row("50 MB of output, MB/s arriving at the control plane (median ratio of " + floodPairs + " pairs)",
@@ -332,6 +347,15 @@ class WorkerBench {
       double p95 = Bench.percentile(pongMicros, 0.95) / 1000;
       row("during floods: WebSocket ping → pong, p95", fmt(p95, "ms"), "–", "", "≤ 20 ms", p95 <= 20);
     }
+  }
+
+  /** Milliseconds after {@code start} at which each 5 MB mark arrived. */
+  private static String curve(long[] marks, long start) {
+    StringBuilder out = new StringBuilder();
+    for (long m : marks) {
+      out.append(out.length() == 0 ? "" : " ").append(m == 0 ? "-" : String.format("%.0f", Bench.ms(m - start)));
+    }
+    return out.toString();
   }
 
   private void pollOps(AtomicBoolean running, List<Double> latenciesMs) {

@@ -39,7 +39,21 @@ final class WorkerProcess implements AutoCloseable {
 
   /** User + system CPU seconds used so far. */
   double cpuSeconds() throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+    return cpuSecondsOf(process.pid());
+  }
+
+  /** The engine daemon's process id, -1 when it is not on this machine (a remote engine). */
+  static long engineDaemon() {
+    return ProcessHandle.allProcesses().filter(p -> p.info().command().map(c -> c.endsWith("/dockerd")).orElse(false))
+        .mapToLong(ProcessHandle::pid).findFirst().orElse(-1);
+  }
+
+  /** User + system CPU seconds of process {@code pid} so far; 0 for -1. */
+  static double cpuSecondsOf(long pid) throws IOException {
+    if (pid < 0) {
+      return 0;
+    }
+    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) CLOCK_TICKS_PER_SECOND; // utime, stime
   }
