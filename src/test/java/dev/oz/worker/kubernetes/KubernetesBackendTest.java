@@ -16,6 +16,7 @@ import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.FailureReason;
+import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.TestVertx;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -161,7 +162,7 @@ class KubernetesBackendTest extends MockClusterTestBase {
     Future<TaskOutcome> outcome = backend.execute(task("t-keep"), new Recorded());
     Job job = cluster.awaitJob("oz-task-t-keep-exec-", WAIT);
     runningPod(job);
-    try (dev.oz.worker.testing.LogCapture all = dev.oz.worker.testing.LogCapture.root()) {
+    try (LogCapture all = LogCapture.root()) {
       await(backend.shutdown());
       assertNotNull(cluster.job(job.getMetadata().getName()));
       assertTrue(cluster.requests().stream().noneMatch(r -> r.method().equals("DELETE") && r.path().contains("/jobs/oz-task")));

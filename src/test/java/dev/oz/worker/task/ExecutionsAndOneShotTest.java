@@ -5,15 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.backend.BackendCapabilities;
 import dev.oz.worker.backend.TaskOutcome;
+import dev.oz.worker.bus.Addresses;
 import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.FakeBackend;
 import dev.oz.worker.testing.LogCapture;
 import dev.oz.worker.testing.LoopbackControlPlane;
 import dev.oz.worker.testing.WorkerHarness;
 import dev.oz.worker.testing.Waits;
+import io.vertx.core.eventbus.DeliveryContext;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -97,9 +100,9 @@ class ExecutionsAndOneShotTest {
   void aCancellationArrivingWhileADispatchedTaskFlushesItsLogReachesTheBackend() throws Exception {
     h.deploy();
     // hold the dispatched task's log close, so the cancellation lands while the task is still being finished
-    List<io.vertx.core.eventbus.DeliveryContext<Object>> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<DeliveryContext<Object>> held = new CopyOnWriteArrayList<>();
     h.vertx.eventBus().addOutboundInterceptor(ctx -> {
-      if (ctx.message().address().endsWith(dev.oz.worker.bus.Addresses.LOG_CLOSE) && "t-d".equals(ctx.message().body())) {
+      if (ctx.message().address().endsWith(Addresses.LOG_CLOSE) && "t-d".equals(ctx.message().body())) {
         held.add(ctx);
       } else {
         ctx.next();
@@ -112,7 +115,7 @@ class ExecutionsAndOneShotTest {
     cp.send(Assignments.cancellation("t-d"));
     cp.send(Assignments.minimal("probe"));
     cp.awaitMessage("task_claimed", "probe", WAIT); // the cancellation was handled before the probe
-    held.forEach(io.vertx.core.eventbus.DeliveryContext::next);
+    held.forEach(DeliveryContext::next);
     assertEquals(List.of("t-d:USER"), backend.cancels(), "the dispatched run is told, as after the flush");
     assertEquals(List.of("task_claimed"), types("t-d"), "the system it was handed to reports it, not this worker");
   }
