@@ -293,6 +293,7 @@ class WorkerBench {
       AtomicBoolean flooding = new AtomicBoolean(true);
       Thread ops = new Thread(() -> pollOps(flooding, opsMs));
       double cpu0 = worker.cpuSeconds();
+      Map<String, Double> kinds0 = worker.cpuSecondsByThreadKind();
       double engine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
       double bench0 = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid());
       ops.start();
@@ -302,6 +303,8 @@ class WorkerBench {
       flooding.set(false);
       ops.join();
       double cpuUsed = worker.cpuSeconds() - cpu0;
+      Map<String, Double> kinds = worker.cpuSecondsByThreadKind();
+      kinds.replaceAll((kind, s) -> Math.round((s - kinds0.getOrDefault(kind, 0.0)) * 100) / 100.0);
       double engineUsed = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon()) - engine0;
       double benchUsed = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid()) - bench0;
       BenchControlPlane.TaskRecord r = cp.task(id);
@@ -327,8 +330,8 @@ class WorkerBench {
           Files.readString(Path.of("/proc/loadavg")).trim().split(" ")[0], Bench.ms(r.firstLogAt - t.started),
           curve(r.marks, t.started), Bench.ms(t.died - t.started), Bench.ms(r.lastLogAt - t.started),
           curve(b.marks(), bt.started), Bench.ms(bt.died - bt.started), Bench.ms(b.lastOutputAt() - bt.started));
-      System.out.printf("flood pair %d CPU-s: worker %.1f, dockerd %.1f, bench JVM %.1f; raw: dockerd %.1f, bench JVM %.1f%n",
-          pair, cpuUsed, engineUsed, benchUsed, rawEngineUsed, rawBenchUsed);
+      System.out.printf("flood pair %d CPU-s: worker %.1f %s, dockerd %.1f, bench JVM %.1f; raw: dockerd %.1f,"
+          + " bench JVM %.1f%n", pair, cpuUsed, kinds, engineUsed, benchUsed, rawEngineUsed, rawBenchUsed);
       ratios.add(w / bMbps);
     }
     row("50 MB of output, MB/s arriving at the control plane (median ratio of " + floodPairs + " pairs)",

@@ -3,9 +3,12 @@ package dev.oz.worker.bench;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /** The worker as operators run it: the fat jar in its own JVM, default JVM settings; read through /proc. */
 final class WorkerProcess implements AutoCloseable {
@@ -56,6 +59,49 @@ final class WorkerProcess implements AutoCloseable {
     String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
     String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) CLOCK_TICKS_PER_SECOND; // utime, stime
+  }
+
+  /**
+   * CPU seconds so far by kind of thread (JIT, GC, Vert.x event loops, Vert.x workers, the rest), user and kernel
+   * apart, from each
+   * thread's /proc entry; threads that ended are not counted.
+   */
+  Map<String, Double> cpuSecondsByThreadKind() throws IOException {
+    Map<String, Double> kinds = new TreeMap<>();
+    try (var tasks = Files.list(Path.of("/proc/" + process.pid() + "/task"))) {
+      for (Path task : (Iterable<Path>) tasks::iterator) {
+        try {
+          String name = Files.readString(task.resolve("comm")).trim();
+          String stat = Files.readString(task.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          String kind = threadKind(name);
+          kinds.merge(kind, Long.parseLong(f[11]) / (double) CLOCK_TICKS_PER_SECOND, Double::sum); // utime
+          kinds.merge(kind + " (kernel)", Long.parseLong(f[12]) / (double) CLOCK_TICKS_PER_SECOND, Double::sum);
+        } catch (NoSuchFileException ended) {
+          // the thread ended between listing and reading
+        }
+      }
+    }
+    return kinds;
+  }
+
+  private static String threadKind(String name) {
+    if (name.startsWith("C2 Compiler")) {
+      return "jit-c2";
+    }
+    if (name.startsWith("C1 Compiler")) {
+      return "jit-c1";
+    }
+    if (name.startsWith("GC ") || name.startsWith("G1 ")) {
+      return "gc";
+    }
+    if (name.startsWith("vert.x-eventlo")) {
+      return "event-loops";
+    }
+    if (name.startsWith("vert.x-worker") || name.startsWith("vert.x-intern")) {
+      return "vertx-workers";
+    }
+    return "other";
   }
 
   long threads() throws IOException {
