@@ -216,6 +216,9 @@ public final class ControlPlaneConnection {
     lastPingNanos = lastInboundNanos;
     backoff.reset();
     log.info("Successfully connected to server");
+    if (socket instanceof WebSocketInternal internal) {
+      MaskedFrameEncoder.install(internal.channelHandlerContext().pipeline());
+    }
     socket.frameHandler(frame -> lastInboundNanos = System.nanoTime());
     socket.textMessageHandler(this::onText);
     socket.drainHandler(v -> pump());
@@ -370,6 +373,7 @@ public final class ControlPlaneConnection {
       return socket.writeTextMessage(new String(frame, 0, length, java.nio.charset.StandardCharsets.UTF_8));
     }
     // wrapped, not copied: the entry keeps the array for a replay, and the encoder masks into a buffer of its own
+    // (MaskedFrameEncoder)
     return socket.writeFrame(new WebSocketFrameImpl(WebSocketFrameType.TEXT, Unpooled.wrappedBuffer(frame, 0, length), true));
   }
 

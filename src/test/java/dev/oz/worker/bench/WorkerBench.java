@@ -8,10 +8,13 @@ import dev.oz.worker.testing.Assignments;
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.OtlpReceiver;
 import io.vertx.core.json.JsonObject;
+import java.io.InputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -113,9 +116,11 @@ class WorkerBench {
   // ---- scenarios ----
 
   /**
-   * Worker CPU per 50 MB streamed, this build against another ({@code -Dbench.compareJar=...}), each in rounds
-   * of: fresh worker, one flood to warm up, {@code bench.compareFloods} (2) measured floods; the builds take
-   * turns, so both see the same load on a shared machine.
+   * Worker CPU per 50 MB streamed, this build against another ({@code -Dbench.compareJar=...}), each with default
+   * JVM settings and, when {@code bench.jvmArgs} is set, with those JVM options too (e.g. the image's
+   * {@code -XX:TieredStopAtLevel=1}; {@code bench.compareOnlyWithJvmArgs} leaves out the default settings). Each in rounds of: fresh worker, {@code bench.compareFloods} (3) floods, the
+   * first of them the fresh JVM's (its JIT warm-up included) and reported apart; the builds take turns, so all see
+   * the same load on a shared machine.
    */
   @Test
   void floodCpuAgainstAnotherBuild() throws Exception {
@@ -124,9 +129,18 @@ class WorkerBench {
     DockerClient docker = Engine.docker();
     String workerId = "bench-" + UUID.randomUUID().toString().substring(0, 8);
     Path thisJar = Path.of(System.getProperty("bench.workerJar", System.getProperty("worker.jar", "target/worker-fat.jar")));
-    Map<Path, List<Double>> cpu = new LinkedHashMap<>();
-    cpu.put(Path.of(other), new ArrayList<>());
-    cpu.put(thisJar, new ArrayList<>());
+    String thisArgs = System.getProperty("bench.jvmArgs", "").trim();
+    Map<String, List<String>> builds = new LinkedHashMap<>();
+    for (String jar : List.of(other, thisJar.toString())) {
+      if (!Boolean.getBoolean("bench.compareOnlyWithJvmArgs") || thisArgs.isEmpty()) {
+        builds.put(jar, List.of());
+      }
+      if (!thisArgs.isEmpty()) {
+        builds.put(jar + " " + thisArgs, List.of(thisArgs.split("\\s+")));
+      }
+    }
+    Map<String, List<Double>> first = new LinkedHashMap<>();
+    Map<String, List<Double>> later = new LinkedHashMap<>();
     String loadBefore = Files.readString(Path.of("/proc/loadavg")).trim();
     long began = System.nanoTime();
     raw = new RawEngine(docker, workerId);
@@ -134,21 +148,28 @@ class WorkerBench {
       cp = BenchControlPlane.start();
       events = new EngineEvents(docker, workerId);
       for (int round = 0; round < Integer.getInteger("bench.compareRounds", 2); round++) {
-        for (Map.Entry<Path, List<Double>> build : cpu.entrySet()) {
-          startUp(build.getKey(), workerId, "bench-key-" + UUID.randomUUID(), List.of(), 1);
-          runWorkerTask(scriptTask(nextId(), FLOOD_SCRIPT));
-          for (int i = 0; i < Integer.getInteger("bench.compareFloods", 2); i++) {
+        for (Map.Entry<String, List<String>> build : builds.entrySet()) {
+          startUp(Path.of(build.getKey().split(" ")[0]), workerId, "bench-key-" + UUID.randomUUID(), build.getValue(), 1);
+          for (int i = 0; i < Integer.getInteger("bench.compareFloods", 3); i++) {
             String id = nextId();
             double cpu0 = worker.cpuSeconds();
             runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
-            build.getValue().add((worker.cpuSeconds() - cpu0) * 50_000_000 / Math.max(1, cp.task(id).logBytes));
+            double perFlood = (worker.cpuSeconds() - cpu0) * 50_000_000 / Math.max(1, cp.task(id).logBytes);
+            (i == 0 ? first : later).computeIfAbsent(build.getKey(), k -> new ArrayList<>()).add(perFlood);
+            System.out.printf("round %d, %s, flood %d: %.2f CPU-s per 50 MB (load %s)%n", round, build.getKey(), i,
+                perFlood, Files.readString(Path.of("/proc/loadavg")).trim().split(" ")[0]);
           }
           worker.close();
           worker = null;
         }
       }
-      for (Map.Entry<Path, List<Double>> build : cpu.entrySet()) {
-        row("worker CPU per 50 MB streamed, " + build.getKey(), range(build.getValue(), "CPU-s"), "–", "", "", true);
+      for (String build : builds.keySet()) {
+        row("worker CPU per 50 MB streamed, fresh worker's first flood, " + build, range(first.get(build), "CPU-s"),
+            "–", "", "", true);
+        if (later.containsKey(build)) {
+          row("worker CPU per 50 MB streamed, later floods, " + build, range(later.get(build), "CPU-s"), "–", "", "",
+              true);
+        }
       }
     } finally {
       if (worker != null) {
@@ -286,12 +307,13 @@ class WorkerBench {
     List<Double> rawMbps = new ArrayList<>();
     List<Double> cpu = new ArrayList<>();
     List<Double> opsMs = new CopyOnWriteArrayList<>();
+    List<Double> probeMs = new CopyOnWriteArrayList<>();
     List<Long> pongMicros = new ArrayList<>();
     long rssAfterTwo = -1;
     for (int pair = 0; pair < floodPairs; pair++) {
       String id = nextId();
       AtomicBoolean flooding = new AtomicBoolean(true);
-      Thread ops = new Thread(() -> pollOps(flooding, opsMs));
+      Thread ops = new Thread(() -> pollOps(flooding, opsMs, probeMs));
       double cpu0 = worker.cpuSeconds();
       Map<String, Double> kinds0 = worker.cpuSecondsByThreadKind();
       double engine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
@@ -344,7 +366,11 @@ class WorkerBench {
     }
     if (!opsMs.isEmpty()) {
       double p95 = Bench.percentile(opsMs, 0.95);
-      row("during floods: /healthz answer, p95", fmt(p95, "ms"), "–", "", "≤ 20 ms", p95 <= 20);
+      double probeP95 = Bench.percentile(probeMs, 0.95);
+      row("during floods: /healthz answer, p95, as a probe asks (new connection, blocking socket)",
+          fmt(probeP95, "ms"), "–", "", "≤ 20 ms", probeP95 <= 20);
+      row("during floods: /healthz answer, p95, JDK HttpClient (kept-alive connection)", fmt(p95, "ms"), "–", "", "",
+          true);
     }
     if (!pongMicros.isEmpty()) {
       double p95 = Bench.percentile(pongMicros, 0.95) / 1000;
@@ -361,19 +387,39 @@ class WorkerBench {
     return out.toString();
   }
 
-  private void pollOps(AtomicBoolean running, List<Double> latenciesMs) {
+  /**
+   * Asks {@code /healthz} every 100 ms, by turns: through the JDK's HttpClient on a kept-alive connection (several
+   * threads of this JVM hand each answer on), and as a liveness probe does (kubelet: a new connection per probe, no
+   * keep-alive), on a blocking socket read by the asking thread alone.
+   */
+  private void pollOps(AtomicBoolean running, List<Double> clientMs, List<Double> probeMs) {
     HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.metricsPort + "/healthz")).build();
+    byte[] probe = ("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + worker.metricsPort + "\r\nConnection: close\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII);
+    boolean viaClient = true;
     while (running.get()) {
       long t0 = System.nanoTime();
       try {
-        http.send(req, HttpResponse.BodyHandlers.discarding());
-        latenciesMs.add((System.nanoTime() - t0) / 1e6);
+        if (viaClient) {
+          http.send(req, HttpResponse.BodyHandlers.discarding());
+        } else {
+          try (Socket socket = new Socket("127.0.0.1", worker.metricsPort)) {
+            socket.getOutputStream().write(probe);
+            InputStream in = socket.getInputStream();
+            while (in.read(new byte[512]) >= 0) {
+              // until the server closes: the whole answer
+            }
+          }
+        }
+        (viaClient ? clientMs : probeMs).add((System.nanoTime() - t0) / 1e6);
       } catch (Exception e) {
-        latenciesMs.add(Double.POSITIVE_INFINITY);
+        (viaClient ? clientMs : probeMs).add(Double.POSITIVE_INFINITY);
       }
-      Bench.sleep(100);
+      viaClient = !viaClient;
+      Bench.sleep(50);
     }
   }
+
 
   /** Threads and RSS with {@code longTasks} containers running, then all cancelled. */
   private void longTasks() throws Exception {
