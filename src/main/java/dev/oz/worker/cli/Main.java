@@ -39,10 +39,16 @@ public final class Main {
   }
 
   public static void main(String[] args) {
-    // the management beans it needs take a moment to load; nothing waits for them
-    Thread heapDefaults = new Thread(HeapDefaults::apply, "oz-heap-defaults");
-    heapDefaults.setDaemon(true);
-    heapDefaults.start();
+    // for a process that serves (a health check is over in a moment); the management beans they need take a
+    // moment to load, and nothing waits for them
+    if (args.length == 0 || !args[0].equals("healthcheck")) {
+      Thread jvmDefaults = new Thread(() -> {
+        JitDefaults.apply();
+        HeapDefaults.apply();
+      }, "oz-jvm-defaults");
+      jvmDefaults.setDaemon(true);
+      jvmDefaults.start();
+    }
     // Netty's JFR events are of no use to an operator and loading the JFR machinery costs start-up time
     if (System.getProperty("io.netty.jfr.enabled") == null) {
       System.setProperty("io.netty.jfr.enabled", "false");
