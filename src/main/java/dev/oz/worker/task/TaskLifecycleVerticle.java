@@ -359,8 +359,10 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   }
 
   /**
-   * Flushes the task's log stream, then sends its one terminal report and frees the slot. A dispatched task gets no
-   * report of ours: the system it was handed to reports it.
+   * Flushes the task's log stream, then sends its one terminal report and frees the slot; once the report is in the
+   * connection's outbox the backend hears of it ({@code REPORTED}: Docker removes the container only then, so the
+   * engine's cleanup does not compete with the report). A dispatched task gets no report of ours: the system it was
+   * handed to reports it.
    */
   private void finish(Running task, TaskOutcome outcome) {
     task.reported = true;
@@ -370,9 +372,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.request(Addresses.LOG_CLOSE, task.taskId)
         .onFailure(err -> log.warn("Task {}: could not flush its log stream: {}", task.taskId, err.getMessage()))
         .onComplete(ar -> {
-          if (terminal != null) {
-            report(terminal);
-          }
+          Future<Void> handedOn = terminal == null ? Future.succeededFuture() : handOn(terminal);
+          handedOn.onComplete(sent -> bus.send(Addresses.REPORTED, new TaskReported(task.taskId)));
           task.span.end();
           if (!task.executionId.isEmpty()) {
             closed.put(task.taskId + "/" + task.executionId, true);
@@ -452,6 +453,13 @@ public final class TaskLifecycleVerticle extends VerticleBase {
 
   private void report(WorkerMessage message) {
     bus.send(Addresses.OUTBOUND, message);
+  }
+
+  /** Sends a terminal report; completes once it is in the connection's outbox, or could not be put there. */
+  private Future<Void> handOn(WorkerMessage terminal) {
+    return bus.request(Addresses.OUTBOUND, terminal).<Void>mapEmpty()
+        .onFailure(err -> log.warn("Task {}: its {} could not be queued for the control plane: {}", terminal.taskId(),
+            terminal.type(), err.getMessage()));
   }
 
   private WorkerStatus status() {
