@@ -142,8 +142,9 @@ final class ContainerRun {
     }
     // the engine's cleanup of a container (unmounts, deletes) competes with the report's path for the CPU: let the
     // report go first (on Engine 26 on 2 CPUs, removing at once added 5-14 ms to exit -> report at p95)
-    Deadline.atMost(rt.vertx(), reportHandedOn.future(), REPORT_WAIT_MS, () -> log.debug(
-            "Task {}: no word of its report {} ms after the outcome; removing its container", spec.taskId(), REPORT_WAIT_MS))
+    Deadline.atMost(rt.vertx(), reportHandedOn.future(), REPORT_WAIT_MS, () -> log.info(
+            "Task {}: no word of its report {} ms after its end; removing container {} anyway", spec.taskId(),
+            REPORT_WAIT_MS, shortId()))
         .compose(v -> removeContainer())
         .onComplete(ar -> removed.tryComplete());
   }

@@ -81,6 +81,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   /** The backend's last word: while unavailable, new assignments are rejected at once. */
   private Availability availability = Availability.AVAILABLE;
   private Promise<Void> allEnded;
+  /** Terminal reports on their way to the outbox, whose backend has not heard of them yet: the drain waits for them. */
+  private int handingOn;
 
   /** A task between its claim and its terminal report. */
   private static final class Running {
@@ -372,8 +374,13 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.request(Addresses.LOG_CLOSE, task.taskId)
         .onFailure(err -> log.warn("Task {}: could not flush its log stream: {}", task.taskId, err.getMessage()))
         .onComplete(ar -> {
+          handingOn++;
           Future<Void> handedOn = terminal == null ? Future.succeededFuture() : handOn(terminal);
-          handedOn.onComplete(sent -> bus.send(Addresses.REPORTED, new TaskReported(task.taskId)));
+          handedOn.onComplete(sent -> {
+            bus.send(Addresses.REPORTED, new TaskReported(task.taskId));
+            handingOn--;
+            checkAllEnded();
+          });
           task.span.end();
           if (!task.executionId.isEmpty()) {
             closed.put(task.taskId + "/" + task.executionId, true);
@@ -387,10 +394,15 @@ public final class TaskLifecycleVerticle extends VerticleBase {
             oneShotDone.tryComplete();
           }
           metrics.tasksActive(active.size());
-          if (allEnded != null && active.isEmpty()) {
-            allEnded.tryComplete();
-          }
+          checkAllEnded();
         });
+  }
+
+  /** During the shutdown: every task reported, and each backend told so (it may still have work for it, see {@code REPORTED}). */
+  private void checkAllEnded() {
+    if (allEnded != null && active.isEmpty() && handingOn == 0) {
+      allEnded.tryComplete();
+    }
   }
 
   private WorkerMessage dispatched(Running task) {
@@ -475,9 +487,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   public Future<?> stop() {
     shuttingDown = true;
     allEnded = Promise.promise();
-    if (active.isEmpty()) {
-      allEnded.tryComplete();
-    }
+    checkAllEnded();
     Duration grace = options.getShutdownGracePeriod();
     if (!active.isEmpty()) {
       log.info("Shutting down: {} task(s) running{}", active.size(),
