@@ -4,7 +4,7 @@ package dev.oz.worker.bus;
 public final class Addresses {
   /** Server messages, connection -> lifecycle. */
   public static final String INBOUND = "inbound";
-  /** Reports, lifecycle -> connection; the reply (when asked for) means "in the outbox", written at once if connected. */
+  /** Reports, lifecycle -> connection; the reply (when asked for) means "in the outbox" (written, if connected). */
   public static final String OUTBOUND = "outbound";
   /** Log chunks, log streaming -> connection; the reply means "written to the socket". */
   public static final String OUTBOUND_LOG = "outbound.log";

@@ -398,7 +398,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
         });
   }
 
-  /** During the shutdown: every task reported, and each backend told so (it may still have work for it, see {@code REPORTED}). */
+  /** During the shutdown: every task reported, and the backend told so (it may still have work for it: removal). */
   private void checkAllEnded() {
     if (allEnded != null && active.isEmpty() && handingOn == 0) {
       allEnded.tryComplete();

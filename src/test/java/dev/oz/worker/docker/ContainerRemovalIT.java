@@ -23,7 +23,8 @@ class ContainerRemovalIT {
   private static final String FALLBACK = "no word of its report";
 
   private static List<Container> containersOf(WorkerHarness h, String taskId) {
-    return Engine.containersOf(h.workerId()).stream().filter(c -> taskId.equals(c.getLabels().get("oz.task.id"))).toList();
+    return Engine.containersOf(h.workerId()).stream()
+        .filter(c -> taskId.equals(c.getLabels().get("oz.task.id"))).toList();
   }
 
   @Test
@@ -32,8 +33,8 @@ class ContainerRemovalIT {
          WorkerHarness h = WorkerHarness.start(o -> { })) {
       List<DeliveryContext<Object>> held = new CopyOnWriteArrayList<>();
       h.vertx.eventBus().addOutboundInterceptor(ctx -> {
-        if (ctx.message().address().endsWith("." + Addresses.OUTBOUND) && ctx.message().body() instanceof WorkerMessage m
-            && m.terminal() && "first".equals(m.taskId())) {
+        if (ctx.message().address().endsWith("." + Addresses.OUTBOUND)
+            && ctx.message().body() instanceof WorkerMessage m && m.terminal() && "first".equals(m.taskId())) {
           held.add(ctx); // the report waits on its way to the connection
         } else {
           ctx.next();

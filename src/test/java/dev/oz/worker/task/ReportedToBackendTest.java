@@ -48,8 +48,8 @@ class ReportedToBackendTest {
     // hold t1's terminal report on its way to the connection
     List<DeliveryContext<Object>> held = new CopyOnWriteArrayList<>();
     h.vertx.eventBus().addOutboundInterceptor(ctx -> {
-      if (ctx.message().address().endsWith("." + Addresses.OUTBOUND) && ctx.message().body() instanceof WorkerMessage m
-          && m.terminal() && "t1".equals(m.taskId())) {
+      if (ctx.message().address().endsWith("." + Addresses.OUTBOUND)
+          && ctx.message().body() instanceof WorkerMessage m && m.terminal() && "t1".equals(m.taskId())) {
         held.add(ctx);
       } else {
         ctx.next();
@@ -74,7 +74,7 @@ class ReportedToBackendTest {
     cp.send(Assignments.minimal("t1"));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "task not started");
     cp.stop();
-    backend.complete("t1", TaskOutcome.failed(FailureReason.CONTAINER_EXIT, "container exited with non-zero status: 3", 3));
+    backend.complete("t1", TaskOutcome.failed(FailureReason.CONTAINER_EXIT, "exited with status 3", 3));
     // the report waits in the outbox for the control plane, which is still away
     Waits.until(() -> backend.reported().equals(List.of("t1")), WAIT, () -> "reported " + backend.reported());
     assertTrue(cp.received("task_failed").isEmpty());
@@ -93,7 +93,8 @@ class ReportedToBackendTest {
     cp.send(Assignments.minimal("probe"));
     cp.awaitMessage("task_claimed", "probe", WAIT);
     assertEquals(List.of("task_claimed"), cp.received().stream()
-        .filter(m -> "t-d".equals(m.getJsonObject("data").getString("task_id"))).map(m -> m.getString("type")).toList());
+        .filter(m -> "t-d".equals(m.getJsonObject("data").getString("task_id")))
+        .map(m -> m.getString("type")).toList());
   }
 
   @Test
