@@ -40,6 +40,16 @@ public interface TaskBackend {
   /** Stops a running task; its {@link #execute} future then completes (a cancelled or failed outcome). */
   Future<Void> cancel(String taskId, CancelReason reason);
 
+  /**
+   * The lifecycle handed the task's terminal report on (queued for the control plane: written at once when connected,
+   * kept in the outbox while not), or has none to send (a dispatched task). Work a backend holds back only so it does
+   * not compete with the report for the CPU (Docker: the container's removal) may start now. Comes once per task the
+   * lifecycle reports, normally after the backend's outcome; it may name a task the backend has no run of (ignore it),
+   * and it may never come (the lifecycle failed, or a test drives the backend alone), so a backend bounds its wait.
+   */
+  default void reported(String taskId) {
+  }
+
   /** Whether the backend can run tasks right now (for readiness probes). */
   default Future<Void> checkHealth() {
     return Future.succeededFuture();

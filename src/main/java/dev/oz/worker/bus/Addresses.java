@@ -4,7 +4,7 @@ package dev.oz.worker.bus;
 public final class Addresses {
   /** Server messages, connection -> lifecycle. */
   public static final String INBOUND = "inbound";
-  /** Reports, lifecycle -> connection. */
+  /** Reports, lifecycle -> connection; the reply (when asked for) means "in the outbox" (written, if connected). */
   public static final String OUTBOUND = "outbound";
   /** Log chunks, log streaming -> connection; the reply means "written to the socket". */
   public static final String OUTBOUND_LOG = "outbound.log";
@@ -20,6 +20,8 @@ public final class Addresses {
   /** Lifecycle -> backend at start: tasks left running by an earlier process, then follow one of them. */
   public static final String ADOPTABLE = "backend.adoptable";
   public static final String RESUME = "backend.resume";
+  /** Lifecycle -> backend: a task's terminal report was handed to the connection ({@code TaskBackend.reported}). */
+  public static final String REPORTED = "backend.reported";
   /** Backend -> lifecycle: a task ended. */
   public static final String FINISHED = "task.finished";
   /** Lifecycle -> log streaming: open a task's output sink; close flushes it. */

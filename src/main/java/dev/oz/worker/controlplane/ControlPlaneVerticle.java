@@ -14,7 +14,8 @@ import java.time.Instant;
 /**
  * The worker's side of the control plane, on one event loop: the socket, its decoding and encoding, keepalive,
  * backoff and the outbox. Server messages go to {@link Addresses#INBOUND}; reports arrive on {@link Addresses#OUTBOUND}
- * and log chunks on {@link Addresses#OUTBOUND_LOG} (the reply says the chunk reached the socket). It connects as soon
+ * (the reply says the report is in the outbox) and log chunks on {@link Addresses#OUTBOUND_LOG} (the reply says the
+ * chunk reached the socket). It connects as soon
  * as it is deployed, so it is deployed last, and it closes last: after every task is reported and every log flushed.
  */
 public final class ControlPlaneVerticle extends VerticleBase {
@@ -47,7 +48,10 @@ public final class ControlPlaneVerticle extends VerticleBase {
         bus.publish(Addresses.CONNECTION, new ConnectionState(connected, Instant.now()));
       }
     });
-    bus.<WorkerMessage>consumer(Addresses.OUTBOUND, msg -> connection.send(msg.body()));
+    bus.<WorkerMessage>consumer(Addresses.OUTBOUND, msg -> {
+      connection.send(msg.body());
+      msg.reply(null); // queued, and written already when connected and nothing is ahead of it
+    });
     bus.<TaskLogFrame>consumer(Addresses.OUTBOUND_LOG, msg -> connection.sendLog(msg.body()).onComplete(ar -> {
       if (ar.succeeded()) {
         msg.reply(null);

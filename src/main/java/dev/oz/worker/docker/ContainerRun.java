@@ -36,8 +36,12 @@ final class ContainerRun {
   private static final Logger log = LoggerFactory.getLogger(ContainerRun.class);
   static final int LAST_LINES = 20;
   private static final long LOG_DRAIN_TIMEOUT_MS = 10_000;
-  /** How long after the outcome the container's removal starts (see {@link #removeAfterReport()}). */
-  static final long REMOVAL_DELAY_MS = 100;
+  /**
+   * The longest the container's removal waits, after the outcome, for word that the report was handed on
+   * ({@link #reported()}): the report's path (log flush, outbox) normally takes milliseconds; a lifecycle that never
+   * says so (it failed, or a test drives the backend alone) must not leave the container behind.
+   */
+  static final long REPORT_WAIT_MS = 5_000;
   /** Up to this much output the catch-up re-reads the whole log (exact); beyond, only its tail. */
   private static final long FULL_CATCH_UP_LIMIT_BYTES = 4L * 1024 * 1024;
   static final String ENGINE_LOST = "Docker engine stopped while the task ran";
@@ -66,6 +70,8 @@ final class ContainerRun {
   /** The exit code from the engine's {@code die} event, asked for before the container starts; null once used. */
   private Future<Long> exitEvent;
   private final Promise<Void> removed = Promise.promise();
+  /** The lifecycle handed the task's terminal report on: the container's removal may start. */
+  private final Promise<Void> reportHandedOn = Promise.promise();
 
   ContainerRun(DockerRuntime rt, ContainerSpec spec, TaskOutput output) {
     this.rt = rt;
@@ -122,8 +128,9 @@ final class ContainerRun {
   }
 
   /**
-   * The report goes out first; removal follows and never delays it (a failed removal is logged, and the next start's
-   * sweep finds what is left). A detached run leaves its container to the next worker process.
+   * The report goes out first; removal follows once the lifecycle says the report was handed on ({@link #reported()},
+   * at most {@link #REPORT_WAIT_MS} after the outcome) and never delays it (a failed removal is logged, and the next
+   * start's sweep finds what is left). A detached run leaves its container to the next worker process.
    */
   private void removeAfterReport() {
     if (containerId != null) {
@@ -135,7 +142,16 @@ final class ContainerRun {
     }
     // the engine's cleanup of a container (unmounts, deletes) competes with the report's path for the CPU: let the
     // report go first (on Engine 26 on 2 CPUs, removing at once added 5-14 ms to exit -> report at p95)
-    rt.vertx().setTimer(REMOVAL_DELAY_MS, t -> removeContainer().onComplete(ar -> removed.tryComplete()));
+    Deadline.atMost(rt.vertx(), reportHandedOn.future(), REPORT_WAIT_MS, () -> log.info(
+            "Task {}: no word of its report {} ms after its end; removing container {} anyway", spec.taskId(),
+            REPORT_WAIT_MS, shortId()))
+        .compose(v -> removeContainer())
+        .onComplete(ar -> removed.tryComplete());
+  }
+
+  /** The task's terminal report was handed on (see {@code TaskBackend.reported}): removal, once due, starts now. */
+  void reported() {
+    reportHandedOn.tryComplete();
   }
 
   /** Completes once the container is gone (or its removal failed and was logged, or it was left), after the outcome. */
@@ -591,6 +607,7 @@ final class ContainerRun {
   /** Force-removes the container now (backend shutdown with the task still running). */
   Future<Void> abandon() {
     cancelReason = cancelReason == null ? CancelReason.SHUTDOWN : cancelReason;
+    reportHandedOn.tryComplete(); // the lifecycle gave up on it (it reported the task itself): nothing to wait for
     if (containerId == null) {
       return Future.succeededFuture();
     }

@@ -44,6 +44,8 @@ public final class DockerBackend implements TaskBackend {
   private final Map<String, ContainerRun> running = new HashMap<>();
   private final Map<String, Future<?>> inFlight = new HashMap<>();
   private final Map<String, CancelReason> earlyCancels = new HashMap<>();
+  /** Runs that ended, until the lifecycle says their report was handed on ({@link #reported}) or they are removed. */
+  private final Map<String, ContainerRun> awaitingReport = new HashMap<>();
   private DockerClient docker;
   private EngineStreams streams;
   private Blocking blocking;
@@ -127,7 +129,17 @@ public final class DockerBackend implements TaskBackend {
 
   private Future<TaskOutcome> track(String taskId, ContainerRun run, Future<TaskOutcome> outcome) {
     running.put(taskId, run);
-    outcome = outcome.onComplete(ar -> running.remove(taskId));
+    outcome = outcome.onComplete(ar -> {
+      running.remove(taskId);
+      if (run.removed().isComplete()) {
+        return; // nothing to remove (no container, or left for the next worker process)
+      }
+      ContainerRun earlier = awaitingReport.put(taskId, run);
+      if (earlier != null) {
+        earlier.reported(); // the lifecycle reports an execution before it starts the task's next one
+      }
+    });
+    run.removed().onComplete(ar -> awaitingReport.remove(taskId, run));
     // in flight until the container is gone too: shutdown waits for removals that follow a report
     Future<?> finished = Future.join(outcome, run.removed());
     inFlight.put(taskId, finished);
@@ -137,6 +149,15 @@ public final class DockerBackend implements TaskBackend {
       }
     });
     return outcome;
+  }
+
+  /** Starts the removal of the ended task's container (which waits for this, see {@link ContainerRun#reported()}). */
+  @Override
+  public void reported(String taskId) {
+    ContainerRun run = awaitingReport.remove(taskId);
+    if (run != null) {
+      run.reported();
+    }
   }
 
   @Override

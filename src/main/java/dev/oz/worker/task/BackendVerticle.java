@@ -18,7 +18,7 @@ import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Puts a {@link TaskBackend} on the event bus: execute and cancel requests in, outcomes out. */
+/** Puts a {@link TaskBackend} on the event bus: execute, cancel and "reported" in, outcomes out. */
 public final class BackendVerticle<O> extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(BackendVerticle.class);
 
@@ -54,6 +54,7 @@ public final class BackendVerticle<O> extends VerticleBase {
           .onSuccess(tasks -> bus.reply(msg, new AdoptableTasks(tasks)))
           .onFailure(err -> msg.fail(500, String.valueOf(err.getMessage()))));
       bus.<ResumeTask>consumer(Addresses.RESUME, msg -> resume(msg.body()));
+      bus.<TaskReported>consumer(Addresses.REPORTED, msg -> backend.reported(msg.body().taskId()));
       // an announced outage answers at once: readiness follows it without asking the engine
       bus.<Object>consumer(Addresses.BACKEND_HEALTH, msg -> (availability.available() ? backend.checkHealth()
               : Future.<Void>failedFuture(availability.detail()))

@@ -81,6 +81,8 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   /** The backend's last word: while unavailable, new assignments are rejected at once. */
   private Availability availability = Availability.AVAILABLE;
   private Promise<Void> allEnded;
+  /** Terminal reports on their way to the outbox, whose backend has not heard of them yet: the drain waits for them. */
+  private int handingOn;
 
   /** A task between its claim and its terminal report. */
   private static final class Running {
@@ -359,8 +361,10 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   }
 
   /**
-   * Flushes the task's log stream, then sends its one terminal report and frees the slot. A dispatched task gets no
-   * report of ours: the system it was handed to reports it.
+   * Flushes the task's log stream, then sends its one terminal report and frees the slot; once the report is in the
+   * connection's outbox the backend hears of it ({@code REPORTED}: Docker removes the container only then, so the
+   * engine's cleanup does not compete with the report). A dispatched task gets no report of ours: the system it was
+   * handed to reports it.
    */
   private void finish(Running task, TaskOutcome outcome) {
     task.reported = true;
@@ -370,9 +374,13 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.request(Addresses.LOG_CLOSE, task.taskId)
         .onFailure(err -> log.warn("Task {}: could not flush its log stream: {}", task.taskId, err.getMessage()))
         .onComplete(ar -> {
-          if (terminal != null) {
-            report(terminal);
-          }
+          handingOn++;
+          Future<Void> handedOn = terminal == null ? Future.succeededFuture() : handOn(terminal);
+          handedOn.onComplete(sent -> {
+            bus.send(Addresses.REPORTED, new TaskReported(task.taskId));
+            handingOn--;
+            checkAllEnded();
+          });
           task.span.end();
           if (!task.executionId.isEmpty()) {
             closed.put(task.taskId + "/" + task.executionId, true);
@@ -386,10 +394,15 @@ public final class TaskLifecycleVerticle extends VerticleBase {
             oneShotDone.tryComplete();
           }
           metrics.tasksActive(active.size());
-          if (allEnded != null && active.isEmpty()) {
-            allEnded.tryComplete();
-          }
+          checkAllEnded();
         });
+  }
+
+  /** During the shutdown: every task reported, and the backend told so (it may still have work for it: removal). */
+  private void checkAllEnded() {
+    if (allEnded != null && active.isEmpty() && handingOn == 0) {
+      allEnded.tryComplete();
+    }
   }
 
   private WorkerMessage dispatched(Running task) {
@@ -454,6 +467,13 @@ public final class TaskLifecycleVerticle extends VerticleBase {
     bus.send(Addresses.OUTBOUND, message);
   }
 
+  /** Sends a terminal report; completes once it is in the connection's outbox, or could not be put there. */
+  private Future<Void> handOn(WorkerMessage terminal) {
+    return bus.request(Addresses.OUTBOUND, terminal).<Void>mapEmpty()
+        .onFailure(err -> log.warn("Task {}: its {} could not be queued for the control plane: {}", terminal.taskId(),
+            terminal.type(), err.getMessage()));
+  }
+
   private WorkerStatus status() {
     List<WorkerStatus.ActiveTask> tasks = active.values().stream()
         // /status says null, not "", for an assignment without an execution id
@@ -467,9 +487,7 @@ public final class TaskLifecycleVerticle extends VerticleBase {
   public Future<?> stop() {
     shuttingDown = true;
     allEnded = Promise.promise();
-    if (active.isEmpty()) {
-      allEnded.tryComplete();
-    }
+    checkAllEnded();
     Duration grace = options.getShutdownGracePeriod();
     if (!active.isEmpty()) {
       log.info("Shutting down: {} task(s) running{}", active.size(),

@@ -406,6 +406,7 @@ class DockerBackendIT {
       assertTrue(h.cp.received("task_claimed").isEmpty(), "an orphan is not claimed again");
       Waits.until(() -> Engine.containersOf(workerId).isEmpty(), Duration.ofSeconds(20),
           () -> "left: " + Engine.containersOf(workerId));
+      assertFalse(logs.contains("no word of its report"), "removed once reported, as a task of its own: " + logs.all());
       assertTrue(logs.contains("of a sidecar copy left behind by a previous run"), logs.all());
       assertEquals(1, Engine.containersOf(workerId + "-other").size(), "other workers' containers are left alone");
     } finally {

@@ -29,6 +29,7 @@ public final class FakeBackend implements TaskBackend, BackendFactory<Void> {
   private final Map<String, TaskOutput> outputs = new ConcurrentHashMap<>();
   private final List<TaskDescription> executed = new CopyOnWriteArrayList<>();
   private final List<String> cancels = new CopyOnWriteArrayList<>();
+  private final List<String> reported = new CopyOnWriteArrayList<>();
   private volatile boolean shutDown;
   private volatile boolean healthy = true;
   private volatile Handler<Availability> availabilityListener = a -> { };
@@ -85,6 +86,11 @@ public final class FakeBackend implements TaskBackend, BackendFactory<Void> {
   }
 
   @Override
+  public void reported(String taskId) {
+    reported.add(shutDown ? taskId + " (after shutdown)" : taskId);
+  }
+
+  @Override
   public Future<Void> shutdown() {
     shutDown = true;
     return Future.succeededFuture();
@@ -130,6 +136,11 @@ public final class FakeBackend implements TaskBackend, BackendFactory<Void> {
 
   public List<String> cancels() {
     return List.copyOf(cancels);
+  }
+
+  /** The tasks the lifecycle said it reported ({@link TaskBackend#reported}), in order. */
+  public List<String> reported() {
+    return List.copyOf(reported);
   }
 
   public TaskOutput output(String taskId) {
