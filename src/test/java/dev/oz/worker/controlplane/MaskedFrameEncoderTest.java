@@ -26,9 +26,11 @@ import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.internal.http.WebSocketInternal;
+import io.vertx.core.net.SelfSignedCertificate;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -38,6 +40,8 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The worker's own WebSocket frame encoder: what a server's decoder reads from it, and that it replaces Netty's. */
 class MaskedFrameEncoderTest {
@@ -110,16 +114,24 @@ class MaskedFrameEncoderTest {
     channel.finishAndReleaseAll();
   }
 
-  @Test
-  void replacesNettysEncoderInAVertxClientConnectionWhichThenCarriesMessagesWhole() throws Exception {
+  @ParameterizedTest(name = "tls={0}")
+  @ValueSource(booleans = {false, true})
+  void replacesNettysEncoderInAVertxClientConnectionWhichThenCarriesMessagesWhole(boolean tls) throws Exception {
     try (TestVertx test = TestVertx.create()) {
       Vertx vertx = test.vertx();
       List<String> received = new CopyOnWriteArrayList<>();
-      HttpServer server = vertx.createHttpServer()
+      HttpServerOptions serverOptions = new HttpServerOptions();
+      // frames of at most 64 KiB: the 200 000-character message goes out in four frames
+      WebSocketClientOptions clientOptions = new WebSocketClientOptions().setMaxFrameSize(65_536);
+      if (tls) { // the frames then pass the TLS handler after the encoder
+        SelfSignedCertificate certificate = SelfSignedCertificate.create("localhost");
+        serverOptions.setSsl(true).setKeyCertOptions(certificate.keyCertOptions());
+        clientOptions.setSsl(true).setTrustOptions(certificate.trustOptions()).setVerifyHost(false);
+      }
+      HttpServer server = vertx.createHttpServer(serverOptions)
           .webSocketHandler(ws -> ws.textMessageHandler(received::add))
           .listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
-      // frames of at most 64 KiB: the 200 000-character message goes out in four frames
-      WebSocket ws = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxFrameSize(65_536))
+      WebSocket ws = vertx.createWebSocketClient(clientOptions)
           .connect(server.actualPort(), "127.0.0.1", "/").await(10, TimeUnit.SECONDS);
       boolean installed = vertx.executeBlocking(
           () -> MaskedFrameEncoder.install(((WebSocketInternal) ws).channelHandlerContext().pipeline()))
