@@ -393,15 +393,6 @@ class WorkerBench {
    * keep-alive), on a blocking socket read by the asking thread alone.
    */
   private void pollOps(AtomicBoolean running, List<Double> clientMs, List<Double> probeMs) {
-    String nice = System.getProperty("bench.probeNice", "");
-    if (!nice.isBlank()) {
-      try {
-        String tid = Files.readString(Path.of("/proc/thread-self/stat")).split(" ")[0];
-        new ProcessBuilder("renice", "-n", nice, "-p", tid).inheritIO().start().waitFor();
-      } catch (Exception e) {
-        throw new IllegalStateException("renice of the probing thread failed", e);
-      }
-    }
     HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.metricsPort + "/healthz")).build();
     byte[] probe = ("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:" + worker.metricsPort + "\r\nConnection: close\r\n\r\n")
         .getBytes(StandardCharsets.US_ASCII);
