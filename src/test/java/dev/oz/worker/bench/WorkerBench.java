@@ -153,11 +153,14 @@ class WorkerBench {
           for (int i = 0; i < Integer.getInteger("bench.compareFloods", 3); i++) {
             String id = nextId();
             double cpu0 = worker.cpuSeconds();
+            Map<String, Double> kinds0 = worker.cpuSecondsByThreadKind();
             runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
             double perFlood = (worker.cpuSeconds() - cpu0) * 50_000_000 / Math.max(1, cp.task(id).logBytes);
+            Map<String, Double> kinds = worker.cpuSecondsByThreadKind();
+            kinds.replaceAll((kind, v) -> Math.round((v - kinds0.getOrDefault(kind, 0.0)) * 100) / 100.0);
             (i == 0 ? first : later).computeIfAbsent(build.getKey(), k -> new ArrayList<>()).add(perFlood);
-            System.out.printf("round %d, %s, flood %d: %.2f CPU-s per 50 MB (load %s)%n", round, build.getKey(), i,
-                perFlood, Files.readString(Path.of("/proc/loadavg")).trim().split(" ")[0]);
+            System.out.printf("round %d, %s, flood %d: %.2f CPU-s per 50 MB %s (load %s)%n", round, build.getKey(), i,
+                perFlood, kinds, Files.readString(Path.of("/proc/loadavg")).trim().split(" ")[0]);
           }
           worker.close();
           worker = null;
