@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,15 +15,18 @@ import org.junit.jupiter.api.Test;
 /** The jar's JIT default, checked in fresh JVMs: what each compiles after the worker's start-up step. */
 class JitDefaultsTest {
 
-  /** Applies the defaults as the worker's main does, then runs a hot loop; prints whether they were applied. */
+  /**
+   * Applies the defaults as the worker's main does, then runs a hot loop; says on stderr whether they were applied
+   * (stdout carries the JVM's compilation lines, written by its compiler threads in between).
+   */
   public static final class Probe {
     public static void main(String[] args) {
-      System.out.println("applied=" + JitDefaults.apply());
+      System.err.println("applied=" + JitDefaults.apply());
       long sum = 0;
       for (int round = 0; round < 200; round++) {
         sum += hot(200_000);
       }
-      System.out.println("sum=" + sum);
+      System.err.println("sum=" + sum);
     }
 
     static long hot(int n) {
@@ -71,13 +74,21 @@ class JitDefaultsTest {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
     cmd.addAll(jvmArgs);
     cmd.addAll(List.of("-XX:+PrintCompilation", "-cp", System.getProperty("java.class.path"), Probe.class.getName()));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().remove("JAVA_TOOL_OPTIONS");
-    pb.environment().remove("JDK_JAVA_OPTIONS");
-    Process p = pb.start();
-    String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-    assertEquals(0, p.exitValue(), text);
-    return text.lines().toList();
+    Path stdout = Files.createTempFile("jit-probe", ".out");
+    Path stderr = Files.createTempFile("jit-probe", ".err");
+    try {
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(stdout.toFile()).redirectError(stderr.toFile());
+      pb.environment().remove("JAVA_TOOL_OPTIONS");
+      pb.environment().remove("JDK_JAVA_OPTIONS");
+      Process p = pb.start();
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      List<String> lines = new ArrayList<>(Files.readAllLines(stderr)); // the probe's own lines first
+      lines.addAll(Files.readAllLines(stdout));
+      assertEquals(0, p.exitValue(), String.join("\n", lines));
+      return lines;
+    } finally {
+      Files.deleteIfExists(stdout);
+      Files.deleteIfExists(stderr);
+    }
   }
 }
