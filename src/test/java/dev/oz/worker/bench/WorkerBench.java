@@ -118,9 +118,9 @@ class WorkerBench {
   /**
    * Worker CPU per 50 MB streamed, this build against another ({@code -Dbench.compareJar=...}), each with default
    * JVM settings and, when {@code bench.jvmArgs} is set, with those JVM options too (e.g. the image's
-   * {@code -XX:TieredStopAtLevel=1}; {@code bench.compareOnlyWithJvmArgs} leaves out the default settings). Each in rounds of: fresh worker, {@code bench.compareFloods} (3) floods, the
-   * first of them the fresh JVM's (its JIT warm-up included) and reported apart; the builds take turns, so all see
-   * the same load on a shared machine.
+   * {@code -XX:TieredStopAtLevel=1}; {@code bench.compareOnlyWithJvmArgs} leaves out the default settings). Each in
+   * rounds of: fresh worker, {@code bench.compareFloods} (3) floods, the first of them the fresh JVM's (its JIT
+   * warm-up included) and reported apart; the builds take turns, so all see the same load on a shared machine.
    */
   @Test
   void floodCpuAgainstAnotherBuild() throws Exception {
@@ -156,8 +156,7 @@ class WorkerBench {
             Map<String, Double> kinds0 = worker.cpuSecondsByThreadKind();
             runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
             double perFlood = (worker.cpuSeconds() - cpu0) * 50_000_000 / Math.max(1, cp.task(id).logBytes);
-            Map<String, Double> kinds = worker.cpuSecondsByThreadKind();
-            kinds.replaceAll((kind, v) -> Math.round((v - kinds0.getOrDefault(kind, 0.0)) * 100) / 100.0);
+            Map<String, Double> kinds = worker.cpuSecondsByThreadKindSince(kinds0);
             (i == 0 ? first : later).computeIfAbsent(build.getKey(), k -> new ArrayList<>()).add(perFlood);
             System.out.printf("round %d, %s, flood %d: %.2f CPU-s per 50 MB %s (load %s)%n", round, build.getKey(), i,
                 perFlood, kinds, Files.readString(Path.of("/proc/loadavg")).trim().split(" ")[0]);
@@ -328,8 +327,7 @@ class WorkerBench {
       flooding.set(false);
       ops.join();
       double cpuUsed = worker.cpuSeconds() - cpu0;
-      Map<String, Double> kinds = worker.cpuSecondsByThreadKind();
-      kinds.replaceAll((kind, s) -> Math.round((s - kinds0.getOrDefault(kind, 0.0)) * 100) / 100.0);
+      Map<String, Double> kinds = worker.cpuSecondsByThreadKindSince(kinds0);
       double engineUsed = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon()) - engine0;
       double benchUsed = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid()) - bench0;
       BenchControlPlane.TaskRecord r = cp.task(id);
@@ -422,7 +420,6 @@ class WorkerBench {
       Bench.sleep(50);
     }
   }
-
 
   /** Threads and RSS with {@code longTasks} containers running, then all cancelled. */
   private void longTasks() throws Exception {

@@ -56,15 +56,21 @@ final class WorkerProcess implements AutoCloseable {
     if (pid < 0) {
       return 0;
     }
-    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) CLOCK_TICKS_PER_SECOND; // utime, stime
+    double[] userAndKernel = cpuSecondsIn(Path.of("/proc/" + pid + "/stat"));
+    return userAndKernel[0] + userAndKernel[1];
+  }
+
+  /** User and kernel CPU seconds from a process's or thread's /proc {@code stat} file. */
+  private static double[] cpuSecondsIn(Path statFile) throws IOException {
+    String stat = Files.readString(statFile);
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" "); // the name in parentheses may hold spaces
+    return new double[] {Long.parseLong(f[11]) / (double) CLOCK_TICKS_PER_SECOND, // utime
+        Long.parseLong(f[12]) / (double) CLOCK_TICKS_PER_SECOND}; // stime
   }
 
   /**
    * CPU seconds so far by kind of thread (JIT, GC, Vert.x event loops, Vert.x workers, the rest), user and kernel
-   * apart, from each
-   * thread's /proc entry; threads that ended are not counted.
+   * apart, from each thread's /proc entry; threads that ended are not counted.
    */
   Map<String, Double> cpuSecondsByThreadKind() throws IOException {
     Map<String, Double> kinds = new TreeMap<>();
@@ -72,16 +78,22 @@ final class WorkerProcess implements AutoCloseable {
       for (Path task : (Iterable<Path>) tasks::iterator) {
         try {
           String name = Files.readString(task.resolve("comm")).trim();
-          String stat = Files.readString(task.resolve("stat"));
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          double[] userAndKernel = cpuSecondsIn(task.resolve("stat"));
           String kind = threadKind(name);
-          kinds.merge(kind, Long.parseLong(f[11]) / (double) CLOCK_TICKS_PER_SECOND, Double::sum); // utime
-          kinds.merge(kind + " (kernel)", Long.parseLong(f[12]) / (double) CLOCK_TICKS_PER_SECOND, Double::sum);
+          kinds.merge(kind, userAndKernel[0], Double::sum);
+          kinds.merge(kind + " (kernel)", userAndKernel[1], Double::sum);
         } catch (NoSuchFileException ended) {
           // the thread ended between listing and reading
         }
       }
     }
+    return kinds;
+  }
+
+  /** What each kind of thread used since {@code before} (an earlier {@link #cpuSecondsByThreadKind()}), in 1/100 s. */
+  Map<String, Double> cpuSecondsByThreadKindSince(Map<String, Double> before) throws IOException {
+    Map<String, Double> kinds = cpuSecondsByThreadKind();
+    kinds.replaceAll((kind, s) -> Math.round((s - before.getOrDefault(kind, 0.0)) * 100) / 100.0);
     return kinds;
   }
 
