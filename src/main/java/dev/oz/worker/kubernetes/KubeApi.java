@@ -31,6 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -278,7 +279,7 @@ final class KubeApi {
     Future<T> f;
     try {
       f = context.executeBlocking(call, false);
-    } catch (java.util.concurrent.RejectedExecutionException e) {
+    } catch (RejectedExecutionException e) {
       return Future.failedFuture(new ApiException(0, "worker is shutting down", e)); // Vert.x is closing
     }
     Promise<T> p = Promise.promise();

@@ -82,7 +82,7 @@ final class OtlpTaskLog {
   private Promise<Void> drained;
 
   OtlpTaskLog(Context context, HostedOz hosted, TaskIdentity task, String endpoint, String workerId, String backend,
-      List<String> secrets, WorkerMetrics metrics, java.time.Duration batchInterval) {
+      List<String> secrets, WorkerMetrics metrics, Duration batchInterval) {
     this.context = context;
     this.taskId = task.taskId();
     this.backend = backend;
@@ -101,7 +101,8 @@ final class OtlpTaskLog {
         .addLogRecordProcessor(new Queueing())
         .build();
     this.logger = provider.get(SCOPE);
-    this.tickTimer = context.owner().setPeriodic(batchInterval.toMillis(), id -> context.runOnContext(v -> exportNext(true)));
+    this.tickTimer = context.owner().setPeriodic(batchInterval.toMillis(),
+        id -> context.runOnContext(v -> exportNext(true)));
   }
 
   /**
