@@ -68,12 +68,15 @@ final class MockCluster implements AutoCloseable {
   private final List<Request> requests = new CopyOnWriteArrayList<>();
   private final AtomicInteger podSuffix = new AtomicInteger();
   /**
-   * The CRUD watch listener waits for its own executor when a watch closes: not on the mock server's event loop. But
-   * between shutting that executor down and leaving the dispatcher's list it must not be sent events (the write
-   * that sends them would never be answered): writes and closes take turns.
+   * The CRUD watch listener shuts its executor down and waits for it when a watch closes, and only then leaves the
+   * dispatcher's list; a change dispatched in between would schedule an event on the shut executor and fail. So a
+   * closing listener first leaves the list, taking turns with the changes, and waits for its executor afterwards, on
+   * a thread of its own and with no turn held: that executor may be finishing a write only a mock server event loop
+   * can complete, and a change waiting for the turn would hold that event loop (a deadlock until the write's 30 s).
    */
   private final java.util.concurrent.ExecutorService closer = java.util.concurrent.Executors.newCachedThreadPool();
   private final java.util.concurrent.locks.ReentrantLock turns = new java.util.concurrent.locks.ReentrantLock();
+  private final Set<?> listening = watchListeners(crud);
 
   /** A request the worker sent, its body kept (the CRUD handler consumes the original). */
   record Request(String method, String path, String contentType, String body) {
@@ -383,28 +386,40 @@ final class MockCluster implements AutoCloseable {
     @Override
     public void onClosing(WebSocket ws, int code, String reason) {
       watches.remove(ws);
-      closer.execute(() -> inTurn(() -> inner.onClosing(ws, code, reason)));
+      closer.execute(() -> inner.onClosing(ws, code, reason));
     }
 
     @Override
     public void onClosed(WebSocket ws, int code, String reason) {
       watches.remove(ws);
-      closer.execute(() -> inTurn(() -> inner.onClosed(ws, code, reason)));
+      closer.execute(() -> leaveThen(() -> inner.onClosed(ws, code, reason)));
     }
 
     @Override
     public void onFailure(WebSocket ws, Throwable t, Response response) {
       watches.remove(ws);
-      closer.execute(() -> inTurn(() -> inner.onFailure(ws, t, response)));
+      closer.execute(() -> leaveThen(() -> inner.onFailure(ws, t, response)));
     }
 
-    private void inTurn(Runnable r) {
+    private void leaveThen(Runnable shutDown) {
       turns.lock();
       try {
-        r.run();
+        listening.remove(inner);
       } finally {
         turns.unlock();
       }
+      shutDown.run();
+    }
+  }
+
+  /** The CRUD dispatcher's watch listeners (private in fabric8 8.0.0; a concurrent set). */
+  private static Set<?> watchListeners(KubernetesCrudDispatcher crud) {
+    try {
+      java.lang.reflect.Field f = KubernetesCrudDispatcher.class.getDeclaredField("watchEventListeners");
+      f.setAccessible(true);
+      return (Set<?>) f.get(crud);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("fabric8's mock server changed: no watchEventListeners", e);
     }
   }
 
