@@ -176,8 +176,16 @@ class OpsEndpointsTest {
 
   @Test
   void probesAndStatus() throws Exception {
-    assertEquals(200, get("/healthz").statusCode());
+    HttpResponse<String> first = get("/healthz"); // before or after the lifecycle's first background answer
+    assertEquals(200, first.statusCode());
+    assertEquals("{\"status\":\"ok\"}", first.body());
     Waits.until(() -> readyz() == 200, WAIT, () -> "never ready");
+    // the lifecycle just answered: the probe's quick answer, the same bytes
+    HttpResponse<String> quick = get("/healthz");
+    assertEquals(200, quick.statusCode());
+    assertEquals("{\"status\":\"ok\"}", quick.body());
+    assertEquals("application/json", quick.headers().firstValue("Content-Type").orElse(""));
+    assertEquals(first.headers().map().keySet(), quick.headers().map().keySet());
 
     cp.send(Assignments.envelope("task_assignment", Assignments.data("t1").put("execution_id", "e1")));
     Waits.until(() -> backend.isRunning("t1"), WAIT, () -> "not started");
