@@ -9,17 +9,24 @@ import java.util.List;
 import javax.management.ObjectName;
 
 /**
- * The image's JIT choice for {@code java -jar} too: compiled code from C1 only, as {@code -XX:TieredStopAtLevel=1}
- * gives the image (src/main/docker/jvm.flags). A jar cannot name JVM flags, and that one cannot be set once the JVM
- * runs, so the same effect comes from a compiler directive added at start through the JVM's diagnostic command
- * (what {@code jcmd <pid> Compiler.directives_add} does): C2 compiles nothing, and a method C2 would have taken is
- * compiled by C1 instead. A worker mostly waits on containers; C2's compilations are most of the CPU a start-up and
- * a fresh worker's first log floods cost (bench/RESULTS.md). An operator who sets any JIT flag keeps their choice,
- * e.g. {@code JAVA_TOOL_OPTIONS=-XX:TieredStopAtLevel=4} for the JVM's own tiered default. Not used when the worker
- * is embedded: the host application owns its JVM.
+ * Nearly the image's JIT choice for {@code java -jar}: C1 for everything but the few loops that touch every byte of a
+ * task's output ({@link #BYTE_LOOPS}), which C2 compiles (small methods, compiled once, several times faster than
+ * C1's code for them). The image sets {@code -XX:TieredStopAtLevel=1} (src/main/docker/jvm.flags); a jar cannot name
+ * JVM flags, so the worker adds compiler directives at start through the JVM's diagnostic command (what
+ * {@code jcmd <pid> Compiler.directives_add} does): a method C2 would have taken is then compiled by C1 instead. A
+ * worker mostly waits on containers; C2's compilations are most of the CPU a start-up and a fresh worker's first log
+ * floods cost (bench/RESULTS.md). An operator who sets any JIT flag keeps their choice, e.g.
+ * {@code JAVA_TOOL_OPTIONS=-XX:TieredStopAtLevel=4} for the JVM's own tiered default. Not used when the worker is
+ * embedded: the host application owns its JVM.
  */
 final class JitDefaults {
-  static final String DIRECTIVE = "[{ match: \"*.*\", c2: { Exclude: true } }]";
+  /** Every byte of a log flood passes these: decoding the engine's frames, redaction, JSON escaping, masking. */
+  static final List<String> BYTE_LOOPS = List.of("dev/oz/worker/docker/EngineStreams$FrameDecoder.feed",
+      "dev/oz/worker/logs/Redactor.scan", "dev/oz/worker/protocol/ProtocolJson.escapeUtf8",
+      "dev/oz/worker/controlplane/MaskedFrameEncoder.mask");
+  /** The first directive that matches a method decides; a pattern naming a method that does not exist matches none. */
+  static final String DIRECTIVE = "[{ match: [" + String.join(", ", BYTE_LOOPS.stream().map(m -> '"' + m + '"').toList())
+      + "], c2: { Exclude: false } }, { match: \"*.*\", c2: { Exclude: true } }]";
   /** Flags that say the JIT was chosen on the command line (or a flags file, or JAVA_TOOL_OPTIONS). */
   private static final List<String> CHOICES = List.of("TieredStopAtLevel", "TieredCompilation", "CompilationMode",
       "CompilerDirectivesFile", "CompileCommand", "CompileCommandFile");
@@ -40,7 +47,7 @@ final class JitDefaults {
         Object added = ManagementFactory.getPlatformMBeanServer().invoke(
             new ObjectName("com.sun.management:type=DiagnosticCommand"), "compilerDirectivesAdd",
             new Object[] {new String[] {file.toString()}}, new String[] {String[].class.getName()});
-        return String.valueOf(added).contains("1 compiler directives added");
+        return String.valueOf(added).contains("2 compiler directives added");
       } finally {
         Files.deleteIfExists(file);
       }

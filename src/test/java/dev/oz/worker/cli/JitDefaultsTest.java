@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.oz.worker.protocol.ProtocolJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +27,11 @@ class JitDefaultsTest {
       for (int round = 0; round < 200; round++) {
         sum += hot(200_000);
       }
+      // a byte loop of the worker's log path (JSON escaping of a task_log chunk)
+      byte[] chunk = "a line of output, \"quoted\"\n".repeat(2_000).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      for (int round = 0; round < 2_000; round++) {
+        sum += ProtocolJson.encodeLog("t", null, round, "stdout", chunk, 0, chunk.length, 0, false, null).length();
+      }
       System.err.println("sum=" + sum);
     }
 
@@ -39,7 +45,7 @@ class JitDefaultsTest {
   }
 
   @Test
-  void aJvmWithItsOwnDefaultsCompilesTheWorkersCodeWithC1Only() throws Exception {
+  void aJvmWithItsOwnDefaultsCompilesTheRestWithC1Only() throws Exception {
     List<String> out = probe(List.of());
     assertTrue(out.contains("applied=true"), String.join("\n", out));
     assertTrue(out.stream().anyMatch(l -> l.contains("JitDefaultsTest$Probe::hot") && l.contains("excluded by CompileCommand")),
@@ -47,6 +53,16 @@ class JitDefaultsTest {
     assertTrue(out.stream().anyMatch(l -> isCompile(l, 1, "JitDefaultsTest$Probe::hot")),
         "C1 compiled it instead:\n" + String.join("\n", out));
     assertFalse(out.stream().anyMatch(l -> isCompile(l, 4, "JitDefaultsTest$Probe::hot")), String.join("\n", out));
+  }
+
+  @Test
+  void theLoopsOverEveryByteOfOutputAreLeftToC2() throws Exception {
+    List<String> out = probe(List.of());
+    assertTrue(out.contains("applied=true"), String.join("\n", out));
+    assertTrue(out.stream().anyMatch(l -> isCompile(l, 4, "ProtocolJson::escapeUtf8")),
+        "C2 compiled the escaping loop:\n" + String.join("\n", out));
+    assertFalse(out.stream().anyMatch(l -> l.contains("ProtocolJson::escapeUtf8") && l.contains("excluded")),
+        String.join("\n", out));
   }
 
   @Test
