@@ -25,8 +25,8 @@ final class JitDefaults {
       "dev/oz/worker/logs/Redactor.scan", "dev/oz/worker/protocol/ProtocolJson.escapeUtf8",
       "dev/oz/worker/controlplane/MaskedFrameEncoder.mask");
   /** The first directive that matches a method decides; a pattern naming a method that does not exist matches none. */
-  static final String DIRECTIVE = "[{ match: [" + String.join(", ", BYTE_LOOPS.stream().map(m -> '"' + m + '"').toList())
-      + "], c2: { Exclude: false } }, { match: \"*.*\", c2: { Exclude: true } }]";
+  static final String DIRECTIVE = "[{ match: [" + String.join(", ", BYTE_LOOPS.stream().map(m -> '"' + m + '"')
+      .toList()) + "], c2: { Exclude: false } }, { match: \"*.*\", c2: { Exclude: true } }]";
   /** Flags that say the JIT was chosen on the command line (or a flags file, or JAVA_TOOL_OPTIONS). */
   private static final List<String> CHOICES = List.of("TieredStopAtLevel", "TieredCompilation", "CompilationMode",
       "CompilerDirectivesFile", "CompileCommand", "CompileCommandFile");
