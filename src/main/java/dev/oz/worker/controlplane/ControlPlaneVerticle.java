@@ -15,8 +15,8 @@ import java.time.Instant;
  * The worker's side of the control plane, on one event loop: the socket, its decoding and encoding, keepalive,
  * backoff and the outbox. Server messages go to {@link Addresses#INBOUND}; reports arrive on {@link Addresses#OUTBOUND}
  * (the reply says the report is in the outbox) and log chunks on {@link Addresses#OUTBOUND_LOG} (the reply says the
- * chunk reached the socket). It connects as soon
- * as it is deployed, so it is deployed last, and it closes last: after every task is reported and every log flushed.
+ * chunk reached the socket). It connects as soon as it is deployed, so it is deployed last, and it closes last: after
+ * every task is reported and every log flushed.
  */
 public final class ControlPlaneVerticle extends VerticleBase {
   private final WorkerOptions options;

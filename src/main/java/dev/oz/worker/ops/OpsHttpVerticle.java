@@ -78,12 +78,12 @@ public final class OpsHttpVerticle extends VerticleBase {
   }
 
   /**
-   * A liveness probe's usual case is answered without the router: probes come every few seconds, too rarely for the
-   * JIT to compile the router's path, and during a log flood each step of it waits for a busy CPU.
+   * A liveness probe is answered without the router: probes come every few seconds, too rarely for the JIT to compile
+   * the router's path, and during a log flood each step of it waits for a busy CPU.
    */
   private void handle(HttpServerRequest req, Router router) {
-    if (req.method() == HttpMethod.GET && "/healthz".equals(req.path()) && lifecycleAnsweredRecently()) {
-      healthy(req.response());
+    if (req.method() == HttpMethod.GET && "/healthz".equals(req.path())) {
+      healthz(req.response());
       return;
     }
     router.handle(req);
@@ -94,7 +94,7 @@ public final class OpsHttpVerticle extends VerticleBase {
     router.get("/metrics").handler(ctx -> ctx.response()
         .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         .end(registry.scrape()));
-    router.get("/healthz").handler(this::healthz);
+    router.get("/healthz").handler(ctx -> healthz(ctx.response())); // "/healthz/" too
     router.get("/readyz").handler(this::readyz);
     router.get("/status").handler(this::authorizeStatus).handler(this::status);
     return router;
@@ -115,25 +115,21 @@ public final class OpsHttpVerticle extends VerticleBase {
     return bus.<WorkerStatus>request(Addresses.STATUS, "status").onSuccess(s -> lifecycleAnsweredNanos = System.nanoTime());
   }
 
-  private void healthz(RoutingContext ctx) {
+  private void healthz(HttpServerResponse response) {
     // answering at all proves this event loop; the lifecycle answering (in the background, at most two seconds ago,
     // or now) proves the worker's own loop. A probe then costs no trip to a loop that may be busy streaming a flood.
-    if (lifecycleAnsweredRecently()) {
-      healthy(ctx.response());
+    if (lifecycleAnsweredNanos != 0 && System.nanoTime() - lifecycleAnsweredNanos < LIVENESS_FRESH_NANOS) {
+      healthy(response);
       return;
     }
     lifecycleStatus().timeout(PROBE_TIMEOUT_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
-        .onSuccess(s -> healthy(ctx.response()))
-        .onFailure(err -> json(ctx, 503, new JsonObject().put("status", "unhealthy")
+        .onSuccess(s -> healthy(response))
+        .onFailure(err -> json(response, 503, new JsonObject().put("status", "unhealthy")
             .put("reason", "the task lifecycle does not answer: " + err.getMessage())));
   }
 
   private static void healthy(HttpServerResponse response) {
     response.putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(HEALTHY);
-  }
-
-  private boolean lifecycleAnsweredRecently() {
-    return lifecycleAnsweredNanos != 0 && System.nanoTime() - lifecycleAnsweredNanos < LIVENESS_FRESH_NANOS;
   }
 
   private void readyz(RoutingContext ctx) {
@@ -199,6 +195,10 @@ public final class OpsHttpVerticle extends VerticleBase {
   }
 
   private static void json(RoutingContext ctx, int status, JsonObject body) {
-    ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+    json(ctx.response(), status, body);
+  }
+
+  private static void json(HttpServerResponse response, int status, JsonObject body) {
+    response.setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
   }
 }
