@@ -24,6 +24,7 @@ import io.netty.handler.codec.http.websocketx.WebSocket08FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket08FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -148,7 +149,10 @@ class MaskedFrameEncoderTest {
         Thread.sleep(10);
       }
       assertEquals(sent, received);
-      ws.close().await(10, TimeUnit.SECONDS);
+      // the close handshake's own outcome is not this test's: over TLS the server's answer can close the
+      // connection before Vert.x completes the close, which then fails with "Connection closed" (the worker
+      // ignores how a close ends, ControlPlaneConnection.closePolitely)
+      ws.close().recover(closedMeanwhile -> Future.succeededFuture()).await(10, TimeUnit.SECONDS);
     }
   }
 
