@@ -156,6 +156,7 @@ class WorkerJarIT {
             java.net.http.HttpResponse.BodyHandlers.ofString()).body();
         assertTrue(scrape.contains("oz_worker_tasks_completed_total{result=\"succeeded\"} 1.0"), scrape);
         assertTrue(scrape.contains("vertx_"), "Vert.x metrics of the command-line worker");
+        assertTrue(usesEpoll(p), "the command-line worker's event loops run on Netty's epoll transport");
 
         p.signal("TERM");
         assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
@@ -171,6 +172,40 @@ class WorkerJarIT {
       } finally {
         Engine.removeContainersOf(workerId);
       }
+    }
+  }
+
+  @Test
+  void withoutEpollTheWorkerSaysSoAndRunsOnNio() throws Exception {
+    Engine.docker();
+    try (TestVertx tv = TestVertx.create()) {
+      LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
+      Path conf = confFor(cp, "jar-nio-" + UUID.randomUUID().toString().substring(0, 8), "0s");
+      try (WorkerProcess p = new WorkerProcess(List.of("-Dio.netty.transport.noNative=true"),
+          List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "k"), tmp.resolve("nio.log"))) {
+        cp.awaitConnections(1, Duration.ofSeconds(30));
+        assertTrue(java.util.regex.Pattern.compile("(?m) INFO  Main  - Netty's epoll transport is unavailable \\(.*"
+            + "noNative.*\\): the event loops use Java NIO").matcher(p.output()).find(), p.output());
+        assertFalse(usesEpoll(p), "event loops on NIO");
+        p.signal("TERM");
+        assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
+      }
+    }
+  }
+
+  /**
+   * Whether the process's event loops run on Netty's epoll transport, seen from outside: each of its event loops
+   * holds a timerfd, which Java NIO's selector never opens (the library alone is loaded either way).
+   */
+  private static boolean usesEpoll(WorkerProcess p) throws IOException {
+    try (var fds = Files.list(Path.of("/proc/" + p.process.pid() + "/fd"))) {
+      return fds.anyMatch(fd -> {
+        try {
+          return Files.readSymbolicLink(fd).toString().contains("timerfd");
+        } catch (IOException closedMeanwhile) {
+          return false;
+        }
+      });
     }
   }
 
