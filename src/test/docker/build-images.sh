@@ -51,9 +51,10 @@ build() {
 build oz-test/agent:latest "$here/agent"
 build oz-test/sidecar:latest "$here/sidecar"
 
-# A JRE base image without a registry: jlink from the local JDK, plus the shared libraries it loads.
+# A JRE base image without a registry: jlink from the local JDK, plus the shared libraries it loads and those
+# Netty's epoll library loads (libdl, librt: the eclipse-temurin base has them); the label's suffix says which set.
 jdk="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"
-jre_tag="$(basename "$jdk")-$("$jdk/bin/java" -version 2>&1 | head -1 | tr -dc '0-9.')"
+jre_tag="$(basename "$jdk")-$("$jdk/bin/java" -version 2>&1 | head -1 | tr -dc '0-9.')-epoll"
 if [ "$(docker image inspect -f '{{index .Config.Labels "oz.test.jre"}}' oz-test/jre:latest 2>/dev/null)" != "$jre_tag" ]; then
   jre="$root/jre"
   cp -a "$root/bin" "$root/tmp" "$root/workspace" "$jre/" 2>/dev/null || { mkdir -p "$jre"; cp -a "$root/bin" "$root/tmp" "$jre/"; }
@@ -62,7 +63,8 @@ if [ "$(docker image inspect -f '{{index .Config.Labels "oz.test.jre"}}' oz-test
   for f in "$jre/opt/java/bin/java" "$jre"/opt/java/lib/server/libjvm.so "$jre"/opt/java/lib/lib{java,jli,net,nio,zip,jimage,verify,management,management_ext,extnet}.so; do
     [ -e "$f" ] || continue
     ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/lib/ {print $1}'
-  done | sort -u | while read -r lib; do
+  done | { cat; for n in libdl.so.2 librt.so.1; do ldconfig -p | awk -v n="$n" '$1 == n && /x86-64|AArch64/ {print $NF; exit}'; done; } \
+    | sort -u | while read -r lib; do
     mkdir -p "$jre$(dirname "$lib")"
     cp -L "$lib" "$jre$lib"
   done

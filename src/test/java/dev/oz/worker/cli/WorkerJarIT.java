@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.LoopbackControlPlane;
+import dev.oz.worker.testing.NativeTransport;
 import dev.oz.worker.testing.OtlpReceiver;
 import dev.oz.worker.testing.TestVertx;
 import dev.oz.worker.testing.Waits;
@@ -156,7 +157,8 @@ class WorkerJarIT {
             java.net.http.HttpResponse.BodyHandlers.ofString()).body();
         assertTrue(scrape.contains("oz_worker_tasks_completed_total{result=\"succeeded\"} 1.0"), scrape);
         assertTrue(scrape.contains("vertx_"), "Vert.x metrics of the command-line worker");
-        assertTrue(usesEpoll(p), "the command-line worker's event loops run on Netty's epoll transport");
+        assertTrue(NativeTransport.epollIn(p.process.pid()),
+            "the command-line worker's event loops run on Netty's epoll transport");
 
         p.signal("TERM");
         assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
@@ -186,26 +188,10 @@ class WorkerJarIT {
         cp.awaitConnections(1, Duration.ofSeconds(30));
         assertTrue(java.util.regex.Pattern.compile("(?m) INFO  Main  - Netty's epoll transport is unavailable \\(.*"
             + "noNative.*\\): the event loops use Java NIO").matcher(p.output()).find(), p.output());
-        assertFalse(usesEpoll(p), "event loops on NIO");
+        assertFalse(NativeTransport.epollIn(p.process.pid()), "event loops on NIO");
         p.signal("TERM");
         assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
       }
-    }
-  }
-
-  /**
-   * Whether the process's event loops run on Netty's epoll transport, seen from outside: each of its event loops
-   * holds a timerfd, which Java NIO's selector never opens (the library alone is loaded either way).
-   */
-  private static boolean usesEpoll(WorkerProcess p) throws IOException {
-    try (var fds = Files.list(Path.of("/proc/" + p.process.pid() + "/fd"))) {
-      return fds.anyMatch(fd -> {
-        try {
-          return Files.readSymbolicLink(fd).toString().contains("timerfd");
-        } catch (IOException closedMeanwhile) {
-          return false;
-        }
-      });
     }
   }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.github.dockerjava.api.command.InspectImageResponse;
 import dev.oz.worker.testing.Engine;
 import dev.oz.worker.testing.LoopbackControlPlane;
+import dev.oz.worker.testing.NativeTransport;
 import dev.oz.worker.testing.TestVertx;
 import dev.oz.worker.testing.WorkerHarness;
 import io.vertx.core.json.JsonObject;
@@ -165,6 +166,8 @@ class ContainerImageIT {
             .put("data", WorkerHarness.scriptTask("from-image", "test \"$FOO\" = bar")));
         JsonObject done = cp.awaitMessage("task_completed", "from-image", Duration.ofSeconds(60));
         assertEquals("Task completed successfully", done.getJsonObject("data").getString("message"));
+        long pid = Engine.docker().inspectContainerCmd(worker.getContainerId()).exec().getState().getPidLong();
+        assertTrue(NativeTransport.epollIn(pid), "the image's worker runs its event loops on Netty's epoll transport");
 
         // the image's HEALTHCHECK command as it is: it finds the port in the container's environment
         ExecResult health = worker.execInContainer("java", "-jar", "/opt/oz-worker/worker-fat.jar", "healthcheck");

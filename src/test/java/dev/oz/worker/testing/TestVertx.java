@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Vert.x for tests, with a short blocked-thread limit; {@link #close()} fails the test if the checker
- * reported anything while it ran.
+ * reported anything while it ran. On Netty's epoll transport where it loads, as the command-line worker is.
  */
 public final class TestVertx implements AutoCloseable {
   public static final String BLOCKED_THREAD_LOGGER = "io.vertx.core.impl.BlockedThreadChecker";
@@ -21,6 +21,7 @@ public final class TestVertx implements AutoCloseable {
   private TestVertx(VertxOptions options) {
     blocked = LogCapture.of(BLOCKED_THREAD_LOGGER);
     vertx = Vertx.vertx(options
+        .setPreferNativeTransport(true)
         .setBlockedThreadCheckInterval(100)
         .setBlockedThreadCheckIntervalUnit(TimeUnit.MILLISECONDS)
         .setMaxEventLoopExecuteTime(MAX_EVENT_LOOP_MS)
