@@ -178,19 +178,31 @@ class WorkerJarIT {
   }
 
   @Test
-  void withoutEpollTheWorkerSaysSoAndRunsOnNio() throws Exception {
+  void withoutEpollTheWorkerSaysSoAndRunsATaskOnNio() throws Exception {
     Engine.docker();
+    String workerId = "jar-nio-" + UUID.randomUUID().toString().substring(0, 8);
     try (TestVertx tv = TestVertx.create()) {
       LoopbackControlPlane cp = LoopbackControlPlane.start(tv.vertx());
-      Path conf = confFor(cp, "jar-nio-" + UUID.randomUUID().toString().substring(0, 8), "0s");
+      Path conf = confFor(cp, workerId, "0s");
       try (WorkerProcess p = new WorkerProcess(List.of("-Dio.netty.transport.noNative=true"),
-          List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "k"), tmp.resolve("nio.log"))) {
+          List.of("-conf", conf.toString()), Map.of("OZ_API_KEY", "nio-test-key"), tmp.resolve("nio.log"))) {
         cp.awaitConnections(1, Duration.ofSeconds(30));
         assertTrue(java.util.regex.Pattern.compile("(?m) INFO  Main  - Netty's epoll transport is unavailable \\(.*"
             + "noNative.*\\): the event loops use Java NIO").matcher(p.output()).find(), p.output());
         assertFalse(NativeTransport.epollIn(p.process.pid()), "event loops on NIO");
+        // the engine's log follow and event stream over the unix socket on NIO too (an embedding's Vert.x may be)
+        cp.send(new JsonObject().put("type", "task_assignment")
+            .put("data", WorkerHarness.scriptTask("nio-task", "echo on-nio")));
+        JsonObject done = cp.awaitMessage("task_completed", "nio-task", Duration.ofSeconds(60));
+        assertEquals("Task completed successfully", done.getJsonObject("data").getString("message"));
+        String streamed = cp.received("task_log").stream().map(m -> m.getJsonObject("data"))
+            .filter(d -> "nio-task".equals(d.getString("task_id"))).map(d -> d.getString("data"))
+            .collect(java.util.stream.Collectors.joining());
+        assertTrue(streamed.endsWith("\non-nio\n"), "the task's output, followed over NIO: " + streamed);
         p.signal("TERM");
         assertEquals(0, p.awaitExit(Duration.ofSeconds(30)), p.output());
+      } finally {
+        Engine.removeContainersOf(workerId);
       }
     }
   }
