@@ -24,6 +24,7 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.internal.http.WebSocketInternal;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +34,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlPlaneConnection {
   private static final Logger log = LoggerFactory.getLogger(ControlPlaneConnection.class);
+  /** "finishConnect(..) failed with error(-111): " before "Connection refused: /127.0.0.1:8080". */
+  private static final Pattern NATIVE_CALL = Pattern.compile("^\\w+\\(\\.\\.\\) failed with error\\(-?\\d+\\): ");
   private static final int MAX_CAUSES = 256;
   private final java.util.Set<String> warnedCauses = new java.util.HashSet<>();
   private static final short NORMAL_CLOSURE = 1000;
@@ -390,6 +393,7 @@ public final class ControlPlaneConnection {
 
   private static String describe(Throwable t) {
     String msg = t.getMessage();
-    return msg == null || msg.isBlank() ? t.getClass().getSimpleName() : msg;
+    // Netty's epoll transport names the system call and errno before the reason NIO gives alone
+    return msg == null || msg.isBlank() ? t.getClass().getSimpleName() : NATIVE_CALL.matcher(msg).replaceFirst("");
   }
 }
