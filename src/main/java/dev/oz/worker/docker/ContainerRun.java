@@ -44,6 +44,7 @@ final class ContainerRun {
   static final long REPORT_WAIT_MS = 5_000;
   /** Up to this much output the catch-up re-reads the whole log (exact); beyond, only its tail. */
   private static final long FULL_CATCH_UP_LIMIT_BYTES = 4L * 1024 * 1024;
+  private static final int CATCH_UP_ATTEMPTS = 3;
   static final String ENGINE_LOST = "Docker engine stopped while the task ran";
 
   private final DockerRuntime rt;
@@ -387,14 +388,38 @@ final class ContainerRun {
             return Future.succeededFuture();
           }
           if (follower.bytesRead() <= FULL_CATCH_UP_LIMIT_BYTES || follower.cutShort()) {
-            // exact: re-read everything, skip what was delivered
-            LogFollower catchUp = follower.continuation().start(rt.streams(), containerId, false);
-            return awaitEnd(catchUp.done(), catchUp::abandon, catchUp::bytesRead);
+            return exactCatchUp(follower, 1);
           }
           TailCatchUp catchUp = new TailCatchUp(follower).start(rt.streams(), containerId);
-          return awaitEnd(catchUp.done(), catchUp::close, () -> 0);
+          return awaitEnd(catchUp.done(), catchUp::close, () -> 0).andThen(ar -> {
+            if (catchUp.failure() != null) {
+              log.warn("Task {}: the end of the container's log could not be read after the exit ({}); the task's "
+                  + "output may lack its last lines", spec.taskId(), DockerEngine.rootMessage(catchUp.failure()));
+            }
+          });
         })
         .onComplete(ar -> endOutput());
+  }
+
+  /**
+   * Re-reads the log, skipping what was delivered; a read that fails (the engine's connection broke) is tried again
+   * from where it stopped, up to {@value #CATCH_UP_ATTEMPTS} times: what it would deliver is otherwise lost.
+   */
+  private Future<Void> exactCatchUp(LogFollower delivered, int attempt) {
+    LogFollower catchUp = delivered.continuation().start(rt.streams(), containerId, false);
+    return awaitEnd(catchUp.done(), catchUp::abandon, catchUp::bytesRead).compose(v -> {
+      Throwable failed = catchUp.failure();
+      if (failed == null) {
+        return Future.succeededFuture();
+      }
+      if (attempt < CATCH_UP_ATTEMPTS) {
+        log.debug("Task {}: reading the log after the exit failed ({}); reading again", spec.taskId(), failed.toString());
+        return exactCatchUp(catchUp, attempt + 1);
+      }
+      log.warn("Task {}: the container's log could not be read after the exit ({}, {} tries); the task's output may "
+          + "lack its last lines", spec.taskId(), DockerEngine.rootMessage(failed), CATCH_UP_ATTEMPTS);
+      return Future.succeededFuture();
+    });
   }
 
   private void endOutput() {

@@ -140,6 +140,17 @@ final class EngineStreams {
     String uri = "/containers/" + containerId + "/logs?stdout=1&stderr=1" + (follow ? "&follow=1" : "")
         + (tail > 0 ? "&tail=" + tail : "");
     LogStream stream = new LogStream();
+    // On a task of its own, once the event loop is done with the events it polled: the handler that sees the exit
+    // closes the follow's socket and opens this one, which gets the follow's file descriptor number, and an event
+    // polled for the follow's socket would reach the new one (epoll names events by number) and close it unconnected
+    vertx.getOrCreateContext().runOnContext(v -> open(uri, stream, sink));
+    return stream;
+  }
+
+  private void open(String uri, LogStream stream, FrameSink sink) {
+    if (stream.closed) {
+      return;
+    }
     // HTTP/1.0: the engine then sends the body as it comes and closes the connection at its end, without a chunk
     // header per log line (chunked answers are read too, e.g. from a proxy)
     Buffer request = Buffer.buffer("GET " + uri + " HTTP/1.0\r\nHost: " + host + "\r\n\r\n");
@@ -183,7 +194,6 @@ final class EngineStreams {
           socket.write(request);
         })
         .onFailure(stream::finish);
-    return stream;
   }
 
   /**

@@ -29,6 +29,7 @@ final class LogFollower implements EngineStreams.FrameSink {
   private boolean cutShort;
   /** Given up: bytes still in flight are the catch-up's to deliver, not this read's. */
   private boolean abandoned;
+  private Throwable failure;
 
   LogFollower(TaskOutput output) {
     this(output, new long[2]);
@@ -41,13 +42,17 @@ final class LogFollower implements EngineStreams.FrameSink {
 
   /** A reader that delivers only what this one has not: for the catch-up read after exit. */
   LogFollower continuation() {
-    return new LogFollower(output, read.clone());
+    // a read that failed before it got past what an earlier one delivered has delivered nothing new
+    return new LogFollower(output, new long[] {Math.max(skip[0], read[0]), Math.max(skip[1], read[1])});
   }
 
   /** Starts reading {@code containerId}'s log (following it while it runs when {@code follow}). */
   LogFollower start(EngineStreams engine, String containerId, boolean follow) {
     stream = engine.logs(containerId, follow, 0, this);
-    stream.done().onFailure(err -> cutShort = true);
+    stream.done().onFailure(err -> {
+      cutShort = true;
+      failure = err;
+    });
     return this;
   }
 
@@ -95,6 +100,11 @@ final class LogFollower implements EngineStreams.FrameSink {
   /** The read did not reach the end of what the engine had: a catch-up must re-read exactly, not just the tail. */
   boolean cutShort() {
     return cutShort;
+  }
+
+  /** Why the read failed; null while it reads, and when it ended or was closed. */
+  Throwable failure() {
+    return failure;
   }
 
   /** Gives up on a stream that does not end. */

@@ -17,6 +17,7 @@ final class TailCatchUp implements EngineStreams.FrameSink {
   private final ByteArrayOutputStream[] tail = {new ByteArrayOutputStream(), new ByteArrayOutputStream()};
   private EngineStreams.LogStream stream;
   private Future<Void> delivered;
+  private Throwable failure;
 
   TailCatchUp(LogFollower follower) {
     this.follower = follower;
@@ -26,7 +27,10 @@ final class TailCatchUp implements EngineStreams.FrameSink {
   TailCatchUp start(EngineStreams engine, String containerId) {
     stream = engine.logs(containerId, false, TAIL_ENTRIES, this);
     // a read that failed delivers nothing; one closed early delivers what it has, like one that ended
-    delivered = stream.done().onSuccess(v -> deliver()).recover(err -> Future.succeededFuture());
+    delivered = stream.done().onSuccess(v -> deliver()).recover(err -> {
+      failure = err;
+      return Future.succeededFuture();
+    });
     return this;
   }
 
@@ -41,6 +45,11 @@ final class TailCatchUp implements EngineStreams.FrameSink {
   /** Completes once the tail was read and what it adds delivered. */
   Future<Void> done() {
     return delivered;
+  }
+
+  /** Why the read failed, once it did. */
+  Throwable failure() {
+    return failure;
   }
 
   void close() {
