@@ -95,8 +95,7 @@ public final class Main {
     Logger log = LoggerFactory.getLogger(Main.class);
     PrometheusMeterRegistry registry = null;
     // the worker reads no files through Vert.x: no class-path file cache (a temporary directory made at start-up).
-    // Netty's epoll transport where it loads: a tenth less CPU per log flood than NIO, and probes answered sooner
-    // while one streams (bench/RESULTS.md)
+    // Netty's epoll transport where it loads: a tenth less CPU per log flood than NIO (bench/RESULTS.md)
     VertxOptions vertxOptions = new VertxOptions()
         .setPreferNativeTransport(true)
         .setFileSystemOptions(new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false));
