@@ -6,8 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.dockerjava.core.DefaultDockerClientConfig;
-import dev.oz.worker.backend.StdStream;
-import dev.oz.worker.backend.TaskOutput;
+import dev.oz.worker.testing.RecordedOutput;
 import dev.oz.worker.testing.TestVertx;
 import dev.oz.worker.testing.Waits;
 import io.vertx.core.Context;
@@ -137,30 +136,6 @@ class LogCatchUpReadTest {
     return frame.array();
   }
 
-  /** A task's output as the control plane would get it: everything written, in order. */
-  private static final class Collected implements TaskOutput {
-    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-
-    @Override
-    public boolean wantsOutput() {
-      return true;
-    }
-
-    @Override
-    public synchronized boolean write(StdStream stream, byte[] b, int offset, int length) {
-      bytes.write(b, offset, length);
-      return true;
-    }
-
-    @Override
-    public void end() {
-    }
-
-    synchronized String text() {
-      return bytes.toString(StandardCharsets.UTF_8);
-    }
-  }
-
   @Test
   void aReadOpenedWhereTheFollowIsClosedGetsTheWholeLog() throws Exception {
     assertTrue(testVertx.vertx().isNativeTransportEnabled(), "the hazard is epoll's: the test runs there");
@@ -209,7 +184,7 @@ class LogCatchUpReadTest {
   void aReadThatBreaksOffIsContinuedFromWhereTheOutputStands() throws Exception {
     // the first read delivers two entries, the second breaks off before it gets past them, the third ends
     cuts.put("c", new ConcurrentLinkedQueue<>(List.of(2, 1)));
-    Collected output = new Collected();
+    RecordedOutput output = new RecordedOutput();
     CompletableFuture<List<LogFollower>> reads = new CompletableFuture<>();
     context.runOnContext(v -> {
       LogFollower first = new LogFollower(output).start(streams, "c", false);

@@ -17,6 +17,7 @@ import dev.oz.worker.backend.TaskOutput;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.FailureReason;
 import dev.oz.worker.testing.LogCapture;
+import dev.oz.worker.testing.RecordedOutput;
 import dev.oz.worker.testing.TestVertx;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -45,7 +46,7 @@ class KubernetesBackendTest extends MockClusterTestBase {
   @Test
   void successfulTaskStreamsItsLogSendsSetupEventsAndDeletesItsJob() throws Exception {
     OnLoop backend = backend("{}");
-    Recorded out = new Recorded();
+    RecordedOutput out = new RecordedOutput();
     Future<TaskOutcome> outcome = backend.execute(task("t-ok"), out);
     Job job = cluster.awaitJob("oz-task-t-ok-exec-", WAIT);
     Pod pod = cluster.createPod(job, Instant.now());
@@ -87,7 +88,7 @@ class KubernetesBackendTest extends MockClusterTestBase {
     TaskDescription meta = new TaskDescription(base.taskId(), base.executionId(), base.title(), base.image(),
         List.of(new TaskDescription.EnvVar("WARP_METADATA_RUN", "from-server")), base.agentArgs(), base.sidecars(),
         base.shape(), base.secrets(), base.harness(), base.taskJson());
-    Recorded out = new Recorded();
+    RecordedOutput out = new RecordedOutput();
     assertEquals(TaskOutcome.failed(FailureReason.JOB_CREATE, "metadata environment variable WARP_METADATA_RUN conflicts"
         + " with configured environment variable \"warp_metadata_run\""), await(backend.execute(meta, out)));
     assertTrue(out.ended);
@@ -99,7 +100,7 @@ class KubernetesBackendTest extends MockClusterTestBase {
   @Test
   void oomKilledTaskFailsWithDetailsAndKeepsItsJob() throws Exception {
     OnLoop backend = backend("{}");
-    Recorded out = new Recorded();
+    RecordedOutput out = new RecordedOutput();
     Future<TaskOutcome> outcome = backend.execute(task("t-oom"), out);
     Job job = cluster.awaitJob("oz-task-t-oom-exec-", WAIT);
     Pod pod = runningPod(job);
@@ -130,7 +131,7 @@ class KubernetesBackendTest extends MockClusterTestBase {
   @Test
   void cancelDeletesTheJobOfThisExecutionWithForegroundPropagation() throws Exception {
     OnLoop backend = backend("{}");
-    Recorded out = new Recorded();
+    RecordedOutput out = new RecordedOutput();
     Future<TaskOutcome> outcome = backend.execute(task("t-cancel"), out);
     Job job = cluster.awaitJob("oz-task-t-cancel-exec-", WAIT);
     runningPod(job);
@@ -159,7 +160,7 @@ class KubernetesBackendTest extends MockClusterTestBase {
   @Test
   void shutdownLeavesRunningJobsAlone() throws Exception {
     OnLoop backend = backend("{}");
-    Future<TaskOutcome> outcome = backend.execute(task("t-keep"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-keep"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-keep-exec-", WAIT);
     runningPod(job);
     try (LogCapture all = LogCapture.root()) {

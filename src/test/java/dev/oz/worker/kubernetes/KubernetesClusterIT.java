@@ -10,6 +10,7 @@ import dev.oz.worker.backend.TaskDescription;
 import dev.oz.worker.backend.TaskOutcome;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.protocol.FailureReason;
+import dev.oz.worker.testing.RecordedOutput;
 import dev.oz.worker.testing.TestVertx;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
@@ -78,7 +79,7 @@ class KubernetesClusterIT {
 
   @Test
   void aTaskRunsToCompletionWithItsOutput() throws Exception {
-    MockClusterTestBase.Recorded out = new MockClusterTestBase.Recorded();
+    RecordedOutput out = new RecordedOutput();
     TaskOutcome o = await(backend.execute(task("echo hello from the cluster: $@", true), out));
     assertEquals(TaskOutcome.succeeded(), o, o.toString());
     assertTrue(out.text().contains("hello from the cluster: agent run"), out.text());
@@ -86,7 +87,7 @@ class KubernetesClusterIT {
 
   @Test
   void aMissingEntrypointIsAContainerExit() throws Exception {
-    TaskOutcome o = await(backend.execute(task("", false), new MockClusterTestBase.Recorded()));
+    TaskOutcome o = await(backend.execute(task("", false), new RecordedOutput()));
     assertEquals(FailureReason.CONTAINER_EXIT, o.reason(), o.cause());
     assertEquals(127, o.exitCode());
   }
@@ -94,7 +95,7 @@ class KubernetesClusterIT {
   @Test
   void aCancelledTaskIsDeleted() throws Exception {
     TaskDescription t = task("sleep 600", true);
-    Future<TaskOutcome> o = backend.execute(t, new MockClusterTestBase.Recorded());
+    Future<TaskOutcome> o = backend.execute(t, new RecordedOutput());
     Thread.sleep(20_000);
     await(backend.cancel(t.taskId(), CancelReason.USER));
     assertEquals(TaskOutcome.Status.CANCELLED, await(o).status());

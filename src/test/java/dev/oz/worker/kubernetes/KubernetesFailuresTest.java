@@ -1,5 +1,6 @@
 package dev.oz.worker.kubernetes;
 
+import dev.oz.worker.testing.RecordedOutput;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -41,7 +42,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void unschedulablePastTheTimeoutExpiresTheJobWithAFencedPatch() throws Exception {
     OnLoop backend = backend("{\"unschedulable_timeout\": \"2s\"}");
-    Future<TaskOutcome> outcome = backend.execute(task("t-unsched"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-unsched"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-unsched-exec-", WAIT);
     Pod pod = cluster.createPod(job, Instant.now());
     cluster.podStatus(pod, s -> {
@@ -75,7 +76,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void deadlineExceededSeenOnTheJob() throws Exception {
     OnLoop backend = backend("{}");
-    Future<TaskOutcome> outcome = backend.execute(task("t-deadline"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-deadline"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-deadline-exec-", WAIT);
     cluster.jobCondition(job, "Failed", "DeadlineExceeded", "Job was active longer than specified deadline");
     TaskOutcome o = await(outcome);
@@ -94,7 +95,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void evictionWithItsEventsNewestFirst() throws Exception {
     OnLoop backend = backend("{}");
-    Future<TaskOutcome> outcome = backend.execute(task("t-evict"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-evict"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-evict-exec-", WAIT);
     Pod pod = cluster.createPod(job, Instant.now());
     Instant t = created(pod);
@@ -128,7 +129,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void failedSetupContainerIsAnInitContainerFailure() throws Exception {
     OnLoop backend = backend("{\"setup_command\": \"make setup\"}");
-    Recorded out = new Recorded();
+    RecordedOutput out = new RecordedOutput();
     Future<TaskOutcome> outcome = backend.execute(task("t-setup"), out);
     Job job = cluster.awaitJob("oz-task-t-setup-exec-", WAIT);
     Pod pod = cluster.createPod(job, Instant.now());
@@ -159,7 +160,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   void restartableSidecarExitDoesNotFailTheTask() throws Exception {
     OnLoop backend = backend("""
         {"pod_template": {"initContainers": [{"name": "proxy", "image": "proxy:1", "restartPolicy": "Always"}]}}""");
-    Future<TaskOutcome> outcome = backend.execute(task("t-sidecar"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-sidecar"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-sidecar-exec-", WAIT);
     Pod pod = cluster.createPod(job, Instant.now());
     Instant t = created(pod);
@@ -178,7 +179,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void failedMountAfterItsGrace() throws Exception {
     OnLoop backend = backend("{\"volume_mount_timeout\": \"1s\"}");
-    Future<TaskOutcome> outcome = backend.execute(task("t-mount"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-mount"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-mount-exec-", WAIT);
     Pod pod = cluster.createPod(job, Instant.now());
     Instant now = Instant.now();
@@ -202,7 +203,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void serverErrorsAndADroppedWatchDoNotFailTheTask() throws Exception {
     OnLoop backend = backend("{\"safety_poll_interval\": \"300ms\"}");
-    Future<TaskOutcome> outcome = backend.execute(task("t-flaky"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-flaky"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-flaky-exec-", WAIT);
     Pod pod = runningPod(job);
     cluster.fail("GET", "/apis/batch/v1/namespaces/agents/jobs/" + job.getMetadata().getName(), 503, 3);
@@ -235,7 +236,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void aReplacedJobIsNeitherExpiredNorDeleted() throws Exception {
     OnLoop backend = backend("{}");
-    Future<TaskOutcome> outcome = backend.execute(task("t-replaced"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-replaced"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-replaced-exec-", WAIT);
     runningPod(job);
     Job other = new JobBuilder(job).editMetadata().withUid(null).withResourceVersion(null)
@@ -260,7 +261,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void cancelLeavesAnotherExecutionsJobAlone() throws Exception {
     OnLoop backend = backend("{}");
-    Future<TaskOutcome> outcome = backend.execute(task("t-other"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-other"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-other-exec-", WAIT);
     Job current = cluster.job(job.getMetadata().getName());
     current.getMetadata().getLabels().put(Labels.EXECUTION_HASH, Labels.hash("exec-someone-else"));
@@ -275,7 +276,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void atMost64ContainerLogsAreFollowed() throws Exception {
     OnLoop backend = backend("{}");
-    Recorded out = new Recorded();
+    RecordedOutput out = new RecordedOutput();
     Future<TaskOutcome> outcome = backend.execute(task("t-many"), out);
     Job job = cluster.awaitJob("oz-task-t-many-exec-", WAIT);
     Pod pod = cluster.createPod(job, Instant.now());
@@ -302,7 +303,7 @@ class KubernetesFailuresTest extends MockClusterTestBase {
   @Test
   void cleanupOffKeepsSuccessfulJobsWithoutTtl() throws Exception {
     OnLoop backend = backend("{}", new WorkerOptions().setWorkerId("worker-a").setApiKey("key").setCleanup(false));
-    Future<TaskOutcome> outcome = backend.execute(task("t-keepall"), new Recorded());
+    Future<TaskOutcome> outcome = backend.execute(task("t-keepall"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-t-keepall-exec-", WAIT);
     assertNull(job.getSpec().getTtlSecondsAfterFinished());
     cluster.jobCondition(job, "Complete", null, null);

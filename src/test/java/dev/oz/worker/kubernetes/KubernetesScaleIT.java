@@ -1,5 +1,6 @@
 package dev.oz.worker.kubernetes;
 
+import dev.oz.worker.testing.RecordedOutput;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -42,7 +43,7 @@ class KubernetesScaleIT extends MockClusterTestBase {
     List<Future<TaskOutcome>> outcomes = new ArrayList<>();
     List<Job> jobs = new ArrayList<>();
     for (int i = 0; i < TASKS; i++) {
-      outcomes.add(backend.execute(task("scale-" + i), new Recorded()));
+      outcomes.add(backend.execute(task("scale-" + i), new RecordedOutput()));
     }
     for (int i = 0; i < TASKS; i++) {
       Job job = cluster.awaitJob("oz-task-scale-" + i + "-exec-", WAIT);

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.oz.worker.backend.BackendContext;
 import dev.oz.worker.backend.CancelReason;
-import dev.oz.worker.backend.SetupEvent;
-import dev.oz.worker.backend.StdStream;
 import dev.oz.worker.backend.TaskBackend;
 import dev.oz.worker.backend.TaskDescription;
 import dev.oz.worker.backend.TaskOutcome;
@@ -23,8 +21,6 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,46 +45,6 @@ abstract class MockClusterTestBase {
   TestVertx tv;
   MockCluster cluster;
   Watch preflights;
-
-  /** What a task printed, its setup events, and whether its output ended. */
-  static final class Recorded implements TaskOutput {
-    final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    final List<SetupEvent> events = new ArrayList<>();
-    /** Which pod and container each write named (the shipped log's labels). */
-    final java.util.Set<dev.oz.worker.backend.OutputOrigin> origins = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    volatile boolean ended;
-
-    @Override
-    public boolean wantsOutput() {
-      return true;
-    }
-
-    @Override
-    public synchronized boolean write(StdStream stream, byte[] b, int offset, int length) {
-      bytes.write(b, offset, length);
-      return true;
-    }
-
-    @Override
-    public boolean write(dev.oz.worker.backend.OutputOrigin origin, StdStream stream, byte[] b, int offset, int length) {
-      origins.add(origin);
-      return write(stream, b, offset, length);
-    }
-
-    @Override
-    public void end() {
-      ended = true;
-    }
-
-    @Override
-    public synchronized void setupEvent(SetupEvent event) {
-      events.add(event);
-    }
-
-    synchronized String text() {
-      return bytes.toString(StandardCharsets.UTF_8);
-    }
-  }
 
   @BeforeEach
   void startCluster() {

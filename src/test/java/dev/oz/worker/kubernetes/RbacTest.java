@@ -1,5 +1,6 @@
 package dev.oz.worker.kubernetes;
 
+import dev.oz.worker.testing.RecordedOutput;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.oz.worker.backend.CancelReason;
@@ -48,7 +49,7 @@ class RbacTest extends MockClusterTestBase {
   void theRoleGrantsExactlyWhatTheBackendCalls() throws Exception {
     OnLoop backend = backend("{\"safety_poll_interval\": \"200ms\", \"unschedulable_timeout\": \"1s\"}");
 
-    Future<TaskOutcome> ok = backend.execute(task("rbac-ok"), new Recorded());
+    Future<TaskOutcome> ok = backend.execute(task("rbac-ok"), new RecordedOutput());
     Job okJob = cluster.awaitJob("oz-task-rbac-ok-exec-", WAIT);
     Pod okPod = cluster.createPod(okJob, Instant.now());
     cluster.log(okPod, "task", "hi\n");
@@ -59,7 +60,7 @@ class RbacTest extends MockClusterTestBase {
     cluster.jobCondition(okJob, "Complete", null, null);
     await(ok);
 
-    Future<TaskOutcome> stuck = backend.execute(task("rbac-stuck"), new Recorded());
+    Future<TaskOutcome> stuck = backend.execute(task("rbac-stuck"), new RecordedOutput());
     Job stuckJob = cluster.awaitJob("oz-task-rbac-stuck-exec-", WAIT);
     Pod stuckPod = cluster.createPod(stuckJob, Instant.now());
     cluster.podStatus(stuckPod, s -> {
@@ -69,11 +70,11 @@ class RbacTest extends MockClusterTestBase {
     });
     await(stuck);
 
-    Future<TaskOutcome> cancelled = backend.execute(task("rbac-cancel"), new Recorded());
+    Future<TaskOutcome> cancelled = backend.execute(task("rbac-cancel"), new RecordedOutput());
     cluster.awaitJob("oz-task-rbac-cancel-exec-", WAIT);
     await(backend.cancel("rbac-cancel", CancelReason.USER));
     await(cancelled);
-    Future<TaskOutcome> left = backend.execute(task("rbac-left"), new Recorded());
+    Future<TaskOutcome> left = backend.execute(task("rbac-left"), new RecordedOutput());
     cluster.awaitJob("oz-task-rbac-left-exec-", WAIT);
     await(backend.shutdown());
     OnLoop restarted = backend("{}");

@@ -1,5 +1,6 @@
 package dev.oz.worker.kubernetes;
 
+import dev.oz.worker.testing.RecordedOutput;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +27,7 @@ class ReattachTest extends MockClusterTestBase {
   @Test
   void aJobStillRunningIsFollowedOnWithAGapMarker() throws Exception {
     OnLoop first = backend("{}");
-    first.execute(task("r-run"), new Recorded());
+    first.execute(task("r-run"), new RecordedOutput());
     Job job = cluster.awaitJob("oz-task-r-run-exec-", WAIT);
     Pod pod = runningPod(job);
     await(first.shutdown());
@@ -37,7 +38,7 @@ class ReattachTest extends MockClusterTestBase {
     assertEquals("exec-r-run", found.get(0).executionId());
     assertEquals(List.of(), found.get(0).secrets(), "TASK_ID and the worker's own variables are not secrets");
     cluster.log(pod, "task", "after the restart\n");
-    Recorded out = new Recorded();
+    RecordedOutput out = new RecordedOutput();
     Future<TaskOutcome> outcome = second.resume(found.get(0), out);
     Waits.until(() -> out.text().contains("after the restart"), WAIT, () -> "not followed: " + out.text());
     assertTrue(!outcome.isComplete());
@@ -60,8 +61,8 @@ class ReattachTest extends MockClusterTestBase {
   @Test
   void aJobThatEndedWhileNoWorkerWatchedIsReportedOnceAndDecidedJobsAreNotAdopted() throws Exception {
     OnLoop first = backend("{}");
-    first.execute(task("r-ended"), new Recorded());
-    Future<TaskOutcome> failed = first.execute(task("r-failed"), new Recorded());
+    first.execute(task("r-ended"), new RecordedOutput());
+    Future<TaskOutcome> failed = first.execute(task("r-failed"), new RecordedOutput());
     Job ended = cluster.awaitJob("oz-task-r-ended-exec-", WAIT);
     Job failedJob = cluster.awaitJob("oz-task-r-failed-exec-", WAIT);
     cluster.jobCondition(failedJob, "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit");
@@ -73,7 +74,7 @@ class ReattachTest extends MockClusterTestBase {
     List<AdoptedTask> found = await(second.adoptable());
     assertEquals(List.of("r-ended"), found.stream().map(AdoptedTask::taskId).toList(),
         "the failed Job kept for inspection was reported already");
-    TaskOutcome o = await(second.resume(found.get(0), new Recorded()));
+    TaskOutcome o = await(second.resume(found.get(0), new RecordedOutput()));
     assertEquals(FailureReason.ACTIVE_DEADLINE, o.reason());
     assertEquals(List.of(), await(second.adoptable()), "now decided: a third process would not report it again");
     await(second.shutdown());
@@ -82,7 +83,7 @@ class ReattachTest extends MockClusterTestBase {
   @Test
   void anotherWorkersJobsAreNotAdopted() throws Exception {
     OnLoop first = backend("{}");
-    first.execute(task("r-mine"), new Recorded());
+    first.execute(task("r-mine"), new RecordedOutput());
     cluster.awaitJob("oz-task-r-mine-exec-", WAIT);
     await(first.shutdown());
     OnLoop other = backend("{}", new dev.oz.worker.config.WorkerOptions().setWorkerId("worker-b").setApiKey("k"));
@@ -126,7 +127,7 @@ class ReattachTest extends MockClusterTestBase {
         List.of(new AdoptedTask("Go-Run", "0f9c2a7e-1b2c-4d5e-8f90-123456789abc", "", List.of("ghp-go-secret"))), found,
         "the exact ids, confirmed by their hash labels; the task's own values as secrets");
     cluster.log(pod, "task", "still working\n");
-    Recorded out = new Recorded();
+    RecordedOutput out = new RecordedOutput();
     Future<TaskOutcome> outcome = worker.resume(found.get(0), out);
     Instant t = Instant.parse(pod.getMetadata().getCreationTimestamp());
     cluster.podStatus(pod, s -> {
