@@ -6,6 +6,7 @@ import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import com.github.dockerjava.transport.SSLConfig;
+import java.io.FileNotFoundException;
 import java.nio.file.Path;
 import java.security.cert.CertPathBuilderException;
 import java.time.Duration;
@@ -143,7 +144,9 @@ final class DockerEngine {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    String msg = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
+    // Netty's epoll transport reports a unix socket path that is not there (the engine stopped) without a message
+    String msg = root.getMessage() != null ? root.getMessage()
+        : root instanceof FileNotFoundException ? "No such file or directory" : root.getClass().getSimpleName();
     String top = t.getMessage();
     return top != null && !top.equals(msg) && !top.contains(msg) ? top.trim() + ": " + msg.trim() : msg.trim();
   }
