@@ -25,10 +25,9 @@ final class LogFollower implements EngineStreams.FrameSink {
   private final RecentBytes[] recent = {new RecentBytes(RECENT_BYTES), new RecentBytes(RECENT_BYTES)};
   static final int RECENT_BYTES = 256 * 1024;
   private boolean outputFull;
-  /** The read failed or was given up before its end: only an exact catch-up knows where it stopped. */
-  private boolean cutShort;
   /** Given up: bytes still in flight are the catch-up's to deliver, not this read's. */
   private boolean abandoned;
+  /** Why the read failed; with {@link #abandoned}, whether it ended short of what the engine had. */
   private Throwable failure;
 
   LogFollower(TaskOutput output) {
@@ -49,10 +48,7 @@ final class LogFollower implements EngineStreams.FrameSink {
   /** Starts reading {@code containerId}'s log (following it while it runs when {@code follow}). */
   LogFollower start(EngineStreams engine, String containerId, boolean follow) {
     stream = engine.logs(containerId, follow, 0, this);
-    stream.done().onFailure(err -> {
-      cutShort = true;
-      failure = err;
-    });
+    stream.done().onFailure(err -> failure = err);
     return this;
   }
 
@@ -99,7 +95,7 @@ final class LogFollower implements EngineStreams.FrameSink {
 
   /** The read did not reach the end of what the engine had: a catch-up must re-read exactly, not just the tail. */
   boolean cutShort() {
-    return cutShort;
+    return abandoned || failure != null;
   }
 
   /** Why the read failed; null while it reads, and when it ended or was closed. */
@@ -109,7 +105,6 @@ final class LogFollower implements EngineStreams.FrameSink {
 
   /** Gives up on a stream that does not end. */
   void abandon() {
-    cutShort = true;
     abandoned = true;
     stream.close();
   }
