@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -311,6 +312,7 @@ class WorkerBench {
     List<Double> opsMs = new CopyOnWriteArrayList<>();
     List<Double> probeMs = new CopyOnWriteArrayList<>();
     List<Double> ownProcessMs = new ArrayList<>();
+    List<Double> referenceMs = new ArrayList<>();
     List<Long> pongMicros = new ArrayList<>();
     long rssAfterTwo = -1;
     for (int pair = 0; pair < floodPairs; pair++) {
@@ -322,14 +324,18 @@ class WorkerBench {
       double engine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
       double bench0 = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid());
       long benchGc0 = benchGcMillis();
-      Process probe = startProbe();
+      Reference reference = Reference.start();
+      Process probe = startProbe(reference);
       ops.start();
       cp.startPinging(100);
       runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
       pongMicros.addAll(cp.stopPinging());
       flooding.set(false);
       ops.join();
-      ownProcessMs.addAll(stopProbe(probe));
+      Map<Integer, List<Double>> answers = stopProbe(probe);
+      ownProcessMs.addAll(answers.getOrDefault(worker.metricsPort, List.of()));
+      referenceMs.addAll(answers.getOrDefault(reference.port(), List.of()));
+      reference.close();
       long benchGcMs = benchGcMillis() - benchGc0;
       double cpuUsed = worker.cpuSeconds() - cpu0;
       Map<String, Double> kinds = worker.cpuSecondsByThreadKindSince(kinds0);
@@ -375,8 +381,12 @@ class WorkerBench {
     }
     if (!ownProcessMs.isEmpty()) {
       double p95 = Bench.percentile(ownProcessMs, 0.95);
-      row("during floods: /healthz answer, p50 / p95, a probe in a process of its own (as the kubelet asks)",
-          fmt(Bench.percentile(ownProcessMs, 0.5), "") + " / " + fmt(p95, "ms"), "–", "", "p95 ≤ 20 ms", p95 <= 20);
+      double referenceP95 = Bench.percentile(referenceMs, 0.95);
+      row("during floods: /healthz answer, p50 / p95, a probe in a process of its own (as the kubelet asks); "
+              + "baseline: the least an HTTP answer costs (bench/reference-responder.py), asked by turns",
+          fmt(Bench.percentile(ownProcessMs, 0.5), "") + " / " + fmt(p95, "ms"),
+          fmt(Bench.percentile(referenceMs, 0.5), "") + " / " + fmt(referenceP95, "ms"), ratio(p95 / referenceP95),
+          "p95 ≤ 20 ms", p95 <= 20);
     }
     if (!opsMs.isEmpty()) {
       double p95 = Bench.percentile(opsMs, 0.95);
@@ -393,22 +403,49 @@ class WorkerBench {
   }
 
   /**
-   * {@code bench/healthz-probe.py} asking the worker's {@code /healthz} every 100 ms from a process of its own: the
-   * probes of this JVM share its pauses, and this JVM receives the flood being measured.
+   * {@code bench/healthz-probe.py} asking the worker's {@code /healthz} every 100 ms from a process of its own (the
+   * probes of this JVM share its pauses, and this JVM receives the flood being measured), and by turns the
+   * {@code reference} responder: what the machine's load alone costs a probe at the same moments.
    */
-  private Process startProbe() throws Exception {
-    return new ProcessBuilder("python3", "bench/healthz-probe.py", String.valueOf(worker.metricsPort), "100")
+  private Process startProbe(Reference reference) throws Exception {
+    return new ProcessBuilder("python3", "bench/healthz-probe.py", String.valueOf(worker.metricsPort), "100",
+        String.valueOf(reference.port()))
         .redirectError(ProcessBuilder.Redirect.INHERIT)
         .start();
   }
 
-  /** Stops the probe (closing its stdin) and returns its answers' milliseconds; a failed probe counts as infinite. */
-  private static List<Double> stopProbe(Process probe) throws Exception {
+  /** {@code bench/reference-responder.py}: the least an HTTP health answer costs, in a process of its own. */
+  private record Reference(Process process, int port) implements AutoCloseable {
+    static Reference start() throws Exception {
+      Process p = new ProcessBuilder("python3", "bench/reference-responder.py")
+          .redirectError(ProcessBuilder.Redirect.INHERIT)
+          .start();
+      StringBuilder firstLine = new StringBuilder(); // the port it listens on
+      for (int c = p.getInputStream().read(); c >= 0 && c != '\n'; c = p.getInputStream().read()) {
+        firstLine.append((char) c);
+      }
+      return new Reference(p, Integer.parseInt(firstLine.toString().trim()));
+    }
+
+    @Override
+    public void close() throws Exception {
+      process.getOutputStream().close();
+      process.waitFor();
+    }
+  }
+
+  /**
+   * Stops the probe (closing its stdin) and returns its answers' milliseconds by port; a failed probe counts as
+   * infinite.
+   */
+  private static Map<Integer, List<Double>> stopProbe(Process probe) throws Exception {
     probe.getOutputStream().close();
-    List<Double> ms = new ArrayList<>();
+    Map<Integer, List<Double>> ms = new HashMap<>();
     for (String line : new String(probe.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).split("\n")) {
-      if (!line.isBlank()) {
-        ms.add(line.trim().equals("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(line.trim()));
+      String[] portAndMs = line.trim().split(" ");
+      if (portAndMs.length == 2) {
+        ms.computeIfAbsent(Integer.parseInt(portAndMs[0]), p -> new ArrayList<>())
+            .add(portAndMs[1].equals("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(portAndMs[1]));
       }
     }
     probe.waitFor();
