@@ -13,6 +13,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonArray;
@@ -59,6 +60,13 @@ public final class OpsHttpVerticle extends VerticleBase {
     this.version = version;
   }
 
+  /**
+   * Plain HTTP/1.1: no upgrade to HTTP/2 and no WebSocket extensions, which Vert.x otherwise prepares on every
+   * connection, and a probe comes on a connection of its own (bench/RESULTS.md, stop 16).
+   */
+  private static final HttpServerOptions SERVER = new HttpServerOptions().setHttp2ClearTextEnabled(false)
+      .setPerFrameWebSocketCompressionSupported(false).setPerMessageWebSocketCompressionSupported(false);
+
   @Override
   public Future<?> start() {
     bus.<ConnectionState>consumer(Addresses.CONNECTION, msg -> connection = msg.body());
@@ -66,7 +74,7 @@ public final class OpsHttpVerticle extends VerticleBase {
     // built on a worker thread: the web router's classes load slowly at start, when the worker starts the backend
     // and this server at once, long enough to block an event loop on a busy machine
     return vertx.executeBlocking(this::router, false)
-        .compose(router -> vertx.createHttpServer().requestHandler(req -> handle(req, router))
+        .compose(router -> vertx.createHttpServer(SERVER).requestHandler(req -> handle(req, router))
             .listen(options.getMetrics().getPort(), options.getMetrics().getHost()))
         .onSuccess(s -> {
           server = s;
@@ -92,7 +100,7 @@ public final class OpsHttpVerticle extends VerticleBase {
   private Router router() {
     Router router = Router.router(vertx);
     router.get("/metrics").handler(ctx -> ctx.response()
-        .putHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")
         .end(registry.scrape()));
     router.get("/healthz").handler(ctx -> healthz(ctx.response())); // "/healthz/" too
     router.get("/readyz").handler(this::readyz);
@@ -199,6 +207,6 @@ public final class OpsHttpVerticle extends VerticleBase {
   }
 
   private static void json(HttpServerResponse response, int status, JsonObject body) {
-    response.setStatusCode(status).putHeader("Content-Type", "application/json").end(body.encode());
+    response.setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(body.encode());
   }
 }

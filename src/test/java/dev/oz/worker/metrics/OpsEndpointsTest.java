@@ -210,6 +210,18 @@ class OpsEndpointsTest {
     assertEquals(200, get("/healthz").statusCode(), "alive even when not ready");
   }
 
+  /** Probes and scrapers speak HTTP/1.1; the endpoint answers a request offering HTTP/2 in plain HTTP/1.1. */
+  @Test
+  void anOfferToUpgradeToHttp2IsAnsweredInHttp1() throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", h.metricsPort())) {
+      socket.getOutputStream().write(("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+          + "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.setSoTimeout(10_000);
+      String head = new String(socket.getInputStream().readNBytes(15), java.nio.charset.StandardCharsets.US_ASCII);
+      assertEquals("HTTP/1.1 200 OK", head);
+    }
+  }
+
   @Test
   void withATokenStatusNeedsItAndTheOtherEndpointsStayOpen() throws Exception {
     h.close();
