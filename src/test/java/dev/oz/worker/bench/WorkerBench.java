@@ -309,6 +309,10 @@ class WorkerBench {
     List<Double> workerMbps = new ArrayList<>();
     List<Double> rawMbps = new ArrayList<>();
     List<Double> cpu = new ArrayList<>();
+    List<Double> machineCpu = new ArrayList<>();
+    List<Double> rawMachineCpu = new ArrayList<>();
+    List<Double> machineBusy = new ArrayList<>();
+    List<Double> rawMachineBusy = new ArrayList<>();
     List<Double> opsMs = new CopyOnWriteArrayList<>();
     List<Double> probeMs = new CopyOnWriteArrayList<>();
     List<Double> ownProcessMs = new ArrayList<>();
@@ -324,11 +328,13 @@ class WorkerBench {
       double engine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
       double bench0 = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid());
       long benchGc0 = benchGcMillis();
+      double[] machine0 = WorkerProcess.machineCpuSeconds();
       Reference reference = Reference.start();
       Process probe = startProbe(reference);
       ops.start();
       cp.startPinging(100);
       runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
+      double[] machine1 = WorkerProcess.machineCpuSeconds();
       pongMicros.addAll(cp.stopPinging());
       flooding.set(false);
       ops.join();
@@ -344,6 +350,8 @@ class WorkerBench {
       BenchControlPlane.TaskRecord r = cp.task(id);
       EngineEvents.ContainerTimes t = events.ofTask(id);
       cpu.add(cpuUsed * 50_000_000 / Math.max(1, r.logBytes));
+      machineCpu.add((machine1[0] - machine0[0]) * 50_000_000 / Math.max(1, r.logBytes));
+      machineBusy.add((machine1[0] - machine0[0]) / (machine1[1] - machine0[1]));
       double w = r.logBytes / 1e6 / ((r.lastLogAt - t.started) / 1e9);
       if (pair == 1) {
         rssAfterTwo = worker.rssMb();
@@ -351,7 +359,11 @@ class WorkerBench {
 
       double rawEngine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
       double rawBench0 = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid());
+      double[] rawMachine0 = WorkerProcess.machineCpuSeconds();
       RawEngine.Run b = raw.run(t.config, List.of(Engine.AGENT));
+      double[] rawMachine1 = WorkerProcess.machineCpuSeconds();
+      rawMachineCpu.add((rawMachine1[0] - rawMachine0[0]) * 50_000_000 / Math.max(1, b.outputBytes()));
+      rawMachineBusy.add((rawMachine1[0] - rawMachine0[0]) / (rawMachine1[1] - rawMachine0[1]));
       double rawEngineUsed = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon()) - rawEngine0;
       double rawBenchUsed = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid()) - rawBench0;
       EngineEvents.ContainerTimes bt = events.ofContainer(b.containerId());
@@ -372,6 +384,13 @@ class WorkerBench {
     row("50 MB of output, MB/s arriving at the control plane (median ratio of " + floodPairs + " pairs)",
         range(workerMbps, "MB/s"), range(rawMbps, "MB/s") + " live follow", ratio(Bench.median(ratios)),
         "ratio ≥ 0.95", Bench.median(ratios) >= 0.95);
+    // on a machine kept busy by the flood, the rate follows the CPU the whole path takes: the engine's follow, the
+    // worker and its control plane, against the engine's follow and a reader
+    double machineRatio = Bench.median(rawMachineCpu) / Bench.median(machineCpu);
+    row("machine CPU per 50 MB streamed, every process (busy share of the " + Runtime.getRuntime().availableProcessors()
+            + " CPUs); baseline / worker is the rate a fully busy machine would allow",
+        range(machineCpu, "CPU-s") + " (" + percents(machineBusy) + ")",
+        range(rawMachineCpu, "CPU-s") + " (" + percents(rawMachineBusy) + ")", ratio(machineRatio), "", true);
     // the target is half the CPU of the build, which only a side-by-side run can say (the issue's own
     // figures came from another machine and load): floodCpuAgainstAnotherBuild with that build's jar
     row("worker CPU per 50 MB streamed (against the issue's build: floodCpuAgainstAnotherBuild)",
@@ -596,6 +615,10 @@ class WorkerBench {
   private static String fmt(double v, String unit) {
     String n = v >= 100 ? String.format("%.0f", v) : String.format("%.1f", v);
     return unit.isEmpty() ? n : n + " " + unit;
+  }
+
+  private static String percents(List<Double> fractions) {
+    return String.join(", ", fractions.stream().map(f -> String.format("%.0f %%", f * 100)).toList());
   }
 
   private static String ratio(double r) {

@@ -51,6 +51,22 @@ final class WorkerProcess implements AutoCloseable {
         .mapToLong(ProcessHandle::pid).findFirst().orElse(-1);
   }
 
+  /**
+   * The whole machine's CPU seconds so far, from /proc/stat: {busy (all but idle and I/O wait), all}, summed over the
+   * CPUs; every process's share, the engine's, the container's and the kernel's included.
+   */
+  static double[] machineCpuSeconds() throws IOException {
+    String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+"); // cpu user nice system idle ...
+    double busy = 0;
+    double all = 0;
+    for (int i = 1; i < f.length && i <= 8; i++) { // user nice system idle iowait irq softirq steal
+      double seconds = Long.parseLong(f[i]) / (double) CLOCK_TICKS_PER_SECOND;
+      all += seconds;
+      busy += (i == 4 || i == 5) ? 0 : seconds;
+    }
+    return new double[] {busy, all};
+  }
+
   /** User + system CPU seconds of process {@code pid} so far; 0 for -1. */
   static double cpuSecondsOf(long pid) throws IOException {
     if (pid < 0) {
