@@ -3,6 +3,7 @@ package dev.oz.worker.controlplane;
 import dev.oz.worker.config.ConnectionOptions;
 import dev.oz.worker.config.WorkerOptions;
 import dev.oz.worker.metrics.WorkerMetrics;
+import dev.oz.worker.net.SocketErrors;
 import dev.oz.worker.protocol.ProtocolException;
 import dev.oz.worker.protocol.ProtocolJson;
 import dev.oz.worker.protocol.ServerMessage;
@@ -24,7 +25,6 @@ import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.internal.http.WebSocketInternal;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,8 +34,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlPlaneConnection {
   private static final Logger log = LoggerFactory.getLogger(ControlPlaneConnection.class);
-  /** "finishConnect(..) failed with error(-111): " before "Connection refused: /127.0.0.1:8080". */
-  private static final Pattern NATIVE_CALL = Pattern.compile("^\\w+\\(\\.\\.\\) failed with error\\(-?\\d+\\): ");
   private static final int MAX_CAUSES = 256;
   private final java.util.Set<String> warnedCauses = new java.util.HashSet<>();
   private static final short NORMAL_CLOSURE = 1000;
@@ -202,7 +200,7 @@ public final class ControlPlaneConnection {
       return;
     }
     long delay = backoff.nextDelayMs();
-    log.error("Failed to connect: {}, retrying in {} ms", describe(cause), delay);
+    log.error("Failed to connect: {}, retrying in {} ms", SocketErrors.reason(cause), delay);
     scheduleReconnect(delay);
   }
 
@@ -237,7 +235,7 @@ public final class ControlPlaneConnection {
         socket.close(OversizedMessage.CLOSE_CODE, "message too big");
         return;
       }
-      log.debug("WebSocket error: {}", describe(err));
+      log.debug("WebSocket error: {}", SocketErrors.reason(err));
     });
     socket.closeHandler(v -> {
       if (gen == generation && ws == socket) {
@@ -359,7 +357,7 @@ public final class ControlPlaneConnection {
             done.written.tryComplete(); // replays complete nothing: this promise is done
           }
         } else if (ws == socket) {
-          log.warn("WebSocket write error: {}", describe(ar.cause()));
+          log.warn("WebSocket write error: {}", SocketErrors.reason(ar.cause()));
           abandon(socket);
         }
       });
@@ -389,11 +387,5 @@ public final class ControlPlaneConnection {
       vertx.cancelTimer(keepaliveTimer);
       keepaliveTimer = -1;
     }
-  }
-
-  private static String describe(Throwable t) {
-    String msg = t.getMessage();
-    // Netty's epoll transport names the system call and errno before the reason NIO gives alone
-    return msg == null || msg.isBlank() ? t.getClass().getSimpleName() : NATIVE_CALL.matcher(msg).replaceFirst("");
   }
 }

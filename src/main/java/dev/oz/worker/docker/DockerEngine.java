@@ -6,7 +6,7 @@ import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import com.github.dockerjava.transport.SSLConfig;
-import java.io.FileNotFoundException;
+import dev.oz.worker.net.SocketErrors;
 import java.nio.file.Path;
 import java.security.cert.CertPathBuilderException;
 import java.time.Duration;
@@ -144,9 +144,7 @@ final class DockerEngine {
     while (root.getCause() != null && root.getCause() != root) {
       root = root.getCause();
     }
-    // Netty's epoll transport reports a unix socket path that is not there (the engine stopped) without a message
-    String msg = root.getMessage() != null ? root.getMessage()
-        : root instanceof FileNotFoundException ? "No such file or directory" : root.getClass().getSimpleName();
+    String msg = SocketErrors.reason(root);
     String top = t.getMessage();
     return top != null && !top.equals(msg) && !top.contains(msg) ? top.trim() + ": " + msg.trim() : msg.trim();
   }
