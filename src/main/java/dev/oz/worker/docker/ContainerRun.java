@@ -393,8 +393,7 @@ final class ContainerRun {
           TailCatchUp catchUp = new TailCatchUp(follower).start(rt.streams(), containerId);
           return awaitEnd(catchUp.done(), catchUp::close, () -> 0).andThen(ar -> {
             if (catchUp.failure() != null) {
-              log.warn("Task {}: the end of the container's log could not be read after the exit ({}); the task's "
-                  + "output may lack its last lines", spec.taskId(), DockerEngine.rootMessage(catchUp.failure()));
+              warnOutputMayLackItsEnd(catchUp.failure(), 1);
             }
           });
         })
@@ -403,7 +402,8 @@ final class ContainerRun {
 
   /**
    * Re-reads the log, skipping what was delivered; a read that fails (the engine's connection broke) is tried again
-   * from where it stopped, up to {@value #CATCH_UP_ATTEMPTS} times: what it would deliver is otherwise lost.
+   * from where it stopped, up to {@value #CATCH_UP_ATTEMPTS} times: what it would deliver is otherwise lost. Not
+   * when the engine says the container is gone: no read can succeed then.
    */
   private Future<Void> exactCatchUp(LogFollower delivered, int attempt) {
     LogFollower catchUp = delivered.continuation().start(rt.streams(), containerId, false);
@@ -412,14 +412,24 @@ final class ContainerRun {
       if (failed == null) {
         return Future.succeededFuture();
       }
-      if (attempt < CATCH_UP_ATTEMPTS) {
+      if (attempt < CATCH_UP_ATTEMPTS && !EngineRefusal.containerGone(failed)) {
         log.debug("Task {}: reading the log after the exit failed ({}); reading again", spec.taskId(), failed.toString());
         return exactCatchUp(catchUp, attempt + 1);
       }
-      log.warn("Task {}: the container's log could not be read after the exit ({}, {} tries); the task's output may "
-          + "lack its last lines", spec.taskId(), DockerEngine.rootMessage(failed), CATCH_UP_ATTEMPTS);
+      warnOutputMayLackItsEnd(failed, attempt);
       return Future.succeededFuture();
     });
+  }
+
+  private void warnOutputMayLackItsEnd(Throwable failed, int tries) {
+    String why = DockerEngine.rootMessage(failed) + (tries > 1 ? ", " + tries + " tries" : "");
+    if (EngineRefusal.containerGone(failed)) {
+      log.warn("Task {}: the container was removed before its log was read to the end ({}); the task's output may "
+          + "lack its last lines", spec.taskId(), why);
+    } else {
+      log.warn("Task {}: the end of the container's log could not be read after the exit ({}); the task's output may "
+          + "lack its last lines", spec.taskId(), why);
+    }
   }
 
   private void endOutput() {
@@ -486,7 +496,8 @@ final class ContainerRun {
     Deadline.atMost(rt.vertx(), tail.done(), LOG_DRAIN_TIMEOUT_MS, tail::close);
     tail.done().onComplete(ar -> {
       if (ar.failed()) {
-        log.warn("Failed to get container logs of task {}: {}", spec.taskId(), ar.cause().getMessage());
+        log.warn("Failed to get container logs of task {}: {}{}", spec.taskId(),
+            EngineRefusal.containerGone(ar.cause()) ? "the container was removed; " : "", ar.cause().getMessage());
         return;
       }
       List<String> secrets = new ArrayList<>(spec.secrets());

@@ -222,7 +222,7 @@ final class LogResponseReader {
     }
     state = State.DONE;
     if (error == null && status != 200) {
-      error = new IllegalStateException(EngineStreams.engineMessage(status, Buffer.buffer(errorBody.toString())));
+      error = new EngineRefusal(status, EngineStreams.engineMessage(status, Buffer.buffer(errorBody.toString())));
     }
     if (status == 200) {
       decoder.end();

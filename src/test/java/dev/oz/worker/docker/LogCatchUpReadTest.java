@@ -1,6 +1,7 @@
 package dev.oz.worker.docker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -93,6 +94,13 @@ class LogCatchUpReadTest {
         if (request.contains("follow=1")) {
           write(connection, "HTTP/1.0 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n\r\n");
           follows.put(container, connection);
+          continue;
+        }
+        if (container.equals("removed")) {
+          String refusal = "{\"message\":\"can not get logs from container which is dead or marked for removal\"}";
+          write(connection, "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: "
+              + refusal.length() + "\r\n\r\n" + refusal);
+          connection.close();
           continue;
         }
         Integer cut = cuts.getOrDefault(container, new ConcurrentLinkedQueue<>()).poll();
@@ -201,5 +209,21 @@ class LogCatchUpReadTest {
     assertEquals("the engine closed the connection before the end of the log", done.get(1).failure().getMessage());
     assertNull(done.get(2).failure(), "the third read ended");
     assertEquals(LOG, output.text(), "every byte once, in order");
+  }
+
+  @Test
+  void theEngineSayingTheContainerIsGoneEndsTheReadAsARefusalNotToBeRepeated() throws Exception {
+    CompletableFuture<LogFollower> read = new CompletableFuture<>();
+    context.runOnContext(v -> {
+      LogFollower follower = new LogFollower(new RecordedOutput()).start(streams, "removed", false);
+      follower.done().onComplete(ar -> read.complete(follower));
+    });
+    Throwable failure = read.get(5, TimeUnit.SECONDS).failure();
+    assertNotNull(failure, "the read failed");
+    assertTrue(EngineRefusal.containerGone(failure), failure.toString());
+    assertEquals("engine answered 409: can not get logs from container which is dead or marked for removal",
+        DockerEngine.rootMessage(failure));
+    assertFalse(EngineRefusal.containerGone(new IllegalStateException("Connection reset by peer")));
+    assertFalse(EngineRefusal.containerGone(new EngineRefusal(500, "engine answered 500: boom")));
   }
 }
