@@ -9,10 +9,6 @@ final class EngineRefusal extends IllegalStateException {
     this.status = status;
   }
 
-  int status() {
-    return status;
-  }
-
   /**
    * True when {@code err} is the engine saying the container is gone: 404 (no such container) or 409 (dead or
    * marked for removal). Asking again cannot succeed.
