@@ -313,35 +313,29 @@ class WorkerBench {
     List<Double> rawMachineCpu = new ArrayList<>();
     List<Double> machineBusy = new ArrayList<>();
     List<Double> rawMachineBusy = new ArrayList<>();
-    List<Double> opsMs = new CopyOnWriteArrayList<>();
-    List<Double> probeMs = new CopyOnWriteArrayList<>();
+    List<Double> opsMs = new ArrayList<>();
+    List<Double> probeMs = new ArrayList<>();
     List<Double> ownProcessMs = new ArrayList<>();
     List<Double> referenceMs = new ArrayList<>();
     List<Long> pongMicros = new ArrayList<>();
     long rssAfterTwo = -1;
     for (int pair = 0; pair < floodPairs; pair++) {
       String id = nextId();
-      AtomicBoolean flooding = new AtomicBoolean(true);
-      Thread ops = new Thread(() -> pollOps(flooding, opsMs, probeMs));
       double cpu0 = worker.cpuSeconds();
       Map<String, Double> kinds0 = worker.cpuSecondsByThreadKind();
       double engine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
       double bench0 = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid());
       long benchGc0 = benchGcMillis();
       double[] machine0 = WorkerProcess.machineCpuSeconds();
-      Reference reference = Reference.start();
-      Process probe = startProbe(reference);
-      ops.start();
-      cp.startPinging(100);
+      Probing probing = Probing.start(this);
       runWorkerTask(scriptTask(id, FLOOD_SCRIPT));
       double[] machine1 = WorkerProcess.machineCpuSeconds();
-      pongMicros.addAll(cp.stopPinging());
-      flooding.set(false);
-      ops.join();
-      Map<Integer, List<Double>> answers = stopProbe(probe);
-      ownProcessMs.addAll(answers.getOrDefault(worker.metricsPort, List.of()));
-      referenceMs.addAll(answers.getOrDefault(reference.port(), List.of()));
-      reference.close();
+      probing.stop();
+      pongMicros.addAll(probing.pongMicros);
+      opsMs.addAll(probing.clientMs);
+      probeMs.addAll(probing.probeMs);
+      ownProcessMs.addAll(probing.ownProcessMs);
+      referenceMs.addAll(probing.referenceMs);
       long benchGcMs = benchGcMillis() - benchGc0;
       double cpuUsed = worker.cpuSeconds() - cpu0;
       Map<String, Double> kinds = worker.cpuSecondsByThreadKindSince(kinds0);
@@ -359,9 +353,12 @@ class WorkerBench {
 
       double rawEngine0 = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon());
       double rawBench0 = WorkerProcess.cpuSecondsOf(ProcessHandle.current().pid());
+      // the same probes and pings during the baseline's flood (their answers unused): the same load on both sides
+      Probing alongsideRaw = Probing.start(this);
       double[] rawMachine0 = WorkerProcess.machineCpuSeconds();
       RawEngine.Run b = raw.run(t.config, List.of(Engine.AGENT));
       double[] rawMachine1 = WorkerProcess.machineCpuSeconds();
+      alongsideRaw.stop();
       rawMachineCpu.add((rawMachine1[0] - rawMachine0[0]) * 50_000_000 / Math.max(1, b.outputBytes()));
       rawMachineBusy.add((rawMachine1[0] - rawMachine0[0]) / (rawMachine1[1] - rawMachine0[1]));
       double rawEngineUsed = WorkerProcess.cpuSecondsOf(WorkerProcess.engineDaemon()) - rawEngine0;
@@ -384,10 +381,9 @@ class WorkerBench {
     row("50 MB of output, MB/s arriving at the control plane (median ratio of " + floodPairs + " pairs)",
         range(workerMbps, "MB/s"), range(rawMbps, "MB/s") + " live follow", ratio(Bench.median(ratios)),
         "ratio ≥ 0.95", Bench.median(ratios) >= 0.95);
-    // how busy the flood keeps the machine: near 100 % on both sides, the rate is set by who gets the CPUs. The worker's
-    // side also carries the probes and pings asked during its floods (none during the baseline's)
+    // how busy the flood keeps the machine: near 100 % on both sides, the rate is set by who gets the CPUs
     row("machine CPU per 50 MB streamed, every process (busy share of the " + Runtime.getRuntime().availableProcessors()
-            + " CPUs); the worker's side with its probes",
+            + " CPUs)",
         range(machineCpu, "CPU-s") + " (" + percents(machineBusy) + ")",
         range(rawMachineCpu, "CPU-s") + " (" + percents(rawMachineBusy) + ")", "", "", true);
     // the target is half the CPU of the build, which only a side-by-side run can say (the issue's own
@@ -430,6 +426,47 @@ class WorkerBench {
         String.valueOf(reference.port()))
         .redirectError(ProcessBuilder.Redirect.INHERIT)
         .start();
+  }
+
+  /**
+   * What asks the worker during a flood, every 100 ms: the probe in a process of its own (by turns with the
+   * reference responder), this JVM's two probes, the control plane's pings. Run during the baseline's floods too.
+   */
+  private static final class Probing {
+    final List<Double> clientMs = new CopyOnWriteArrayList<>();
+    final List<Double> probeMs = new CopyOnWriteArrayList<>();
+    final List<Long> pongMicros = new ArrayList<>();
+    final List<Double> ownProcessMs = new ArrayList<>();
+    final List<Double> referenceMs = new ArrayList<>();
+    private final WorkerBench bench;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private Reference reference;
+    private Process probe;
+    private Thread polling;
+
+    private Probing(WorkerBench bench) {
+      this.bench = bench;
+    }
+
+    static Probing start(WorkerBench bench) throws Exception {
+      Probing p = new Probing(bench);
+      p.reference = Reference.start();
+      p.probe = bench.startProbe(p.reference);
+      p.polling = new Thread(() -> bench.pollOps(p.running, p.clientMs, p.probeMs));
+      p.polling.start();
+      bench.cp.startPinging(100);
+      return p;
+    }
+
+    void stop() throws Exception {
+      pongMicros.addAll(bench.cp.stopPinging());
+      running.set(false);
+      polling.join();
+      Map<Integer, List<Double>> answers = stopProbe(probe);
+      ownProcessMs.addAll(answers.getOrDefault(bench.worker.metricsPort, List.of()));
+      referenceMs.addAll(answers.getOrDefault(reference.port(), List.of()));
+      reference.close();
+    }
   }
 
   /** {@code bench/reference-responder.py}: the least an HTTP health answer costs, in a process of its own. */
