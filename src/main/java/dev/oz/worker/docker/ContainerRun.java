@@ -422,14 +422,10 @@ final class ContainerRun {
   }
 
   private void warnOutputMayLackItsEnd(Throwable failed, int tries) {
+    String what = EngineRefusal.containerGone(failed) ? "the container was removed before its log was read to the end"
+        : "the end of the container's log could not be read after the exit";
     String why = DockerEngine.rootMessage(failed) + (tries > 1 ? ", " + tries + " tries" : "");
-    if (EngineRefusal.containerGone(failed)) {
-      log.warn("Task {}: the container was removed before its log was read to the end ({}); the task's output may "
-          + "lack its last lines", spec.taskId(), why);
-    } else {
-      log.warn("Task {}: the end of the container's log could not be read after the exit ({}); the task's output may "
-          + "lack its last lines", spec.taskId(), why);
-    }
+    log.warn("Task {}: {} ({}); the task's output may lack its last lines", spec.taskId(), what, why);
   }
 
   private void endOutput() {
